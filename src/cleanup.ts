@@ -1,0 +1,69 @@
+// On SIGTERM/SIGINT with --cleanup-config-on-exit: on uninstall remove
+// exactly what this program wrote and restore a renamed master; on a
+// restart leave everything, so pods keep getting Multus meanwhile.
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeFsError, messageOf } from './errors.js';
+import { removeIfExists } from './files.js';
+import { readCandidates, readServiceAccount } from './host.js';
+import type { Logger } from './log.js';
+import type { Environment, Options } from './options.js';
+import type { Reconciler } from './reconciler.js';
+import { checkUninstall, type Verdict } from './uninstall-check.js';
+
+const CHECK_TIMEOUT_MS = 5000;
+
+async function decide(o: Options, env: Environment, log: Logger): Promise<Verdict> {
+  let sa;
+  try {
+    sa = await readServiceAccount(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);
+  } catch (err) {
+    return { uninstall: true, reason: `cannot ask the API server: ${messageOf(err)}` };
+  }
+  log.addSecret(sa.token);
+  return checkUninstall({
+    protocol: env.kubernetesServiceProtocol,
+    host: env.kubernetesServiceHost,
+    port: env.kubernetesServicePort,
+    token: sa.token,
+    ca: sa.ca,
+    skipTlsVerify: o.skipTlsVerify,
+  }, env.podNamespace, env.podName, CHECK_TIMEOUT_MS);
+}
+
+/** Renamed masters to restore: those renamed by this process, and one found renamed at start. */
+async function renamedMasters(o: Options, reconciler: Reconciler): Promise<Map<string, string>> {
+  const renamed = new Map(reconciler.ownedFiles().renamed);
+  if (!o.renameConfFile || o.multusConfFile !== 'auto') return renamed;
+  const candidates = await readCandidates(o.multusAutoconfigDir, { pinned: o.multusMasterCniFileName, renamedMasters: true });
+  for (const c of candidates) {
+    if (c.diskName !== c.name) renamed.set(join(o.multusAutoconfigDir, c.diskName), join(o.multusAutoconfigDir, c.name));
+  }
+  return renamed;
+}
+
+export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Reconciler, log: Logger): Promise<void> {
+  const verdict = await decide(o, env, log);
+  if (!verdict.uninstall) {
+    log.info('restart, not uninstall: leaving the Multus config and kubeconfig in place', { reason: verdict.reason });
+    return;
+  }
+  log.info('uninstall: removing what this program wrote', { reason: verdict.reason });
+  for (const path of reconciler.ownedFiles().written) {
+    try {
+      if (await removeIfExists(path)) log.info('removed', { file: path });
+    } catch (err) {
+      log.error('cannot remove', { file: path, error: describeFsError(err) });
+    }
+  }
+  for (const [renamedPath, original] of await renamedMasters(o, reconciler)) {
+    try {
+      await fsp.access(original).then(
+        () => log.warn('not restoring the renamed master: a file of that name exists', { file: original }),
+        () => fsp.rename(renamedPath, original).then(() => log.info('restored the renamed master config', { file: original })),
+      );
+    } catch (err) {
+      log.error('cannot restore the renamed master config', { file: renamedPath, error: describeFsError(err) });
+    }
+  }
+}

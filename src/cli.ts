@@ -1,0 +1,39 @@
+// Entry point: parse once, run, turn the outcome into an exit code.
+// 0 clean stop / --once / --dry-run / --help, 1 the job failed, 2 usage error.
+import { messageOf, UsageError, JobError } from './errors.js';
+import { createLogger } from './log.js';
+import { parseCommandLine } from './options.js';
+import { run } from './run.js';
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`multus-entrypoint: ${err.message}\nRun multus-entrypoint --help for the flags.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  const log = createLogger(parsed.options.logFormat);
+  try {
+    await run(parsed.options, parsed.env, log);
+    return 0;
+  } catch (err) {
+    if (err instanceof JobError || err instanceof UsageError) {
+      log.error(err.message);
+      return err.exitCode;
+    }
+    log.error(`unexpected failure: ${messageOf(err)}`);
+    return 1;
+  }
+}
+
+// Exit explicitly: watchers and servers must not keep a finished run alive.
+process.exitCode = await main();
+process.exit();

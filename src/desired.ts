@@ -1,0 +1,148 @@
+// What the node's files should hold now, from what was observed. Pure: the
+// reconciler observes, calls desiredState, and writes only the differences.
+import { basename, join } from 'node:path';
+import { isJsonObject } from './json.js';
+import { renderKubeconfig } from './kubeconfig.js';
+import type { Selection, Skipped } from './master.js';
+import { RENAMED_SUFFIX } from './master.js';
+import { INVALIDATED_CONTENT, renderMultusConfig, RenderError } from './multus-config.js';
+import type { Environment, Options } from './options.js';
+
+export type What = 'Multus config' | 'kubeconfig';
+
+export interface DesiredFile {
+  path: string;
+  content: string;
+  mode: number;
+  what: What;
+}
+
+export interface Desired {
+  /** Files to hold exactly this content, in write order (kubeconfig first). */
+  files: DesiredFile[];
+  /** Files that must not exist (the stale twin of the Multus config). */
+  remove: string[];
+  /** With --rename-conf-file: the master to rename once the config is written. */
+  renameMaster?: { from: string; to: string };
+  /** The master in use (its ranking name). */
+  master?: string;
+  /** Set while there is no master: what is being waited for. */
+  waiting?: string;
+  /** Candidates skipped, and why. */
+  skipped: Skipped[];
+  /** Faults that keep a part from being rendered; its file is left as it is. */
+  errors: string[];
+  /** A fault that must stop the program at start (a pinned master that is invalid). */
+  fatal?: string;
+}
+
+/** Rendered Multus config remembered across reconciles, for "keep" and "invalidate". */
+export interface LastConfig {
+  fileName: string;
+  content: string;
+}
+
+export type NonAutoSource = { path: string; text: string } | { path: string; unreadable: string };
+
+export interface Observation {
+  /** Auto mode: the master selection. */
+  selection?: Selection;
+  /** Non-auto mode: the file to copy. */
+  nonAuto?: NonAutoSource;
+  /** The service account, or why it could not be read. */
+  serviceAccount: { token: string; ca: Buffer | undefined } | { error: string };
+}
+
+const CONFIG_MODE = 0o644;
+
+export function kubeconfigPath(o: Pick<Options, 'cniConfDir'>): string {
+  return join(o.cniConfDir, 'multus.d', 'multus.kubeconfig');
+}
+
+function desiredKubeconfig(obs: Observation, o: Options, env: Environment): DesiredFile | { error: string } {
+  const path = kubeconfigPath(o);
+  if ('error' in obs.serviceAccount) return { error: obs.serviceAccount.error };
+  for (const [name, value] of [['KUBERNETES_SERVICE_HOST', env.kubernetesServiceHost], ['KUBERNETES_SERVICE_PORT', env.kubernetesServicePort]]) {
+    if (!value) return { error: `${path}: environment variable ${name} is not set (it is needed to write the kubeconfig)` };
+  }
+  const content = renderKubeconfig({
+    protocol: env.kubernetesServiceProtocol,
+    host: env.kubernetesServiceHost,
+    port: env.kubernetesServicePort,
+    token: obs.serviceAccount.token,
+    ca: obs.serviceAccount.ca,
+    skipTlsVerify: o.skipTlsVerify,
+  });
+  return { path, content, mode: env.kubeconfigMode, what: 'kubeconfig' };
+}
+
+function desiredNonAuto(source: NonAutoSource, o: Options, out: Desired): void {
+  if ('unreadable' in source) {
+    out.errors.push(`${source.path} (--multus-conf-file): ${source.unreadable}`);
+    return;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source.text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isJsonObject(parsed)) {
+    out.errors.push(`${source.path} (--multus-conf-file): not a JSON object`);
+    return;
+  }
+  out.files.push({ path: join(o.cniConfDir, basename(source.path)), content: source.text, mode: CONFIG_MODE, what: 'Multus config' });
+}
+
+function desiredAuto(selection: Selection, o: Options, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
+  out.skipped = selection.skipped;
+  if (selection.kind === 'pinned-invalid') {
+    const msg = `${join(o.multusAutoconfigDir, selection.name)} (--multus-master-cni-file-name): ${selection.reason}`;
+    out.fatal = msg;
+    out.errors.push(msg);
+    return last;
+  }
+  if (selection.kind === 'none') {
+    out.waiting = o.multusMasterCniFileName
+      ? `${join(o.multusAutoconfigDir, o.multusMasterCniFileName)} (--multus-master-cni-file-name)`
+      : `a valid .conf, .conflist or .json master config in ${o.multusAutoconfigDir}`;
+    if (last) {
+      // Keep the last config, or (with cleanup) make sure no pod starts
+      // without its default network, as upstream v3 did.
+      const content = o.cleanupConfigOnExit ? INVALIDATED_CONTENT : last.content;
+      out.files.push({ path: join(o.cniConfDir, last.fileName), content, mode: CONFIG_MODE, what: 'Multus config' });
+    }
+    return last;
+  }
+  const { master } = selection;
+  out.master = master.name;
+  try {
+    const rendered = renderMultusConfig(master.name, master.config, o);
+    out.files.push({ path: join(o.cniConfDir, rendered.fileName), content: rendered.content, mode: CONFIG_MODE, what: 'Multus config' });
+    out.remove.push(join(o.cniConfDir, rendered.twinName));
+    if (o.renameConfFile && master.diskName === master.name) {
+      out.renameMaster = { from: join(o.multusAutoconfigDir, master.name), to: join(o.multusAutoconfigDir, master.name + RENAMED_SUFFIX) };
+    }
+    return { fileName: rendered.fileName, content: rendered.content };
+  } catch (err) {
+    if (!(err instanceof RenderError)) throw err;
+    out.errors.push(`${join(o.multusAutoconfigDir, master.diskName)}: ${err.message.replace(`${master.name}: `, '')}`);
+    return last;
+  }
+}
+
+/**
+ * The files the node should hold. `last` is the Multus config rendered by an
+ * earlier reconcile (kept or invalidated when the master is gone); the new
+ * one is returned for the next call.
+ */
+export function desiredState(obs: Observation, o: Options, env: Environment, last: LastConfig | undefined): { desired: Desired; last: LastConfig | undefined } {
+  const desired: Desired = { files: [], remove: [], skipped: [], errors: [] };
+  const kubeconfig = desiredKubeconfig(obs, o, env);
+  if ('error' in kubeconfig) desired.errors.push(kubeconfig.error);
+  else desired.files.push(kubeconfig);
+  let next = last;
+  if (obs.nonAuto) desiredNonAuto(obs.nonAuto, o, desired);
+  else if (obs.selection) next = desiredAuto(obs.selection, o, last, desired);
+  return { desired, last: next };
+}

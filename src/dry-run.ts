@@ -1,0 +1,12 @@
+// --dry-run: what would be written, on stdout, with the token masked.
+import type { Desired } from './desired.js';
+
+export function printPlan(desired: Desired, mask: (text: string) => string): void {
+  const out: string[] = [];
+  for (const file of desired.files) {
+    out.push(`# would write ${file.path} (mode ${file.mode.toString(8).padStart(4, '0')}, the ${file.what})`, mask(file.content).trimEnd());
+  }
+  for (const path of desired.remove) out.push(`# would remove ${path} if present`);
+  if (desired.renameMaster) out.push(`# would rename ${desired.renameMaster.from} to ${desired.renameMaster.to}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}

@@ -1,0 +1,127 @@
+// Writing files so that no reader ever sees a partial one: a temporary file
+// in the same directory (named so that no runtime loads it), fsync, rename.
+// Unchanged content is not rewritten: runtimes react to every write.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Prefix of every temporary file; leftovers of a killed run are removed at start. */
+export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
+
+export type WriteResult = 'written' | 'unchanged';
+
+function tempPathFor(target: string): string {
+  // Starts with "." and ends in a random suffix, never .conf/.conflist/.json.
+  return join(dirname(target), `${TEMP_PREFIX}${basename(target)}.${randomBytes(6).toString('hex')}`);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads a file's text, or undefined if it does not exist (or is not a file). */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+async function modeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await fsp.stat(path)).mode & 0o7777;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs fill() on a fresh temporary file, then fsyncs and renames it over target. */
+async function replaceAtomically(target: string, mode: number, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = tempPathFor(target);
+  try {
+    await fill(tmp);
+    const handle = await fsp.open(tmp, constants.O_RDWR);
+    try {
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dirname(target));
+}
+
+/** Writes content to path atomically unless it already holds exactly that (and that mode). */
+export async function writeFileAtomic(path: string, content: string, mode: number): Promise<WriteResult> {
+  const current = await readTextIfExists(path);
+  if (current === content && (await modeOf(path)) === mode) return 'unchanged';
+  await replaceAtomically(path, mode, (tmp) => fsp.writeFile(tmp, content, { flag: 'wx', mode }));
+  return 'written';
+}
+
+/** Copies src over dest atomically; the kernel copies, so memory stays flat for a large binary. */
+export async function copyFileAtomic(src: string, dest: string, mode: number): Promise<void> {
+  await replaceAtomically(dest, mode, (tmp) => fsp.copyFile(src, tmp, constants.COPYFILE_EXCL));
+}
+
+async function streamsEqual(a: string, b: string): Promise<boolean> {
+  const chunkSize = 64 * 1024;
+  const ha = await fsp.open(a, 'r');
+  const hb = await fsp.open(b, 'r');
+  try {
+    const ba = Buffer.alloc(chunkSize);
+    const bb = Buffer.alloc(chunkSize);
+    for (;;) {
+      const [ra, rb] = await Promise.all([ha.read(ba, 0, chunkSize, null), hb.read(bb, 0, chunkSize, null)]);
+      if (ra.bytesRead !== rb.bytesRead) return false;
+      if (ra.bytesRead === 0) return true;
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+    }
+  } finally {
+    await Promise.all([ha.close(), hb.close()]);
+  }
+}
+
+/** True when both files exist with the same size and bytes (compared in chunks). */
+export async function sameFileContent(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fsp.stat(a), fsp.stat(b).catch(() => undefined)]);
+  if (!sb || !sb.isFile() || sa.size !== sb.size) return false;
+  return streamsEqual(a, b);
+}
+
+/** Removes temporary files a killed earlier run left in dir; gives their names. */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => n.startsWith(TEMP_PREFIX));
+  await Promise.all(stale.map((n) => fsp.rm(join(dir, n), { force: true })));
+  return stale;
+}
+
+/** Removes path if it exists; true if something was removed. */
+export async function removeIfExists(path: string): Promise<boolean> {
+  try {
+    await fsp.unlink(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}

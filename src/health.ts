@@ -1,0 +1,43 @@
+// /healthz: the reconcile loop is alive. /readyz: the files on disk equal
+// what the program would write now (checked on each request).
+import { createServer, type Server } from 'node:http';
+import type { Logger } from './log.js';
+
+export interface HealthSource {
+  /** Milliseconds since the loop last completed a turn. */
+  loopAgeMs(): number;
+  /** The longest a healthy loop goes without a turn. */
+  maxLoopAgeMs: number;
+  checkInSync(): Promise<{ ok: true } | { ok: false; reason: string }>;
+}
+
+export function startHealthServer(port: number, source: HealthSource, log: Logger): Promise<Server> {
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: string): void => {
+      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(`${body}\n`);
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      const age = source.loopAgeMs();
+      if (age <= source.maxLoopAgeMs) reply(200, 'ok');
+      else reply(503, `reconcile loop stalled for ${Math.round(age / 1000)} s`);
+      return;
+    }
+    if (path === '/readyz') {
+      source.checkInSync().then(
+        (r) => (r.ok ? reply(200, 'ok') : reply(503, r.reason)),
+        (err: unknown) => reply(503, `check failed: ${String(err)}`),
+      );
+      return;
+    }
+    reply(404, 'not found: use /healthz or /readyz');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`--health-port ${port}: ${err.message}`)));
+    server.listen(port, () => {
+      log.info('serving /healthz and /readyz', { port });
+      resolve(server);
+    });
+  });
+}

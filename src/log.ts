@@ -1,0 +1,48 @@
+// Logs on stderr, one line per event, with time and level: text or JSON.
+// Secrets registered here (the service-account token) are masked in every
+// line, as a last guard: no code path should pass them in the first place.
+import type { LogFormat } from './options.js';
+
+export type Level = 'info' | 'warn' | 'error';
+export type Fields = Record<string, string | number | boolean | undefined>;
+
+export interface Logger {
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  /** Masks this value wherever it would appear in a log line. */
+  addSecret(secret: string): void;
+  /** The text with every registered secret masked (for output other than logs). */
+  mask(text: string): string;
+}
+
+const REDACTED = '[redacted]';
+
+export function createLogger(format: LogFormat, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+  const secrets = new Set<string>();
+  const mask = (s: string): string => {
+    let out = s;
+    for (const secret of secrets) out = out.split(secret).join(REDACTED);
+    return out;
+  };
+  const emit = (level: Level, msg: string, fields: Fields = {}): void => {
+    const time = new Date().toISOString();
+    const defined = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (format === 'json') {
+      write(`${mask(JSON.stringify({ time, level, msg, ...Object.fromEntries(defined) }))}\n`);
+      return;
+    }
+    const extra = defined.map(([k, v]) => ` ${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`).join('');
+    write(`${mask(`${time} ${level.toUpperCase().padEnd(5)} ${msg}${extra}`)}\n`);
+  };
+  return {
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    addSecret: (secret) => {
+      // Too short a value would mask ordinary words.
+      if (secret.length >= 8) secrets.add(secret);
+    },
+    mask,
+  };
+}

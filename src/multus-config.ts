@@ -1,0 +1,95 @@
+// Rendering 00-multus.conf[list]: Multus wrapping the master as its first
+// delegate. Pure: master config and options in, file name and JSON out.
+import { usesConflist } from './cni-version.js';
+import type { JsonObject, JsonValue } from './json.js';
+import { formatJson, isJsonObject } from './json.js';
+import type { Options } from './options.js';
+
+export const CONF_NAME = '00-multus.conf';
+export const CONFLIST_NAME = '00-multus.conflist';
+export const DEFAULT_NETWORK_NAME = 'multus-cni-network';
+
+/** What upstream v3 wrote so that no pod starts while the default network is gone. */
+export const INVALIDATED_CONTENT = '{Multus configuration intentionally invalidated to prevent pods from being scheduled.}\n';
+
+export type RenderOptions = Pick<
+  Options,
+  | 'cniVersion' | 'forceCniVersion' | 'overrideNetworkName' | 'namespaceIsolation' | 'globalNamespaces'
+  | 'multusLogToStderr' | 'multusLogLevel' | 'multusLogFile' | 'additionalBinDir' | 'readinessIndicatorFile'
+  | 'multusKubeconfigFileHost'
+>;
+
+export interface RenderedConfig {
+  /** 00-multus.conf or 00-multus.conflist. */
+  fileName: string;
+  /** The twin that must not exist beside it (it would sort first). */
+  twinName: string;
+  content: string;
+}
+
+/** A master the flags do not allow (cniVersion mismatch, missing name). */
+export class RenderError extends Error {
+  override name = 'RenderError';
+}
+
+/** The union of the master's capabilities; for a list, later plugins win. */
+export function mergeCapabilities(master: JsonObject): JsonObject {
+  const sources: JsonValue[] = Array.isArray(master.plugins)
+    ? master.plugins.map((p) => (isJsonObject(p) ? p.capabilities ?? null : null))
+    : [master.capabilities ?? null];
+  const merged: JsonObject = {};
+  for (const caps of sources) {
+    if (isJsonObject(caps)) Object.assign(merged, caps);
+  }
+  return merged;
+}
+
+function effectiveCniVersion(master: JsonObject, masterName: string, o: RenderOptions): string {
+  const own = String(master.cniVersion);
+  if (o.cniVersion === '' || o.cniVersion === own) return own;
+  if (o.forceCniVersion) return o.cniVersion;
+  throw new RenderError(
+    `${masterName}: cniVersion "${own}" differs from --cni-version "${o.cniVersion}" (set --force-cni-version to overwrite it)`,
+  );
+}
+
+/** The keys Multus reads beside its delegates, in a fixed order, each only when set. */
+function multusKeys(capabilities: JsonObject, o: RenderOptions): JsonObject {
+  const keys: JsonObject = {};
+  if (Object.keys(capabilities).length > 0) keys.capabilities = capabilities;
+  if (o.namespaceIsolation) keys.namespaceIsolation = true;
+  if (o.globalNamespaces !== '') keys.globalNamespaces = o.globalNamespaces;
+  if (!o.multusLogToStderr) keys.logToStderr = false;
+  if (o.multusLogLevel !== '') keys.logLevel = o.multusLogLevel;
+  if (o.multusLogFile !== '') keys.logFile = o.multusLogFile;
+  if (o.additionalBinDir !== '') keys.binDir = o.additionalBinDir;
+  if (o.readinessIndicatorFile !== '') keys.readinessindicatorfile = o.readinessIndicatorFile;
+  keys.kubeconfig = o.multusKubeconfigFileHost;
+  return keys;
+}
+
+/** Renders the Multus config for a master (already validated by master.ts). */
+export function renderMultusConfig(masterName: string, master: JsonObject, o: RenderOptions): RenderedConfig {
+  const cniVersion = effectiveCniVersion(master, masterName, o);
+  let name = DEFAULT_NETWORK_NAME;
+  if (o.overrideNetworkName) {
+    if (typeof master.name !== 'string' || master.name === '') {
+      throw new RenderError(`${masterName}: --override-network-name needs a string "name" in the master config`);
+    }
+    name = master.name;
+  }
+  const delegate: JsonObject = cniVersion === master.cniVersion ? master : { ...master, cniVersion };
+  const plugin: JsonObject = { ...multusKeys(mergeCapabilities(master), o), delegates: [delegate] };
+  if (usesConflist(cniVersion)) {
+    return {
+      fileName: CONFLIST_NAME,
+      twinName: CONF_NAME,
+      content: formatJson({ cniVersion, name, plugins: [{ type: 'multus', ...plugin }] }),
+    };
+  }
+  return {
+    fileName: CONF_NAME,
+    twinName: CONFLIST_NAME,
+    content: formatJson({ cniVersion, name, type: 'multus', ...plugin }),
+  };
+}

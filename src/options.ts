@@ -1,0 +1,238 @@
+// Command line and environment, parsed once into a typed, frozen Options.
+// Flag names and defaults are thin_entrypoint's (v4) plus v3's --restart-crio,
+// so upstream DaemonSet args work unchanged.
+import { Command, CommanderError, Option } from 'commander';
+import { UsageError } from './errors.js';
+import { isCniVersion } from './cni-version.js';
+
+export type LogFormat = 'text' | 'json';
+export type MultusLogLevel = 'debug' | 'verbose' | 'error' | 'panic';
+
+export interface Options {
+  cniBinDir: string;
+  cniConfDir: string;
+  multusAutoconfigDir: string;
+  /** 'auto' generates the config; anything else is a file to copy. */
+  multusConfFile: string;
+  multusBinFile: string;
+  skipMultusBinaryCopy: boolean;
+  multusCniConfDir: string;
+  multusKubeconfigFileHost: string;
+  multusMasterCniFileName: string;
+  cniVersion: string;
+  forceCniVersion: boolean;
+  namespaceIsolation: boolean;
+  globalNamespaces: string;
+  multusLogToStderr: boolean;
+  multusLogLevel: MultusLogLevel | '';
+  multusLogFile: string;
+  additionalBinDir: string;
+  readinessIndicatorFile: string;
+  overrideNetworkName: boolean;
+  cleanupConfigOnExit: boolean;
+  skipConfigWatch: boolean;
+  renameConfFile: boolean;
+  skipTlsVerify: boolean;
+  restartCrio: boolean;
+  serviceAccountDir: string;
+  masterCniWaitTimeoutSeconds: number;
+  once: boolean;
+  dryRun: boolean;
+  logFormat: LogFormat;
+  healthPort: number;
+  resyncIntervalSeconds: number;
+}
+
+/** What the environment (downward API, in-cluster service env) supplies. */
+export interface Environment {
+  kubernetesServiceHost: string;
+  kubernetesServicePort: string;
+  kubernetesServiceProtocol: string;
+  kubeCaFile: string;
+  kubeconfigMode: number;
+  podName: string;
+  podNamespace: string;
+}
+
+export type ParseResult =
+  | { kind: 'run'; options: Options; env: Environment }
+  | { kind: 'help'; text: string };
+
+const BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+const LOG_LEVELS: readonly MultusLogLevel[] = ['debug', 'verbose', 'error', 'panic'];
+
+type Kind = 'string' | 'bool' | 'seconds' | 'port';
+interface FlagSpec {
+  flag: string;
+  key: keyof Options;
+  kind: Kind;
+  default: string | boolean | number;
+  help: string;
+}
+
+// One table: flag, Options key, type, default and help text side by side.
+const FLAGS: readonly FlagSpec[] = [
+  { flag: 'cni-bin-dir', key: 'cniBinDir', kind: 'string', default: '/host/opt/cni/bin', help: 'directory the multus binary is installed into' },
+  { flag: 'cni-conf-dir', key: 'cniConfDir', kind: 'string', default: '/host/etc/cni/net.d', help: 'directory 00-multus.conf[list] and multus.d/multus.kubeconfig are written into' },
+  { flag: 'multus-autoconfig-dir', key: 'multusAutoconfigDir', kind: 'string', default: '/host/etc/cni/net.d', help: 'directory searched for the master CNI config' },
+  { flag: 'multus-conf-file', key: 'multusConfFile', kind: 'string', default: 'auto', help: '"auto" generates the Multus config; a path copies that file into --cni-conf-dir instead' },
+  { flag: 'multus-bin-file', key: 'multusBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/multus', help: 'the multus binary to install' },
+  { flag: 'skip-multus-binary-copy', key: 'skipMultusBinaryCopy', kind: 'bool', default: false, help: 'do not install the multus binary' },
+  { flag: 'multus-cni-conf-dir', key: 'multusCniConfDir', kind: 'string', default: '/host/etc/cni/multus/net.d', help: "Multus' per-node network config directory, created if missing" },
+  { flag: 'multus-kubeconfig-file-host', key: 'multusKubeconfigFileHost', kind: 'string', default: '/etc/cni/net.d/multus.d/multus.kubeconfig', help: 'the kubeconfig path as the host sees it (written into the Multus config)' },
+  { flag: 'multus-master-cni-file-name', key: 'multusMasterCniFileName', kind: 'string', default: '', help: 'pin the master config by file name instead of auto-selecting it' },
+  { flag: 'cni-version', key: 'cniVersion', kind: 'string', default: '', help: "required CNI version; a master with another cniVersion is an error (see --force-cni-version)" },
+  { flag: 'force-cni-version', key: 'forceCniVersion', kind: 'bool', default: false, help: "overwrite the master's cniVersion with --cni-version instead of failing" },
+  { flag: 'namespace-isolation', key: 'namespaceIsolation', kind: 'bool', default: false, help: 'write "namespaceIsolation": true' },
+  { flag: 'global-namespaces', key: 'globalNamespaces', kind: 'string', default: '', help: 'write "globalNamespaces": <value> (comma-separated namespaces)' },
+  { flag: 'multus-log-to-stderr', key: 'multusLogToStderr', kind: 'bool', default: true, help: 'false writes "logToStderr": false' },
+  { flag: 'multus-log-level', key: 'multusLogLevel', kind: 'string', default: '', help: 'Multus log level: debug, verbose, error or panic' },
+  { flag: 'multus-log-file', key: 'multusLogFile', kind: 'string', default: '', help: 'write "logFile": <path>' },
+  { flag: 'additional-bin-dir', key: 'additionalBinDir', kind: 'string', default: '', help: 'write "binDir": <path>' },
+  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>' },
+  { flag: 'override-network-name', key: 'overrideNetworkName', kind: 'bool', default: false, help: "use the master's name instead of multus-cni-network" },
+  { flag: 'cleanup-config-on-exit', key: 'cleanupConfigOnExit', kind: 'bool', default: false, help: 'on uninstall (not on restart) remove what was written; invalidate the config while no master exists' },
+  { flag: 'skip-config-watch', key: 'skipConfigWatch', kind: 'bool', default: false, help: 'install once, then only wait for a signal' },
+  { flag: 'rename-conf-file', key: 'renameConfFile', kind: 'bool', default: false, help: 'rename the master to <name>.old after generating (restored on uninstall)' },
+  { flag: 'skip-tls-verify', key: 'skipTlsVerify', kind: 'bool', default: false, help: 'write insecure-skip-tls-verify: true instead of the CA' },
+  { flag: 'restart-crio', key: 'restartCrio', kind: 'bool', default: false, help: 'run "systemctl restart crio" once after the first config is written (needs a privileged pod)' },
+  { flag: 'service-account-dir', key: 'serviceAccountDir', kind: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount', help: 'where the service-account token and ca.crt are read' },
+  { flag: 'master-cni-wait-timeout', key: 'masterCniWaitTimeoutSeconds', kind: 'seconds', default: 600, help: 'seconds to wait for a master config at start; 0 fails at once' },
+  { flag: 'once', key: 'once', kind: 'bool', default: false, help: 'install, write, exit 0 (for init containers and scripts)' },
+  { flag: 'dry-run', key: 'dryRun', kind: 'bool', default: false, help: 'print what would be written (token redacted) to stdout; write nothing' },
+  { flag: 'log-format', key: 'logFormat', kind: 'string', default: 'text', help: 'log format on stderr: text or json' },
+  { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz and /readyz on this port (0 = off)' },
+  { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
+];
+
+function parseBool(flag: string, value: string | undefined): boolean {
+  if (value === undefined) return true;
+  if (BOOL_TRUE.has(value)) return true;
+  if (BOOL_FALSE.has(value)) return false;
+  throw new UsageError(`--${flag}: "${value}" is not a boolean (use true or false)`);
+}
+
+function parseInteger(flag: string, value: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new UsageError(`--${flag}: "${value}" is not a whole number between 0 and ${max}`);
+  }
+  return Number(value);
+}
+
+function convert(spec: FlagSpec, raw: string | true | undefined): string | boolean | number {
+  if (raw === undefined) return spec.default;
+  if (spec.kind === 'bool') return parseBool(spec.flag, raw === true ? undefined : raw);
+  if (raw === true) throw new UsageError(`--${spec.flag}: a value is required`);
+  if (spec.kind === 'seconds') return parseInteger(spec.flag, raw, 31_536_000);
+  if (spec.kind === 'port') return parseInteger(spec.flag, raw, 65_535);
+  return raw;
+}
+
+function buildCommand(): Command {
+  const program = new Command('multus-entrypoint')
+    .description('Installs Multus on this node and keeps its CNI config and kubeconfig true.')
+    .helpOption('-h, --help', 'print this help and exit')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined });
+  for (const spec of FLAGS) {
+    // Every flag takes an optional value so that both "--flag value" and
+    // "--flag=value" work, and booleans also accept a bare "--flag".
+    const placeholder = spec.kind === 'bool' ? '[bool]' : '[value]';
+    const option = new Option(`--${spec.flag} ${placeholder}`, spec.help);
+    option.default(undefined, JSON.stringify(spec.default));
+    program.addOption(option);
+  }
+  return program;
+}
+
+export function helpText(): string {
+  return buildCommand().helpInformation();
+}
+
+function optionsFrom(raw: Record<string, string | true | undefined>): Options {
+  const values: Record<string, string | boolean | number> = {};
+  for (const spec of FLAGS) {
+    values[spec.key] = convert(spec, raw[toCamel(spec.flag)]);
+  }
+  const options = values as unknown as Options;
+  validate(options);
+  return options;
+}
+
+function validate(o: Options): void {
+  const level = o.multusLogLevel.toLowerCase();
+  if (level !== '' && !LOG_LEVELS.includes(level as MultusLogLevel)) {
+    throw new UsageError(`--multus-log-level: "${o.multusLogLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  o.multusLogLevel = level as MultusLogLevel | '';
+  if (o.logFormat !== 'text' && o.logFormat !== 'json') {
+    throw new UsageError(`--log-format: "${String(o.logFormat)}" is not text or json`);
+  }
+  if (o.cniVersion !== '' && !isCniVersion(o.cniVersion)) {
+    throw new UsageError(`--cni-version: "${o.cniVersion}" is not a CNI version like 0.4.0 or 1.0.0`);
+  }
+  const pinned = o.multusMasterCniFileName;
+  if (pinned !== '' && (pinned.includes('/') || pinned === '.' || pinned === '..')) {
+    throw new UsageError(`--multus-master-cni-file-name: "${pinned}" must be a file name in --multus-autoconfig-dir, without "/" or ".."`);
+  }
+  if (o.multusConfFile === '') {
+    throw new UsageError('--multus-conf-file: must be "auto" or a file path');
+  }
+  if (o.resyncIntervalSeconds === 0) {
+    throw new UsageError('--resync-interval: must be at least 1 second');
+  }
+  for (const spec of FLAGS) {
+    if (spec.kind === 'string' && spec.flag.endsWith('-dir') && o[spec.key] === '' && spec.default !== '') {
+      throw new UsageError(`--${spec.flag}: must not be empty`);
+    }
+  }
+}
+
+function toCamel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function parseMode(value: string | undefined): number {
+  if (value === undefined || value === '') return 0o600;
+  if (!/^0?[0-7]{3}$/.test(value)) {
+    throw new UsageError(`KUBECONFIG_MODE: "${value}" is not an octal file mode like 0600`);
+  }
+  return parseInt(value, 8);
+}
+
+function environmentFrom(env: NodeJS.ProcessEnv): Environment {
+  return {
+    kubernetesServiceHost: env.KUBERNETES_SERVICE_HOST ?? '',
+    kubernetesServicePort: env.KUBERNETES_SERVICE_PORT ?? '',
+    kubernetesServiceProtocol: env.KUBERNETES_SERVICE_PROTOCOL || 'https',
+    kubeCaFile: env.KUBE_CA_FILE ?? '',
+    kubeconfigMode: parseMode(env.KUBECONFIG_MODE),
+    podName: env.POD_NAME ?? '',
+    podNamespace: env.POD_NAMESPACE ?? '',
+  };
+}
+
+/** Parses argv (without node and script) and the environment. Throws UsageError. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult {
+  const program = buildCommand();
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
+        return { kind: 'help', text: program.helpInformation() };
+      }
+      throw new UsageError(commanderMessage(err));
+    }
+    throw err;
+  }
+  const options = optionsFrom(program.opts());
+  return { kind: 'run', options: Object.freeze(options), env: Object.freeze(environmentFrom(env)) };
+}
+
+function commanderMessage(err: CommanderError): string {
+  // Commander's messages already name the flag ("error: unknown option '--x'").
+  return err.message.replace(/^error: /, '');
+}

@@ -1,0 +1,160 @@
+// The reconciler joins the pure core to the host: observe -> desired state
+// -> write only the differences. One-shot install is one reconcile; the
+// watch loop calls it again on every event and on a slow timer.
+import * as fsp from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Desired, LastConfig, Observation } from './desired.js';
+import { desiredState, kubeconfigPath } from './desired.js';
+import { describeFsError, messageOf } from './errors.js';
+import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
+import { readCandidates, readConfigText, readServiceAccount } from './host.js';
+import type { Logger } from './log.js';
+import { selectMaster } from './master.js';
+import type { Environment, Options } from './options.js';
+
+export interface ReconcileResult {
+  desired: Desired;
+  /** Paths written, removed or renamed by this reconcile. */
+  changed: string[];
+}
+
+/** Restores of one file within this window count as a fight with another writer. */
+const FIGHT_WINDOW_MS = 60_000;
+const FIGHT_THRESHOLD = 3;
+
+export class Reconciler {
+  private last: LastConfig | undefined;
+  /** Content this program last wrote (or found correct) per path. */
+  private readonly ours = new Map<string, string>();
+  private readonly restores = new Map<string, number[]>();
+  private readonly loggedSkips = new Set<string>();
+  /** Masters this process renamed: "<name>.old" path -> original path. */
+  readonly renamed = new Map<string, string>();
+
+  constructor(
+    private readonly o: Options,
+    private readonly env: Environment,
+    private readonly log: Logger,
+  ) {}
+
+  async observe(): Promise<Observation> {
+    const o = this.o;
+    let serviceAccount: Observation['serviceAccount'];
+    try {
+      serviceAccount = await readServiceAccount(o.serviceAccountDir, this.env.kubeCaFile, o.skipTlsVerify);
+      this.log.addSecret(serviceAccount.token);
+    } catch (err) {
+      serviceAccount = { error: messageOf(err) };
+    }
+    if (o.multusConfFile !== 'auto') {
+      return { serviceAccount, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
+    }
+    const pinned = o.multusMasterCniFileName;
+    const candidates = await readCandidates(o.multusAutoconfigDir, { pinned, renamedMasters: o.renameConfFile });
+    return { serviceAccount, selection: selectMaster(candidates, pinned) };
+  }
+
+  /** What the node should hold now (nothing is written). */
+  async plan(): Promise<{ desired: Desired; last: LastConfig | undefined }> {
+    return desiredState(await this.observe(), this.o, this.env, this.last);
+  }
+
+  async reconcile(): Promise<ReconcileResult> {
+    const { desired, last } = await this.plan();
+    this.logSkips(desired);
+    const changed: string[] = [];
+    if (!desired.fatal) {
+      await this.ensureDirs();
+      for (const file of desired.files) {
+        try {
+          if (await this.writeFile(file.path, file.content, file.mode, file.what, desired.master)) changed.push(file.path);
+        } catch (err) {
+          desired.errors.push(`${file.path}: cannot write the ${file.what}: ${describeFsError(err)}`);
+        }
+      }
+      const configWritten = desired.files.some((f) => f.what === 'Multus config' && this.ours.get(f.path) === f.content);
+      if (configWritten) {
+        for (const path of desired.remove) {
+          if (await removeIfExists(path)) {
+            changed.push(path);
+            this.log.info('removed the stale twin of the Multus config', { file: path });
+          }
+        }
+        if (desired.renameMaster) await this.renameMaster(desired.renameMaster, changed);
+      }
+      this.last = last;
+    }
+    return { desired, changed };
+  }
+
+  /** Compares the disk with what would be written now; the reason when they differ. */
+  async checkInSync(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const { desired } = await this.plan();
+    if (desired.errors.length > 0) return { ok: false, reason: desired.errors.join('; ') };
+    if (desired.waiting) return { ok: false, reason: `waiting for ${desired.waiting}` };
+    for (const file of desired.files) {
+      if ((await readTextIfExists(file.path)) !== file.content) return { ok: false, reason: `${file.path} differs from the desired ${file.what}` };
+    }
+    for (const path of desired.remove) {
+      if ((await readTextIfExists(path)) !== undefined) return { ok: false, reason: `${path} should not exist` };
+    }
+    return { ok: true };
+  }
+
+  private async ensureDirs(): Promise<void> {
+    for (const dir of [this.o.cniConfDir, dirname(kubeconfigPath(this.o)), this.o.multusCniConfDir]) {
+      await fsp.mkdir(dir, { recursive: true });
+    }
+  }
+
+  private async writeFile(path: string, content: string, mode: number, what: string, master: string | undefined): Promise<boolean> {
+    const before = await readTextIfExists(path);
+    const result = await writeFileAtomic(path, content, mode);
+    const wasOurs = this.ours.get(path);
+    this.ours.set(path, content);
+    if (result === 'unchanged') return false;
+    if (wasOurs === content) {
+      // We had written exactly this, so someone else changed or removed it.
+      this.noteRestore(path, what, before === undefined ? 'deleted' : 'changed');
+    } else {
+      this.log.info(before === undefined ? `wrote the ${what}` : `updated the ${what}`, { file: path, master });
+    }
+    return true;
+  }
+
+  private noteRestore(path: string, what: string, how: string): void {
+    const now = Date.now();
+    const recent = (this.restores.get(path) ?? []).filter((t) => now - t < FIGHT_WINDOW_MS);
+    recent.push(now);
+    this.restores.set(path, recent);
+    this.log.warn(`restored the ${what}: it was ${how} by someone else`, { file: path });
+    if (recent.length >= FIGHT_THRESHOLD) {
+      this.log.warn(`another writer keeps changing the ${what} (${recent.length} times in ${FIGHT_WINDOW_MS / 1000} s): find and stop it`, { file: path });
+    }
+  }
+
+  private async renameMaster(rename: { from: string; to: string }, changed: string[]): Promise<void> {
+    try {
+      await fsp.rename(rename.from, rename.to);
+      this.renamed.set(rename.to, rename.from);
+      changed.push(rename.to);
+      this.log.info('renamed the master config (--rename-conf-file); it stays the master', { from: rename.from, to: rename.to });
+    } catch (err) {
+      this.log.error('cannot rename the master config', { file: rename.from, error: describeFsError(err) });
+    }
+  }
+
+  private logSkips(desired: Desired): void {
+    for (const s of desired.skipped) {
+      const key = `${s.name}\0${s.reason}`;
+      if (this.loggedSkips.has(key)) continue;
+      this.loggedSkips.add(key);
+      this.log.info('skipped a candidate master config', { file: join(this.o.multusAutoconfigDir, s.name), reason: s.reason });
+    }
+  }
+
+  /** Paths this program writes or renamed, for cleanup on uninstall. */
+  ownedFiles(): { written: string[]; renamed: Map<string, string> } {
+    return { written: [...this.ours.keys()], renamed: this.renamed };
+  }
+}

@@ -1,0 +1,156 @@
+// The program: install the binary, wait for a master and write the configs
+// (one reconcile), then keep them true until SIGTERM/SIGINT. Istio's order:
+// the watcher starts before the first check, so no change slips between
+// checking and waiting.
+import { dirname } from 'node:path';
+import { installBinary, installedBinaryPath } from './binary.js';
+import { cleanUpOnExit } from './cleanup.js';
+import { restartCrio } from './crio.js';
+import type { Desired } from './desired.js';
+import { kubeconfigPath } from './desired.js';
+import { JobError, messageOf } from './errors.js';
+import { removeStaleTemps } from './files.js';
+import { startHealthServer } from './health.js';
+import type { Logger } from './log.js';
+import type { Environment, Options } from './options.js';
+import { Reconciler } from './reconciler.js';
+import { printPlan } from './dry-run.js';
+import { startWatcher, Trigger, watchTargets, type Watcher } from './watch.js';
+
+type Stop = { signal: NodeJS.Signals };
+
+function onStopSignal(log: Logger): Promise<Stop> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const handler = (signal: NodeJS.Signals): void => {
+      if (seen) {
+        log.warn(`received ${signal} again; still finishing`);
+        return;
+      }
+      seen = true;
+      log.info(`received ${signal}, stopping`);
+      resolve({ signal });
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+/** When the watch loop last took a turn; without a loop there is nothing to stall. */
+class Heartbeat {
+  private last = Date.now();
+  constructor(private readonly noLoop: boolean) {}
+  beat(): void { this.last = Date.now(); }
+  ageMs(): number { return this.noLoop ? 0 : Date.now() - this.last; }
+}
+
+export async function run(o: Options, env: Environment, log: Logger): Promise<void> {
+  const stop = onStopSignal(log);
+  const reconciler = new Reconciler(o, env, log);
+  const trigger = new Trigger();
+
+  if (!o.dryRun) {
+    for (const dir of [o.cniBinDir, o.cniConfDir, dirname(kubeconfigPath(o)), o.multusAutoconfigDir]) {
+      for (const name of await removeStaleTemps(dir)) log.warn('removed a temporary file left by an earlier run', { file: `${dir}/${name}` });
+    }
+  }
+  if (o.skipMultusBinaryCopy) {
+    log.info('not installing the multus binary (--skip-multus-binary-copy)');
+  } else if (o.dryRun) {
+    process.stdout.write(`# would install ${o.multusBinFile} as ${installedBinaryPath(o.cniBinDir)}\n`);
+  } else {
+    await installBinary(o.multusBinFile, o.cniBinDir, log);
+  }
+
+  const watcher = await startWatcher(watchTargets(o, dirname(kubeconfigPath(o)), env.kubeCaFile), () => trigger.kick(), log);
+  try {
+    const first = await firstInstall(o, reconciler, trigger, stop, log);
+    if (first === 'stopped') return;
+    if (o.dryRun || o.once) return;
+    if (o.restartCrio) await restartCrio(log);
+    const heartbeat = new Heartbeat(o.skipConfigWatch);
+    const server = o.healthPort > 0
+      ? await startHealthServer(o.healthPort, {
+        loopAgeMs: () => heartbeat.ageMs(),
+        maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
+        checkInSync: () => reconciler.checkInSync(),
+      }, log)
+      : undefined;
+    try {
+      if (o.skipConfigWatch) {
+        await watcher.close();
+        log.info('installed; not watching (--skip-config-watch), waiting for a signal');
+        await stop;
+      } else {
+        await keepTrue(o, reconciler, trigger, stop, heartbeat, log);
+      }
+    } finally {
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    }
+  } finally {
+    await watcher.close();
+  }
+  if (o.cleanupConfigOnExit) await cleanUpOnExit(o, env, reconciler, log);
+}
+
+/** Reconciles until the configs are written; waits for a master up to the timeout. */
+async function firstInstall(o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>, log: Logger): Promise<'done' | 'stopped'> {
+  const deadline = Date.now() + o.masterCniWaitTimeoutSeconds * 1000;
+  let loggedWait = '';
+  for (;;) {
+    let desired: Desired;
+    if (o.dryRun) {
+      desired = (await reconciler.plan()).desired;
+    } else {
+      desired = (await reconciler.reconcile()).desired;
+    }
+    // At start every fault is fatal: nothing has been proven to work yet.
+    if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
+    if (!desired.waiting) {
+      if (o.dryRun) printPlan(desired, log.mask);
+      else log.info('the node is configured', { master: desired.master });
+      return 'done';
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new JobError(`no master config after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
+    }
+    if (loggedWait !== desired.waiting) {
+      loggedWait = desired.waiting;
+      log.info(`waiting for ${desired.waiting}`, { timeoutSeconds: Math.ceil(left / 1000) });
+    }
+    const woke = await Promise.race([trigger.wait(left), stop]);
+    if (typeof woke === 'object') return 'stopped';
+  }
+}
+
+/** The watch loop: reconcile on every event and on the slow resync timer. */
+async function keepTrue(o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>, heartbeat: Heartbeat, log: Logger): Promise<void> {
+  const resyncMs = o.resyncIntervalSeconds * 1000;
+  log.info('watching for changes', { resyncSeconds: o.resyncIntervalSeconds });
+  let lastStatus = '';
+  for (;;) {
+    heartbeat.beat();
+    const woke = await Promise.race([trigger.wait(resyncMs), stop]);
+    if (typeof woke === 'object') return;
+    let desired: Desired;
+    try {
+      ({ desired } = await reconciler.reconcile());
+    } catch (err) {
+      log.error('reconcile failed; keeping the files as they are', { error: messageOf(err) });
+      continue;
+    }
+    // Faults and waits while running keep the last good files; each is logged once.
+    const status = desired.errors.length > 0 ? `error:${desired.errors.join('; ')}` : desired.waiting ? `waiting:${desired.waiting}` : 'ok';
+    if (status === lastStatus) continue;
+    if (desired.errors.length > 0) {
+      log.error('cannot reconcile; keeping the last good files', { error: desired.errors.join('; ') });
+    } else if (desired.waiting) {
+      const kept = o.cleanupConfigOnExit ? 'invalidated the Multus config so no pod starts without its default network' : 'keeping the last Multus config';
+      log.warn(`no master config: ${kept}; waiting for ${desired.waiting}`);
+    } else if (lastStatus !== '') {
+      log.info('the node is configured again', { master: desired.master });
+    }
+    lastStatus = status;
+  }
+}

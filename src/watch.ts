@@ -1,0 +1,99 @@
+// Filesystem events that mean "check again". chokidar watches the config
+// dirs (it also copes with a dir that does not exist yet); plain fs.watch
+// watches the service-account dir, where the kubelet swaps the "..data"
+// symlink, an event on the dir entry itself. Events only wake the loop: the
+// reconciler compares and writes nothing when nothing differs, so events
+// from its own writes end there instead of looping.
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from './log.js';
+
+/** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
+export class Trigger {
+  private pending = false;
+  private wake: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  kick(): void {
+    this.pending = true;
+    if (this.wake && !this.timer) {
+      // A short delay lets a burst of events (write + rename) settle into one check.
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.wake?.();
+      }, 15);
+    }
+  }
+
+  /** Resolves on the next kick (or at once if one came since the last wait), or after ms. */
+  wait(ms: number): Promise<'event' | 'timeout'> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve('event');
+    }
+    return new Promise((resolve) => {
+      const timeout = setTimeout(() => finish('timeout'), ms);
+      const finish = (why: 'event' | 'timeout'): void => {
+        clearTimeout(timeout);
+        this.wake = undefined;
+        this.pending = false;
+        resolve(why);
+      };
+      this.wake = () => finish('event');
+    });
+  }
+}
+
+export interface WatchTargets {
+  /** Directories watched with chokidar (entries added, changed, removed). */
+  configDirs: string[];
+  /** Single files watched with chokidar (the non-auto source). */
+  files: string[];
+  /** Directories watched with fs.watch (the service-account dir). */
+  secretDirs: string[];
+}
+
+export interface Watcher {
+  close(): Promise<void>;
+}
+
+export async function startWatcher(targets: WatchTargets, onEvent: () => void, log: Logger): Promise<Watcher> {
+  const { watch } = await import('chokidar');
+  const chokidar = watch([...targets.configDirs, ...targets.files], {
+    ignoreInitial: true,
+    depth: 0,
+    // Editors' "atomic save" handling delays unlink events by 100 ms; a
+    // deleted config must be noticed at once.
+    atomic: false,
+  });
+  chokidar.on('all', onEvent);
+  chokidar.on('error', (err) => log.warn('file watch error; the periodic re-check still runs', { error: String(err) }));
+  const plain: FSWatcher[] = [];
+  for (const dir of new Set(targets.secretDirs)) {
+    try {
+      const w = fsWatch(dir, { persistent: false }, onEvent);
+      w.on('error', () => log.warn('watch of the service-account dir failed; the periodic re-check still runs', { dir }));
+      plain.push(w);
+    } catch (err) {
+      log.warn('cannot watch the service-account dir; the periodic re-check still runs', { dir, error: String(err) });
+    }
+  }
+  return {
+    async close() {
+      for (const w of plain) w.close();
+      await chokidar.close();
+    },
+  };
+}
+
+/** What to watch for these options. */
+export function watchTargets(o: {
+  multusConfFile: string; multusAutoconfigDir: string; cniConfDir: string; serviceAccountDir: string;
+}, kubeconfigDir: string, caFile: string): WatchTargets {
+  const auto = o.multusConfFile === 'auto';
+  return {
+    configDirs: [...new Set([...(auto ? [o.multusAutoconfigDir] : []), o.cniConfDir, kubeconfigDir])],
+    files: auto ? [] : [o.multusConfFile],
+    secretDirs: [o.serviceAccountDir, ...(caFile ? [dirname(caFile)] : [])],
+  };
+}
