@@ -25,7 +25,7 @@ async function whyNotAFile(path: string, err: unknown): Promise<string> {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
     const link = await fsp.lstat(path).then((s) => s.isSymbolicLink(), () => false);
-    return link ? 'dangling symbolic link' : 'vanished while being read';
+    return link ? 'dangling symbolic link' : 'no such file or directory';
   }
   return describeFsError(err);
 }
