@@ -18,7 +18,7 @@ afterEach(async () => { await h.remove(); });
 
 interface Case {
   name: string;
-  prepare?: (h: HostRoot) => Promise<void>;
+  prepare?: (h: HostRoot) => Promise<unknown>;
   flags?: (h: HostRoot) => string[];
   env?: NodeJS.ProcessEnv;
   code: 1 | 2;
