@@ -4,13 +4,11 @@
 // checking and waiting.
 import { dirname } from 'node:path';
 import { installBinary, installedBinaryPath } from './binary.js';
-import { cleanUpOnExit } from './cleanup.js';
 import { restartCrio } from './crio.js';
 import type { Desired } from './desired.js';
 import { kubeconfigPath } from './desired.js';
 import { JobError, messageOf } from './errors.js';
 import { removeStaleTemps } from './files.js';
-import { startHealthServer } from './health.js';
 import type { Logger } from './log.js';
 import type { Environment, Options } from './options.js';
 import { Reconciler } from './reconciler.js';
@@ -69,8 +67,9 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     if (o.dryRun || o.once) return;
     if (o.restartCrio) await restartCrio(log);
     const heartbeat = new Heartbeat(o.skipConfigWatch);
+    // Loaded only when used: node:http and node:https cost start-up CPU.
     const server = o.healthPort > 0
-      ? await startHealthServer(o.healthPort, {
+      ? await (await import('./health.js')).startHealthServer(o.healthPort, {
         loopAgeMs: () => heartbeat.ageMs(),
         maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
         checkInSync: () => reconciler.checkInSync(),
@@ -90,7 +89,7 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   } finally {
     await watcher.close();
   }
-  if (o.cleanupConfigOnExit) await cleanUpOnExit(o, env, reconciler, log);
+  if (o.cleanupConfigOnExit) await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
 }
 
 /** Reconciles until the configs are written; waits for a master up to the timeout. */
