@@ -64,7 +64,7 @@ export class Reconciler {
     this.logSkips(desired);
     const changed: string[] = [];
     if (!desired.fatal) {
-      await this.ensureDirs();
+      desired.errors.push(...await this.ensureDirs());
       for (const file of desired.files) {
         try {
           if (await this.writeFile(file.path, file.content, file.mode, file.what, desired.master)) changed.push(file.path);
@@ -101,10 +101,13 @@ export class Reconciler {
     return { ok: true };
   }
 
-  private async ensureDirs(): Promise<void> {
+  /** Creates the directories written into; gives the faults, naming each dir. */
+  private async ensureDirs(): Promise<string[]> {
+    const faults: string[] = [];
     for (const dir of [this.o.cniConfDir, dirname(kubeconfigPath(this.o)), this.o.multusCniConfDir]) {
-      await fsp.mkdir(dir, { recursive: true });
+      await fsp.mkdir(dir, { recursive: true }).catch((err: unknown) => faults.push(`${dir}: cannot create the directory: ${describeFsError(err)}`));
     }
+    return faults;
   }
 
   private async writeFile(path: string, content: string, mode: number, what: string, master: string | undefined): Promise<boolean> {

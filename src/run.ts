@@ -60,40 +60,60 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     await installBinary(o.multusBinFile, o.cniBinDir, log);
   }
 
-  const watcher = await startWatcher(watchTargets(o, dirname(kubeconfigPath(o)), env.kubeCaFile), () => trigger.kick(), log);
+  // The watcher starts only when needed (waiting for a master, or the watch
+  // loop), so a plain start writes the config before loading chokidar. Each
+  // start is followed by one more check, so no change between the last
+  // check and the watcher's start is missed.
+  let watcher: Watcher | undefined;
+  const startWatching = async (): Promise<void> => {
+    watcher ??= await startWatcher(watchTargets(o, dirname(kubeconfigPath(o)), env.kubeCaFile), () => trigger.kick(), log);
+    trigger.kick();
+  };
   try {
-    const first = await firstInstall(o, reconciler, trigger, stop, log);
-    if (first === 'stopped') return;
-    if (o.dryRun || o.once) return;
-    if (o.restartCrio) await restartCrio(log);
-    const heartbeat = new Heartbeat(o.skipConfigWatch);
-    // Loaded only when used: node:http and node:https cost start-up CPU.
-    const server = o.healthPort > 0
-      ? await (await import('./health.js')).startHealthServer(o.healthPort, {
-        loopAgeMs: () => heartbeat.ageMs(),
-        maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
-        checkInSync: () => reconciler.checkInSync(),
-      }, log)
-      : undefined;
-    try {
-      if (o.skipConfigWatch) {
-        await watcher.close();
-        log.info('installed; not watching (--skip-config-watch), waiting for a signal');
-        await stop;
-      } else {
-        await keepTrue(o, reconciler, trigger, stop, heartbeat, log);
-      }
-    } finally {
-      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    const first = await firstInstall(o, reconciler, trigger, stop, startWatching, log);
+    if (first === 'done' && !o.dryRun && !o.once) await stayRunning(o, reconciler, trigger, stop, startWatching, watcher, log);
+  } finally {
+    await watcher?.close();
+  }
+  if (o.cleanupConfigOnExit && !o.dryRun && !o.once) await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
+}
+
+/** After the first install: restart CRI-O if asked, serve health, watch (or just wait) until a signal. */
+async function stayRunning(
+  o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>,
+  startWatching: () => Promise<void>, watcher: Watcher | undefined, log: Logger,
+): Promise<void> {
+  if (o.restartCrio) await restartCrio(log);
+  const heartbeat = new Heartbeat(o.skipConfigWatch);
+  // Loaded only when used: node:http costs start-up CPU.
+  const server = o.healthPort > 0
+    ? await (await import('./health.js')).startHealthServer(o.healthPort, {
+      loopAgeMs: () => heartbeat.ageMs(),
+      maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
+      checkInSync: () => reconciler.checkInSync(),
+    }, log)
+    : undefined;
+  try {
+    if (o.skipConfigWatch) {
+      await watcher?.close();
+      log.info('installed; not watching (--skip-config-watch), waiting for a signal');
+      // Signal handlers do not keep Node alive; without a handle it would exit (code 13).
+      const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
+      await stop;
+      clearInterval(keepAlive);
+    } else {
+      await startWatching();
+      await keepTrue(o, reconciler, trigger, stop, heartbeat, log);
     }
   } finally {
-    await watcher.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   }
-  if (o.cleanupConfigOnExit) await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
 }
 
 /** Reconciles until the configs are written; waits for a master up to the timeout. */
-async function firstInstall(o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>, log: Logger): Promise<'done' | 'stopped'> {
+async function firstInstall(
+  o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>, startWatching: () => Promise<void>, log: Logger,
+): Promise<'done' | 'stopped'> {
   const deadline = Date.now() + o.masterCniWaitTimeoutSeconds * 1000;
   let loggedWait = '';
   for (;;) {
@@ -113,6 +133,9 @@ async function firstInstall(o: Options, reconciler: Reconciler, trigger: Trigger
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new JobError(`no master config after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
+    }
+    if (loggedWait === '') {
+      await startWatching();
     }
     if (loggedWait !== desired.waiting) {
       loggedWait = desired.waiting;
