@@ -31,6 +31,7 @@ export function describeFsError(err: unknown): string {
     case 'ENOSPC': return 'no space left on device';
     case 'EROFS': return 'read-only file system';
     case 'EDQUOT': return 'disk quota exceeded';
+    case 'EEXIST': return 'a file of that name already exists';
     default: return messageOf(err);
   }
 }
