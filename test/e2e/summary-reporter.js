@@ -112,7 +112,7 @@ export default class E2eSummaryReporter {
     for (const r of records()) {
       if (r.passed) continue;
       const entry = byKey.get(key(r.program, r.scenario)) ?? { parts: 0, failed: [] };
-      const reason = (r.reason ?? '').split('\n').slice(0, 6).join('\n      ');
+      const reason = (r.reason ?? '').split('\n').slice(0, 14).join('\n      ');
       entry.failed.push(`${r.part}: ${reason}`);
       byKey.set(key(r.program, r.scenario), entry);
     }

@@ -42,6 +42,23 @@ export async function cleanupRunDir(dir: string): Promise<string[]> {
   return done;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Removes logs kept from failed scenarios more than a day ago. */
+export function pruneFailedLogs(): void {
+  const root = path.join(RUNS_ROOT, 'failed-logs');
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = path.join(root, entry);
+    if (Date.now() - fs.statSync(dir).mtimeMs > DAY_MS) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Cleans up after earlier runs whose jest process is gone. */
 export async function reapStaleRuns(currentRunDir: string): Promise<string[]> {
   let entries: string[];

@@ -17,6 +17,14 @@ export type InstallerKind = 'multus-entrypoint' | 'thin_entrypoint';
 export const INSTALLERS: readonly InstallerKind[] = ['multus-entrypoint', 'thin_entrypoint'];
 
 const THIN_SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/**
+ * A restarted installer finds its files already in place and (rightly)
+ * rewrites nothing, so their presence says nothing about whether it is up.
+ * It gets this long before it counts as running: a SIGTERM earlier than its
+ * runtime can install a handler (tens of ms for Node or Go) would test the
+ * runtime, not the program.
+ */
+const RESTART_SETTLE_MS = 1000;
 
 export interface InstallerOptions {
   /** Flags after the common ones, identical for both programs. */
@@ -32,6 +40,8 @@ export interface Installer {
   stop(signal?: NodeJS.Signals): Promise<ExitInfo>;
   logs(): string;
 }
+
+let startCount = 0;
 
 export function generatedConfigs(node: TestNode): string[] {
   return ['00-multus.conf', '00-multus.conflist'].map((n) => path.join(node.paths.cniConfDir, n)).filter((f) => fs.existsSync(f));
@@ -60,7 +70,9 @@ export function startInstaller(kind: InstallerKind, node: TestNode, opts: Instal
     ...opts.env,
   };
   const args = [...commonArgs(node), ...(opts.args ?? [])];
-  const logFile = path.join(node.paths.logs, `${kind}.log`);
+  const logFile = path.join(node.paths.logs, `${kind}-${++startCount}.log`);
+  const restart = generatedConfigs(node).length > 0;
+  const startedAt = Date.now();
   let daemon: Daemon;
   if (kind === 'multus-entrypoint') {
     daemon = startDaemon(kind, components.node, [components.entrypointScript, `--service-account-dir=${node.sa.dir}`, ...args], { env, logFile });
@@ -75,7 +87,7 @@ export function startInstaller(kind: InstallerKind, node: TestNode, opts: Instal
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const conf = generatedConfigs(node)[0];
-      if (conf && fs.existsSync(node.paths.kubeconfigFile)) return conf;
+      if (conf && fs.existsSync(node.paths.kubeconfigFile) && (!restart || Date.now() - startedAt >= RESTART_SETTLE_MS)) return conf;
       if (!daemon.running()) throw new Error(`${kind} exited before writing its config:\n${tail(daemon.logs())}`);
       if (Date.now() > deadline) throw new Error(`${kind} wrote no config in ${timeoutMs} ms:\n${tail(daemon.logs())}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -4,11 +4,14 @@
 // to a failure so that the reason is visible in the report.
 import { afterAll, describe } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
+import fs from 'node:fs';
+import path from 'node:path';
 import { loadEnv, skipReason, type E2eEnv } from './env.js';
 import { startInstaller, type Installer, type InstallerKind, type InstallerOptions } from './installers.js';
 import { ensureNamespace } from './kube.js';
 import { TestNode } from './node.js';
 import { tail } from './proc.js';
+import { RUNS_ROOT } from './run-state.js';
 import { Runtime } from './runtime.js';
 import { redact } from './secrets.js';
 
@@ -80,8 +83,27 @@ export async function runScenario(kind: InstallerKind, label: string, body: (ctx
   } catch (err) {
     const logs = installers.map((i, n) => `--- ${i.kind} #${n + 1} log (tail):\n${tail(i.logs(), 25)}`).join('\n');
     const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(redact(`${msg}\n${logs}`));
+    const kept = keepLogs(node, fullLabel);
+    throw new Error(redact(`${msg}\n${logs}\n(all logs of this run: ${kept})`));
   } finally {
     await cleanup();
+  }
+}
+
+/**
+ * Copies a failed run's logs (installers, relays) out of the node's dir,
+ * which is about to be removed, with tokens redacted. The setup of a later
+ * run prunes copies older than a day.
+ */
+function keepLogs(node: TestNode, label: string): string {
+  const dest = path.join(RUNS_ROOT, 'failed-logs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
+  try {
+    fs.mkdirSync(dest, { recursive: true });
+    for (const name of fs.readdirSync(node.paths.logs)) {
+      fs.writeFileSync(path.join(dest, name), redact(fs.readFileSync(path.join(node.paths.logs, name), 'utf8')));
+    }
+    return dest;
+  } catch (err) {
+    return `not kept: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
