@@ -7,8 +7,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import type { Components } from './components.js';
+import { locateComponents, type Components } from './components.js';
 import { makePki, type Pki } from './pki.js';
 import { startDaemon, tail, type Daemon } from './proc.js';
 
@@ -142,7 +143,18 @@ function startApiserver(components: Components, dir: string, pki: Pki, port: num
   );
 }
 
-export async function startCluster(components: Components, dir: string): Promise<Cluster> {
+export interface StartClusterOptions {
+  /** Defaults to locateComponents() (which builds what is missing). */
+  components?: Components;
+  /** Where certificates, etcd data and logs go; a temporary dir (removed by stop()) if omitted. */
+  dir?: string;
+}
+
+/** Starts etcd and kube-apiserver on loopback and waits for /readyz. */
+export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
+  const components = opts.components ?? (await locateComponents());
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'multus-e2e-cluster-'));
   fs.mkdirSync(dir, { recursive: true });
   const pki = await makePki(path.join(dir, 'pki'));
   const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
@@ -150,6 +162,7 @@ export async function startCluster(components: Components, dir: string): Promise
   const daemons: Daemon[] = [etcd];
   const stop = async (): Promise<void> => {
     for (const d of [...daemons].reverse()) await d.stop('SIGTERM', 10000);
+    if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     // etcd must accept connections before the API server's storage factory dials it.

@@ -34,7 +34,7 @@ export async function setupRun(): Promise<void> {
   }
   const components = await locateComponents();
   ensureHostMountpoints();
-  running = await startCluster(components, path.join(dir, 'cluster'));
+  running = await startCluster({ components, dir: path.join(dir, 'cluster') });
   await ensureNadCrd(running.kubeConfig);
   await ensureMultusServiceAccount(running.kubeConfig, MULTUS_NAMESPACE);
   writeState({ components, cluster: clusterInfo(running), multusNamespace: MULTUS_NAMESPACE });

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const RUNS_ROOT = path.join(os.tmpdir(), 'multus-e2e');
+// Per user, so that a run as another user (which only gets as far as the
+// skip) never trips over root's 0700 directory.
+export const RUNS_ROOT = path.join(os.tmpdir(), process.getuid?.() === 0 ? 'multus-e2e' : `multus-e2e-${process.getuid?.() ?? 'user'}`);
 const RUN_DIR_ENV = 'MULTUS_E2E_RUN_DIR';
 
 /** Start time of a process (clock ticks since boot), or undefined if gone. */
