@@ -14,19 +14,12 @@ import { generatedConfigs, INSTALLERS } from './harness/installers.js';
 import { bridgeMaster, bridgeMasterConflist, SUBNETS, writeJson } from './harness/networks.js';
 import { scenarioTest } from './harness/results.js';
 import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
+import { waitUntil } from './harness/wait.js';
 
 const WATCH_ARGS = ['--cleanup-config-on-exit'];
 /** How long an installer gets to react (thin polls every second). */
 const REACT_MS = 5000;
 
-async function waitUntil(timeoutMs: number, predicate: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 function generatedMentions(ctx: ScenarioContext, text: string): boolean {
   return generatedConfigs(ctx.node).some((f) => fs.readFileSync(f, 'utf8').includes(text));

@@ -13,18 +13,11 @@ import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from './harness/networks
 import { scenarioTest } from './harness/results.js';
 import { describeOutcome } from './harness/runtime.js';
 import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
+import { sleep, waitUntil } from './harness/wait.js';
 
 /** How long an installer gets to pick up the rotation (thin polls every second). */
 const PICKUP_MS = 5000;
 
-async function waitUntil(timeoutMs: number, predicate: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function kubeconfigHolds(ctx: ScenarioContext, token: BoundToken): boolean {
   try {
@@ -73,7 +66,7 @@ e2eDescribe('scenario 3: token rotation', () => {
       runScenario(kind, 's3b', async (ctx) => {
         const second = await installAndRotate(ctx, ['--skip-config-watch']);
         // Longer than any installer needs to react, so a refresh would show.
-        await new Promise((r) => setTimeout(r, 3000));
+        await sleep(3000);
         check(!kubeconfigHolds(ctx, second), 'with --skip-config-watch the kubeconfig was refreshed anyway');
         const after = await startPod(ctx, 'after-rotation', 'macvlan-conf');
         check(!after.add.ok, describeOutcome('ADD with the revoked token (expected to fail)', after.add));

@@ -14,6 +14,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { registerSecret } from './secrets.js';
+import { eventually } from './wait.js';
 
 export const NAD_GROUP = 'k8s.cni.cncf.io';
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
@@ -31,16 +32,6 @@ async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
     await create();
   } catch (err) {
     if (!isStatus(err, 409)) throw err;
-  }
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -32,19 +32,6 @@ export async function probeNetworking(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Whether the kernel can make `type` links (vlan needs 8021q, absent on some VMs). */
-export async function linkTypeSupported(netns: string, type: string, extra: string[]): Promise<boolean> {
-  try {
-    await ip(['-n', netns, 'link', 'add', 'probe-m', 'type', 'veth', 'peer', 'name', 'probe-p']);
-    await ip(['-n', netns, 'link', 'add', 'link', 'probe-m', 'name', 'probe-x', 'type', type, ...extra]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await ip(['-n', netns, 'link', 'del', 'probe-m']).catch(() => undefined);
-  }
-}
-
 export async function addNetns(name: string): Promise<string> {
   registerNetns(name);
   await ip(['netns', 'add', name]);
