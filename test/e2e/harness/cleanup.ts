@@ -44,18 +44,20 @@ export async function cleanupRunDir(dir: string): Promise<string[]> {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Removes logs kept from failed scenarios more than a day ago. */
-export function pruneFailedLogs(): void {
-  const root = path.join(RUNS_ROOT, 'failed-logs');
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = path.join(root, entry);
-    if (Date.now() - fs.statSync(dir).mtimeMs > DAY_MS) fs.rmSync(dir, { recursive: true, force: true });
+/** Removes scenario logs kept more than a day ago. */
+export function pruneKeptLogs(): void {
+  for (const under of ['failed-logs', 'kept-logs']) {
+    const root = path.join(RUNS_ROOT, under);
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const dir = path.join(root, entry);
+      if (Date.now() - fs.statSync(dir).mtimeMs > DAY_MS) fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -7,7 +7,7 @@
 // everything the run recorded, whatever the tests did.
 import path from 'node:path';
 import { clusterInfo, startCluster, type Cluster } from './cluster.js';
-import { cleanupRunDir, pruneFailedLogs, reapStaleRuns } from './cleanup.js';
+import { cleanupRunDir, pruneKeptLogs, reapStaleRuns } from './cleanup.js';
 import { locateComponents } from './components.js';
 import { writeState } from './env.js';
 import { ensureMultusServiceAccount, ensureNadCrd } from './kube.js';
@@ -25,7 +25,7 @@ export async function setupRun(): Promise<void> {
   const dir = createRunDir();
   process.env[RESULTS_ENV] = path.join(dir, 'results.jsonl');
   for (const line of await reapStaleRuns(dir)) process.stderr.write(`e2e setup: ${line} (left by an earlier run)\n`);
-  pruneFailedLogs();
+  pruneKeptLogs();
   const skip = await probeNetworking();
   if (skip) {
     process.stdout.write(`e2e: skipping the suite: ${skip}\n`);

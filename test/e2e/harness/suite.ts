@@ -80,6 +80,7 @@ export async function runScenario(kind: InstallerKind, label: string, body: (ctx
   };
   try {
     await body(ctx);
+    if (process.env.MULTUS_E2E_KEEP_LOGS) keepLogs(node, fullLabel, 'kept-logs');
   } catch (err) {
     const logs = installers.map((i, n) => `--- ${i.kind} #${n + 1} log (tail):\n${tail(i.logs(), 25)}`).join('\n');
     const msg = err instanceof Error ? err.message : String(err);
@@ -91,12 +92,13 @@ export async function runScenario(kind: InstallerKind, label: string, body: (ctx
 }
 
 /**
- * Copies a failed run's logs (installers, relays) out of the node's dir,
- * which is about to be removed, with tokens redacted. The setup of a later
- * run prunes copies older than a day.
+ * Copies a scenario's logs (installers, relays) out of the node's dir, which
+ * is about to be removed, with tokens redacted: always for a failure, for a
+ * success with MULTUS_E2E_KEEP_LOGS=1. A later run's setup prunes copies
+ * older than a day.
  */
-function keepLogs(node: TestNode, label: string): string {
-  const dest = path.join(RUNS_ROOT, 'failed-logs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
+function keepLogs(node: TestNode, label: string, under = 'failed-logs'): string {
+  const dest = path.join(RUNS_ROOT, under, `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
   try {
     fs.mkdirSync(dest, { recursive: true });
     for (const name of fs.readdirSync(node.paths.logs)) {
