@@ -75,6 +75,8 @@ export class Reconciler {
       const configWritten = desired.files.some((f) => f.what === 'Multus config' && this.ours.get(f.path) === f.content);
       if (configWritten) {
         for (const path of desired.remove) {
+          // Forgotten as ours: when it is written again it is a new config, not a restore.
+          this.ours.delete(path);
           if (await removeIfExists(path)) {
             changed.push(path);
             this.log.info('removed the stale twin of the Multus config', { file: path });

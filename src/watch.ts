@@ -68,6 +68,10 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
   });
   chokidar.on('all', onEvent);
   chokidar.on('error', (err) => log.warn('file watch error; the periodic re-check still runs', { error: String(err) }));
+  // chokidar sets its watches up asynchronously: a change made before
+  // 'ready' can go unseen, and the check that follows the start must come
+  // after the watches exist, or the change is lost until the slow re-check.
+  await new Promise<void>((resolve) => chokidar.once('ready', () => resolve()));
   const plain: FSWatcher[] = [];
   for (const dir of new Set(targets.secretDirs)) {
     try {
