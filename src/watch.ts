@@ -5,7 +5,7 @@
 // reconciler compares and writes nothing when nothing differs, so events
 // from its own writes end there instead of looping.
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from './log.js';
 
 /** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
@@ -67,6 +67,14 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
     atomic: false,
   });
   chokidar.on('all', onEvent);
+  // chokidar reports a watched dir that is (re)created, e.g. multus.d after
+  // an `rm -rf`, but does not watch inside it again: re-add it so it does.
+  const dirs = new Set(targets.configDirs.map((d) => resolve(d)));
+  chokidar.on('addDir', (path) => {
+    if (!dirs.has(resolve(path))) return;
+    chokidar.unwatch(path);
+    chokidar.add(path);
+  });
   chokidar.on('error', (err) => log.warn('file watch error; the periodic re-check still runs', { error: String(err) }));
   // chokidar sets its watches up asynchronously: a change made before
   // 'ready' can go unseen, and the check that follows the start must come

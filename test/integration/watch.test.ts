@@ -192,3 +192,17 @@ describe('--skip-config-watch', () => {
     await stopDaemon(run);
   });
 });
+
+describe('directories that come and go', () => {
+  it('sees a master in an autoconfig dir created after the start', async () => {
+    const autoconfig = join(h.root, 'etc/cni/later.d');
+    const run = await startDaemon(h, [`--multus-autoconfig-dir=${autoconfig}`], h.env, /waiting for a valid/);
+    await fsp.mkdir(autoconfig);
+    await fsp.copyFile(join(TESTDATA, 'masters/87-podman-bridge.conf'), join(autoconfig, '87-podman-bridge.conf'));
+    await eventually(() => delegateName(confPath()), (n) => n === 'podman', 10_000, 'podman as the master');
+    // And the new dir stays watched.
+    await fsp.copyFile(join(TESTDATA, 'masters/05-cilium.conflist'), join(autoconfig, '05-cilium.conflist'));
+    await eventually(() => delegateName(conflistPath()), (n) => n === 'cilium', 10_000, 'cilium as the master');
+    await stopDaemon(run);
+  });
+});
