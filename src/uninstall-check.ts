@@ -26,6 +26,14 @@ interface Response {
 
 class CheckFailed extends Error {}
 
+/** Why a GET was refused, with the API server's own message (a 403 names the missing RBAC rule). */
+function refused(what: string, res: Response): CheckFailed {
+  const message = (res.body as { message?: unknown } | undefined)?.message;
+  const detail = typeof message === 'string' && message !== '' ? `: ${message.slice(0, 300)}` : '';
+  const hint = res.status === 403 ? ' (grant the service account get on pods and on daemonsets.apps)' : '';
+  return new CheckFailed(`GET ${what}: HTTP ${res.status}${detail}${hint}`);
+}
+
 function get(api: ApiAccess, path: string, signal: AbortSignal): Promise<Response> {
   const url = new URL(path, serverUrl(api.protocol, api.host, api.port));
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
@@ -74,12 +82,12 @@ async function ask(api: ApiAccess, namespace: string, podName: string, signal: A
   const ns = encodeURIComponent(namespace);
   const pod = await get(api, `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(podName)}`, signal);
   if (pod.status === 404) return { uninstall: true, reason: `pod ${namespace}/${podName} no longer exists` };
-  if (pod.status !== 200) throw new CheckFailed(`GET pod ${namespace}/${podName}: HTTP ${pod.status}`);
+  if (pod.status !== 200) throw refused(`pod ${namespace}/${podName}`, pod);
   const owner = daemonSetOwner(pod.body);
   if (!owner) return { uninstall: true, reason: `pod ${namespace}/${podName} is not owned by a DaemonSet` };
   const ds = await get(api, `/apis/apps/v1/namespaces/${ns}/daemonsets/${encodeURIComponent(owner)}`, signal);
   if (ds.status === 404) return { uninstall: true, reason: `DaemonSet ${namespace}/${owner} is gone` };
-  if (ds.status !== 200) throw new CheckFailed(`GET DaemonSet ${namespace}/${owner}: HTTP ${ds.status}`);
+  if (ds.status !== 200) throw refused(`DaemonSet ${namespace}/${owner}`, ds);
   const deleting = (ds.body as { metadata?: { deletionTimestamp?: unknown } } | undefined)?.metadata?.deletionTimestamp;
   if (deleting) return { uninstall: true, reason: `DaemonSet ${namespace}/${owner} is being deleted` };
   return { uninstall: false, reason: `DaemonSet ${namespace}/${owner} still exists (a restart or rolling update)` };

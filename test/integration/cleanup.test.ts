@@ -1,0 +1,150 @@
+// --cleanup-config-on-exit: on SIGTERM/SIGINT the command asks the API
+// server (a stand-in on 127.0.0.1) whether its DaemonSet remains. Restart:
+// everything stays. Uninstall: what it wrote goes. Exit 0 either way.
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { DAEMONSET, type DaemonSetState, type FakeApi, NAMESPACE, POD, selfSignedCert, startFakeApi } from '../helpers/api-server.js';
+import { killLeftovers, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import type { HostRoot } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
+
+let h: HostRoot;
+let api: FakeApi | undefined;
+beforeEach(async () => {
+  h = await makeHostRoot();
+  await copyMaster(h, 'masters/10-flannel.conflist');
+});
+afterEach(async () => {
+  await killLeftovers();
+  await api?.close();
+  api = undefined;
+  await h.remove();
+});
+
+const confPath = (): string => join(h.confDir, '00-multus.conf');
+const CLEANUP = '--cleanup-config-on-exit';
+const podPath = `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`;
+const daemonSetPath = `/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/${DAEMONSET}`;
+
+async function snapshot(): Promise<{ config?: string; kubeconfig?: string }> {
+  return { config: await readOrUndefined(confPath()), kubeconfig: await readOrUndefined(h.kubeconfig) };
+}
+
+function expectAskedWith(token: string): void {
+  expect(api!.requests).toEqual([
+    { method: 'GET', path: podPath, authorization: `Bearer ${token}` },
+    { method: 'GET', path: daemonSetPath, authorization: `Bearer ${token}` },
+  ]);
+}
+
+describe('cleanup on stop, over HTTP', () => {
+  it.each<[DaemonSetState, RegExp]>([
+    ['absent', /uninstall: removing what this program wrote .*DaemonSet kube-system\/kube-multus-ds is gone/],
+    ['deleting', /uninstall: removing what this program wrote .*DaemonSet kube-system\/kube-multus-ds is being deleted/],
+    ['forbidden', /uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains .*HTTP 403: daemonsets.apps \\"kube-multus-ds\\" is forbidden.*grant the service account get on pods and on daemonsets.apps/],
+  ])('DaemonSet %s: uninstall, the config and kubeconfig are removed', async (state, logged) => {
+    api = await startFakeApi({ daemonSet: state, token: TOKEN });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(logged);
+    expectAskedWith(TOKEN);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+    expect(r.stderr).toContain(`removed file=${confPath()}`);
+    expect(r.stderr).toContain(`removed file=${h.kubeconfig}`);
+    // Only what it wrote: the master and the installed binary stay.
+    expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist', 'multus.d']);
+    expect(await listNames(h.binDir)).toEqual(['multus']);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('DaemonSet present: a restart on %s, nothing is touched', async (signal) => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    const before = await snapshot();
+    const r = await stopDaemon(run, signal);
+    expect(r.stderr).toMatch(/restart, not uninstall: leaving the Multus config and kubeconfig in place .*DaemonSet kube-system\/kube-multus-ds still exists/);
+    expectAskedWith(TOKEN);
+    expect(await snapshot()).toEqual(before);
+    expect(r.stderr).not.toMatch(/removed/);
+  });
+
+  it('uninstalls when the API server does not answer in time', async () => {
+    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within \d+ ms\)/);
+    expectAskedWith(TOKEN);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+  });
+
+  it('asks with the token as rotated, not as it was at start', async () => {
+    const rotated = 'eyJhbGciOiJSUzI1NiJ9.rotated-for-cleanup-never-log-me.sig';
+    registerSecret(rotated);
+    api = await startFakeApi({ daemonSet: 'present', token: rotated });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await writeServiceAccount(h.saDir, rotated, 'CA-1');
+    await eventually(() => readOrUndefined(h.kubeconfig), (t) => t?.includes(rotated) === true, 10_000, 'the rotated token written');
+    const r = await stopDaemon(run);
+    expectAskedWith(rotated);
+    expect(r.stderr).toMatch(/restart, not uninstall/);
+    expect((await snapshot()).config).toBeDefined();
+  });
+
+  it('removes the invalidated config on uninstall when the master had gone', async () => {
+    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fsp.rm(join(h.confDir, '10-flannel.conflist'));
+    await eventually(() => readOrUndefined(confPath()), (t) => t?.startsWith('{Multus configuration intentionally invalidated') === true, 10_000, 'the invalidated config');
+    await stopDaemon(run);
+    expect(await listNames(h.confDir)).toEqual(['multus.d']);
+  });
+
+  it('removes the copied non-auto config on uninstall, not its source', async () => {
+    const source = join(h.root, 'image/70-multus.conf');
+    await fsp.writeFile(source, '{"cniVersion":"0.3.1","name":"multus-cni-network","type":"multus","delegates":[{"type":"bridge"}]}\n');
+    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
+    const run = await startDaemon(h, [CLEANUP, `--multus-conf-file=${source}`], { ...h.env, ...api.env });
+    expect(await readOrUndefined(join(h.confDir, '70-multus.conf'))).toBeDefined();
+    await stopDaemon(run);
+    expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist', 'multus.d']);
+    expect(await readOrUndefined(source)).toBeDefined();
+  });
+
+  it('does not ask, and leaves everything, without --cleanup-config-on-exit', async () => {
+    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
+    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const before = await snapshot();
+    const r = await stopDaemon(run);
+    expect(api.requests).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+    expect(r.stderr).not.toMatch(/uninstall|removed/);
+  });
+});
+
+describe('cleanup on stop, over HTTPS', () => {
+  let tls: { key: string; cert: string };
+  beforeAll(async () => { tls = await selfSignedCert(); });
+
+  it('verifies the API server with the service-account CA and keeps everything on a restart', async () => {
+    await writeServiceAccount(h.saDir, TOKEN, tls.cert);
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, tls });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    const before = await snapshot();
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/restart, not uninstall/);
+    expectAskedWith(TOKEN);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('does not trust a server its CA did not sign: cannot tell, so uninstall', async () => {
+    const other = await selfSignedCert();
+    await writeServiceAccount(h.saDir, TOKEN, other.cert);
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, tls });
+    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains/);
+    // The TLS handshake failed: no request (and no token) reached the server.
+    expect(api.requests).toEqual([]);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+  });
+});
