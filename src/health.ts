@@ -1,6 +1,7 @@
 // /healthz: the reconcile loop is alive. /readyz: the files on disk equal
 // what the program would write now (checked on each request).
 import { createServer, type Server } from 'node:http';
+import { JobError } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface HealthSource {
@@ -34,7 +35,8 @@ export function startHealthServer(port: number, source: HealthSource, log: Logge
     reply(404, 'not found: use /healthz or /readyz');
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`--health-port ${port}: ${err.message}`)));
+    // A port in use is the job failing (exit 1), said plainly, not a crash.
+    server.once('error', (err) => reject(new JobError(`--health-port ${port}: cannot serve /healthz and /readyz: ${err.message}`)));
     server.listen(port, () => {
       log.info('serving /healthz and /readyz', { port });
       resolve(server);

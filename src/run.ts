@@ -2,6 +2,7 @@
 // (one reconcile), then keep them true until SIGTERM/SIGINT. Istio's order:
 // the watcher starts before the first check, so no change slips between
 // checking and waiting.
+import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { installBinary, installedBinaryPath } from './binary.js';
 import { restartCrio } from './crio.js';
@@ -69,54 +70,70 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     watcher ??= await startWatcher(watchTargets(o, dirname(kubeconfigPath(o)), env.kubeCaFile), () => trigger.kick(), log);
     trigger.kick();
   };
+  // Health is served from the first wait for a master on (a liveness probe
+  // must not restart a pod that is waiting as told), or once written; it is
+  // loaded only then, as node:http costs start-up CPU.
+  const heartbeat = new Heartbeat(o.skipConfigWatch);
+  let server: Server | undefined;
+  const serveHealth = async (): Promise<void> => {
+    if (o.healthPort === 0 || o.dryRun || o.once || server) return;
+    server = await (await import('./health.js')).startHealthServer(o.healthPort, {
+      loopAgeMs: () => heartbeat.ageMs(),
+      maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
+      checkInSync: () => reconciler.checkInSync(),
+    }, log);
+  };
+  const loop: Loop = { o, reconciler, trigger, stop, heartbeat, log, startWatching, serveHealth };
   try {
-    const first = await firstInstall(o, reconciler, trigger, stop, startWatching, log);
-    if (first === 'done' && !o.dryRun && !o.once) await stayRunning(o, reconciler, trigger, stop, startWatching, watcher, log);
+    const first = await firstInstall(loop);
+    if (first === 'done' && !o.dryRun && !o.once) await stayRunning(loop, async () => {
+      await watcher?.close();
+      watcher = undefined;
+    });
   } finally {
     await watcher?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   }
   if (o.cleanupConfigOnExit && !o.dryRun && !o.once) await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
 }
 
-/** After the first install: restart CRI-O if asked, serve health, watch (or just wait) until a signal. */
-async function stayRunning(
-  o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>,
-  startWatching: () => Promise<void>, watcher: Watcher | undefined, log: Logger,
-): Promise<void> {
+/** What the phases of a run share. */
+interface Loop {
+  o: Options;
+  reconciler: Reconciler;
+  trigger: Trigger;
+  stop: Promise<Stop>;
+  heartbeat: Heartbeat;
+  log: Logger;
+  startWatching(): Promise<void>;
+  serveHealth(): Promise<void>;
+}
+
+/** After the first install: serve health, restart CRI-O if asked, watch (or just wait) until a signal. */
+async function stayRunning(l: Loop, stopWatching: () => Promise<void>): Promise<void> {
+  const { o, log } = l;
+  await l.serveHealth();
   if (o.restartCrio) await restartCrio(log);
-  const heartbeat = new Heartbeat(o.skipConfigWatch);
-  // Loaded only when used: node:http costs start-up CPU.
-  const server = o.healthPort > 0
-    ? await (await import('./health.js')).startHealthServer(o.healthPort, {
-      loopAgeMs: () => heartbeat.ageMs(),
-      maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
-      checkInSync: () => reconciler.checkInSync(),
-    }, log)
-    : undefined;
-  try {
-    if (o.skipConfigWatch) {
-      await watcher?.close();
-      log.info('installed; not watching (--skip-config-watch), waiting for a signal');
-      // Signal handlers do not keep Node alive; without a handle it would exit (code 13).
-      const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
-      await stop;
-      clearInterval(keepAlive);
-    } else {
-      await startWatching();
-      await keepTrue(o, reconciler, trigger, stop, heartbeat, log);
-    }
-  } finally {
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  if (o.skipConfigWatch) {
+    await stopWatching();
+    log.info('installed; not watching (--skip-config-watch), waiting for a signal');
+    // Signal handlers do not keep Node alive; without a handle it would exit (code 13).
+    const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
+    await l.stop;
+    clearInterval(keepAlive);
+  } else {
+    await l.startWatching();
+    await keepTrue(l);
   }
 }
 
 /** Reconciles until the configs are written; waits for a master up to the timeout. */
-async function firstInstall(
-  o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>, startWatching: () => Promise<void>, log: Logger,
-): Promise<'done' | 'stopped'> {
+async function firstInstall(l: Loop): Promise<'done' | 'stopped'> {
+  const { o, reconciler, trigger, log } = l;
   const deadline = Date.now() + o.masterCniWaitTimeoutSeconds * 1000;
   let loggedWait = '';
   for (;;) {
+    l.heartbeat.beat();
     let desired: Desired;
     if (o.dryRun) {
       desired = (await reconciler.plan()).desired;
@@ -135,19 +152,22 @@ async function firstInstall(
       throw new JobError(`no master config after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
     }
     if (loggedWait === '') {
-      await startWatching();
+      await l.startWatching();
+      await l.serveHealth();
     }
     if (loggedWait !== desired.waiting) {
       loggedWait = desired.waiting;
       log.info(`waiting for ${desired.waiting}`, { timeoutSeconds: Math.ceil(left / 1000) });
     }
-    const woke = await Promise.race([trigger.wait(left), stop]);
+    // Also re-checks on the resync timer, in case an event is lost.
+    const woke = await Promise.race([trigger.wait(Math.min(left, o.resyncIntervalSeconds * 1000)), l.stop]);
     if (typeof woke === 'object') return 'stopped';
   }
 }
 
 /** The watch loop: reconcile on every event and on the slow resync timer. */
-async function keepTrue(o: Options, reconciler: Reconciler, trigger: Trigger, stop: Promise<Stop>, heartbeat: Heartbeat, log: Logger): Promise<void> {
+async function keepTrue(l: Loop): Promise<void> {
+  const { o, reconciler, trigger, stop, heartbeat, log } = l;
   const resyncMs = o.resyncIntervalSeconds * 1000;
   log.info('watching for changes', { resyncSeconds: o.resyncIntervalSeconds });
   let lastStatus = '';

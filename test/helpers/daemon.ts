@@ -24,6 +24,16 @@ export async function startDaemon(h: HostRoot, flags: string[] = [], env: NodeJS
   return run;
 }
 
+/** Runs the command until it exits by itself; no token in its output. */
+export async function runDaemonToEnd(h: HostRoot, flags: string[] = [], env: NodeJS.ProcessEnv = h.env): Promise<Finished> {
+  const run = start([...h.args, NO_RESYNC, ...flags], env);
+  alive.add(run);
+  const r = await run.exited;
+  alive.delete(run);
+  expectNoSecrets(r.stdout + r.stderr);
+  return r;
+}
+
 /** Every secret a test wrote; none may show in any output. */
 const secrets = new Set<string>([TOKEN]);
 export function registerSecret(secret: string): void {

@@ -70,3 +70,16 @@ describe('files changed by someone else', () => {
     await stopDaemon(run);
   });
 });
+
+describe('decisions in JSON logs', () => {
+  it('logs each write and restore as one JSON object naming the file', async () => {
+    const run = await startDaemon(h, ['--log-format=json']);
+    await fsp.rm(h.kubeconfig);
+    await eventually(() => readOrUndefined(h.kubeconfig), (t) => t !== undefined, 10_000, 'the kubeconfig restored');
+    await run.waitForLog(/restored the kubeconfig/);
+    const r = await stopDaemon(run);
+    const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'info', msg: 'wrote the Multus config', file: confPath(), master: '10-flannel.conflist' }));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'restored the kubeconfig: it was deleted by someone else', file: h.kubeconfig }));
+  });
+});
