@@ -12,6 +12,10 @@ import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import type { Environment, Options } from './options.js';
 
+async function modeOf(path: string): Promise<number | undefined> {
+  return fsp.stat(path).then((st) => st.mode & 0o7777, () => undefined);
+}
+
 export interface ReconcileResult {
   desired: Desired;
   /** Paths written, removed or renamed by this reconcile. */
@@ -60,7 +64,11 @@ export class Reconciler {
   }
 
   async reconcile(): Promise<ReconcileResult> {
-    const { desired, last } = await this.plan();
+    return this.apply(await this.plan());
+  }
+
+  /** Writes what a plan says (a plan from plan(), so a caller can look before it leaps). */
+  async apply({ desired, last }: { desired: Desired; last: LastConfig | undefined }): Promise<ReconcileResult> {
     this.logSkips(desired);
     const changed: string[] = [];
     if (!desired.fatal) {
@@ -114,10 +122,12 @@ export class Reconciler {
 
   private async writeFile(path: string, content: string, mode: number, what: string, master: string | undefined): Promise<boolean> {
     const before = await readTextIfExists(path);
-    const result = await writeFileAtomic(path, content, mode);
     const wasOurs = this.ours.get(path);
     this.ours.set(path, content);
-    if (result === 'unchanged') return false;
+    // Decided from this one look, so the log says what was seen; a change
+    // right after it wakes the loop again.
+    if (before === content && (await modeOf(path)) === mode) return false;
+    if ((await writeFileAtomic(path, content, mode)) === 'unchanged') return false;
     if (wasOurs === content) {
       // We had written exactly this, so someone else changed or removed it.
       this.noteRestore(path, what, before === undefined ? 'deleted' : 'changed');

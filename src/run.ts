@@ -9,6 +9,7 @@ import { restartCrio } from './crio.js';
 import type { Desired } from './desired.js';
 import { kubeconfigPath } from './desired.js';
 import { JobError, messageOf } from './errors.js';
+import { RENAMED_SUFFIX } from './master.js';
 import { removeStaleTemps } from './files.js';
 import type { Logger } from './log.js';
 import type { Environment, Options } from './options.js';
@@ -86,7 +87,7 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   const loop: Loop = { o, reconciler, trigger, stop, heartbeat, log, startWatching, serveHealth };
   try {
     const first = await firstInstall(loop);
-    if (first === 'done' && !o.dryRun && !o.once) await stayRunning(loop, async () => {
+    if (first !== 'stopped' && !o.dryRun && !o.once) await stayRunning(loop, first.master, async () => {
       await watcher?.close();
       watcher = undefined;
     });
@@ -110,7 +111,7 @@ interface Loop {
 }
 
 /** After the first install: serve health, restart CRI-O if asked, watch (or just wait) until a signal. */
-async function stayRunning(l: Loop, stopWatching: () => Promise<void>): Promise<void> {
+async function stayRunning(l: Loop, master: string | undefined, stopWatching: () => Promise<void>): Promise<void> {
   const { o, log } = l;
   await l.serveHealth();
   if (o.restartCrio) await restartCrio(log);
@@ -123,12 +124,12 @@ async function stayRunning(l: Loop, stopWatching: () => Promise<void>): Promise<
     clearInterval(keepAlive);
   } else {
     await l.startWatching();
-    await keepTrue(l);
+    await keepTrue(l, master);
   }
 }
 
-/** Reconciles until the configs are written; waits for a master up to the timeout. */
-async function firstInstall(l: Loop): Promise<'done' | 'stopped'> {
+/** Reconciles until the configs are written (gives the master used); waits for a master up to the timeout. */
+async function firstInstall(l: Loop): Promise<{ master: string | undefined } | 'stopped'> {
   const { o, reconciler, trigger, log } = l;
   const deadline = Date.now() + o.masterCniWaitTimeoutSeconds * 1000;
   let loggedWait = '';
@@ -145,7 +146,7 @@ async function firstInstall(l: Loop): Promise<'done' | 'stopped'> {
     if (!desired.waiting) {
       if (o.dryRun) printPlan(desired, log.mask);
       else log.info('the node is configured', { master: desired.master });
-      return 'done';
+      return { master: desired.master };
     }
     const left = deadline - Date.now();
     if (left <= 0) {
@@ -165,23 +166,45 @@ async function firstInstall(l: Loop): Promise<'done' | 'stopped'> {
   }
 }
 
+/** How long a master that turned invalid gets to finish being written. */
+const SETTLE_MS = 250;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** True when the master in use is still there but skipped as invalid. */
+function readsInvalid(planned: Desired, master: string): boolean {
+  return planned.skipped.some((s) => s.name === master || s.name === master + RENAMED_SUFFIX);
+}
+
 /** The watch loop: reconcile on every event and on the slow resync timer. */
-async function keepTrue(l: Loop): Promise<void> {
+async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
   const { o, reconciler, trigger, stop, heartbeat, log } = l;
   const resyncMs = o.resyncIntervalSeconds * 1000;
   log.info('watching for changes', { resyncSeconds: o.resyncIntervalSeconds });
   let lastStatus = '';
+  let inUse = master;
   for (;;) {
     heartbeat.beat();
     const woke = await Promise.race([trigger.wait(resyncMs), stop]);
     if (typeof woke === 'object') return;
     let desired: Desired;
     try {
-      ({ desired } = await reconciler.reconcile());
+      // A master rewritten in place (cp, a shell redirect) reads as empty or
+      // cut short for a moment: let the writer finish before switching away
+      // from it or invalidating the config, then look again.
+      let plan = await reconciler.plan();
+      if (inUse !== undefined && readsInvalid(plan.desired, inUse)) {
+        await sleep(SETTLE_MS);
+        plan = await reconciler.plan();
+      }
+      ({ desired } = await reconciler.apply(plan));
     } catch (err) {
       log.error('reconcile failed; keeping the files as they are', { error: messageOf(err) });
       continue;
     }
+    if (desired.errors.length === 0) inUse = desired.master ?? inUse;
     // Faults and waits while running keep the last good files; each is logged once.
     const status = desired.errors.length > 0 ? `error:${desired.errors.join('; ')}` : desired.waiting ? `waiting:${desired.waiting}` : 'ok';
     if (status === lastStatus) continue;

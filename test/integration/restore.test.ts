@@ -37,6 +37,14 @@ describe('files changed by someone else', () => {
     expect(r.stderr).not.toMatch(/another writer/);
   });
 
+  it('restores the kubeconfig mode when someone opens it up', async () => {
+    const run = await startDaemon(h);
+    await fsp.chmod(h.kubeconfig, 0o644);
+    await eventually(async () => (await fsp.stat(h.kubeconfig)).mode & 0o777, (m) => m === 0o600, 10_000, 'mode 0600 again');
+    await run.waitForLog(/restored the kubeconfig: it was changed by someone else/);
+    await stopDaemon(run);
+  });
+
   it('restores the kubeconfig dir when it is removed, and keeps watching the new one', async () => {
     const run = await startDaemon(h);
     const good = await readOrUndefined(h.kubeconfig);

@@ -89,7 +89,7 @@ describe('the master config changes', () => {
     const run = await startDaemon(h);
     await fsp.writeFile(join(h.confDir, '05-cilium.conflist'), '{"cniVersion": "1.0.0", "name": "cilium", "plugins": [');
     await eventually(() => delegateName(confPath()), (n) => n === 'cbr0', 10_000, 'flannel as the master');
-    expect(await generatedNames()).toEqual(['00-multus.conf']);
+    await eventually(generatedNames, (n) => n.join() === '00-multus.conf', 10_000, 'the .conflist twin removed');
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/skipped a candidate master config .*05-cilium.conflist.*not valid JSON/);
   });
@@ -140,11 +140,28 @@ describe('the master config changes', () => {
     expect(r.stderr).not.toMatch(/by someone else|another writer/);
   });
 
+  it('does not invalidate the config while the master is being rewritten in place', async () => {
+    const master = await copyMaster(h, 'masters/10-flannel.conflist');
+    const run = await startDaemon(h, ['--cleanup-config-on-exit']);
+    const content = await fsp.readFile(master, 'utf8');
+    for (const name of ['cbr1', 'cbr2', 'cbr3']) {
+      // As cp or a shell redirect does it: truncate, then write a moment later.
+      const file = await fsp.open(master, 'w');
+      await sleep(20);
+      await file.writeFile(content.replace('"cbr0"', `"${name}"`));
+      await file.close();
+      await eventually(() => delegateName(confPath()), (n) => n === name, 10_000, name);
+    }
+    const r = await stopDaemon(run);
+    expect(r.stderr).not.toMatch(/no master config|empty file/);
+  });
+
   it('does not react to its own writes in a loop', async () => {
     const master = await copyMaster(h, 'masters/10-flannel.conflist');
     const run = await startDaemon(h);
     await editJson(master, (c) => { c.name = 'cbr1'; });
     await eventually(() => delegateName(confPath()), (n) => n === 'cbr1', 10_000, 'the edit');
+    await run.waitForLog(/updated the Multus config/);
     const writes = (): number => countMatches(run.stderr(), /wrote|updated|restored/);
     const before = writes();
     const stat = await fsp.stat(confPath());
