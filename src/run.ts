@@ -173,9 +173,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** True when the master in use is still there but skipped as invalid. */
+/** True when the master in use is still there but reads as invalid (skipped, or a pinned one). */
 function readsInvalid(planned: Desired, master: string): boolean {
-  return planned.skipped.some((s) => s.name === master || s.name === master + RENAMED_SUFFIX);
+  return planned.fatal !== undefined || planned.skipped.some((s) => s.name === master || s.name === master + RENAMED_SUFFIX);
 }
 
 /** The watch loop: reconcile on every event and on the slow resync timer. */

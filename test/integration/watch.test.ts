@@ -196,6 +196,55 @@ describe('a non-auto --multus-conf-file', () => {
   });
 });
 
+describe('a pinned master (--multus-master-cni-file-name)', () => {
+  it('follows its edits, is not outranked, and while invalid keeps the last config', async () => {
+    const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const run = await startDaemon(h, ['--multus-master-cni-file-name=87-podman-bridge.conf']);
+    await copyMaster(h, 'masters/05-cilium.conflist');
+    await editJson(master, (c) => { c.bridge = 'cni-pinned'; });
+    await eventually(() => delegates(confPath()), (d) => d?.[0]?.bridge === 'cni-pinned', 10_000, 'the edit');
+    expect(await generatedNames()).toEqual(['00-multus.conf']);
+    const good = await readOrUndefined(confPath());
+    await fsp.writeFile(master, '{"cniVersion": 1}');
+    await run.waitForLog(/cannot reconcile; keeping the last good files .*87-podman-bridge.conf \(--multus-master-cni-file-name\): .*cniVersion.* is not a string/);
+    expect(await readOrUndefined(confPath())).toBe(good);
+    const r = await stopDaemon(run);
+    expect(r.stderr).not.toMatch(/master=05-cilium/);
+  });
+});
+
+describe('a non-auto --multus-conf-file that goes away', () => {
+  it('keeps the copy while the source is missing, and copies it again when it is back', async () => {
+    const source = join(h.root, 'image/70-multus.conf');
+    const text = (n: number): string => `${JSON.stringify({ cniVersion: '0.3.1', name: 'multus-cni-network', type: 'multus', delegates: [{ type: 'bridge', n }] })}\n`;
+    await fsp.writeFile(source, text(1));
+    const run = await startDaemon(h, [`--multus-conf-file=${source}`]);
+    const copy = join(h.confDir, '70-multus.conf');
+    await fsp.rm(source);
+    await run.waitForLog(/cannot reconcile; keeping the last good files .*70-multus.conf \(--multus-conf-file\): no such file/);
+    expect(await readOrUndefined(copy)).toBe(text(1));
+    await fsp.writeFile(source, text(2));
+    await eventually(() => readOrUndefined(copy), (t) => t === text(2), 10_000, 'the source copied again');
+    await stopDaemon(run);
+  });
+});
+
+describe('an autoconfig dir apart from the conf dir', () => {
+  it('follows the master there and keeps the generated files here', async () => {
+    const autoconfig = join(h.root, 'etc/cni/master.d');
+    await fsp.mkdir(autoconfig);
+    const master = join(autoconfig, '10-flannel.conflist');
+    await fsp.copyFile(join(TESTDATA, 'masters/10-flannel.conflist'), master);
+    const run = await startDaemon(h, [`--multus-autoconfig-dir=${autoconfig}`]);
+    await editJson(master, (c) => { c.name = 'cbr-apart'; });
+    await eventually(() => delegateName(confPath()), (n) => n === 'cbr-apart', 10_000, 'the edit');
+    const good = await readOrUndefined(confPath());
+    await fsp.rm(confPath());
+    await eventually(() => readOrUndefined(confPath()), (t) => t === good, 10_000, 'the config restored');
+    await stopDaemon(run);
+  });
+});
+
 describe('--skip-config-watch', () => {
   it('installs once and then does not react to changes', async () => {
     const master = await copyMaster(h, 'masters/10-flannel.conflist');
