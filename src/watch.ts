@@ -5,7 +5,7 @@
 // reconciler compares and writes nothing when nothing differs, so events
 // from its own writes end there instead of looping.
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { Logger } from './log.js';
 
 /** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
@@ -69,9 +69,9 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
   chokidar.on('all', onEvent);
   // chokidar reports a watched dir that is (re)created, e.g. multus.d after
   // an `rm -rf`, but does not watch inside it again: re-add it so it does.
-  const dirs = new Set(targets.configDirs.map((d) => resolve(d)));
+  const dirs = new Set(targets.configDirs.map((d) => resolvePath(d)));
   chokidar.on('addDir', (path) => {
-    if (!dirs.has(resolve(path))) return;
+    if (!dirs.has(resolvePath(path))) return;
     chokidar.unwatch(path);
     chokidar.add(path);
   });
