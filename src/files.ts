@@ -78,7 +78,9 @@ export async function copyFileAtomic(src: string, dest: string, mode: number): P
 }
 
 async function streamsEqual(a: string, b: string): Promise<boolean> {
-  const chunkSize = 64 * 1024;
+  // 1 MiB reads: comparing a 50 MB binary in 64 KiB reads cost ~80 ms of
+  // CPU (measured), more than copying it, under a 100m CPU quota.
+  const chunkSize = 1024 * 1024;
   const ha = await fsp.open(a, 'r');
   const hb = await fsp.open(b, 'r');
   try {

@@ -1,7 +1,7 @@
 // The program: install the binary, wait for a master and write the configs
-// (one reconcile), then keep them true until SIGTERM/SIGINT. Istio's order:
-// the watcher starts before the first check, so no change slips between
-// checking and waiting.
+// (one reconcile), then keep them true until SIGTERM/SIGINT. As in Istio's
+// installer, no change slips between checking and waiting: every start of
+// the watcher is followed by one more check.
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { installBinary, installedBinaryPath } from './binary.js';
