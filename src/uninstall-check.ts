@@ -3,16 +3,11 @@
 // @kubernetes/client-node alone gets the process OOM-killed at 50Mi.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { KubeconfigInput } from './kubeconfig.js';
 import { serverUrl } from './kubeconfig.js';
 
-export interface ApiAccess {
-  protocol: string;
-  host: string;
-  port: string;
-  token: string;
-  ca: Buffer | undefined;
-  skipTlsVerify: boolean;
-}
+/** The API server as the kubeconfig reaches it: the same server, token and CA. */
+export type ApiAccess = KubeconfigInput;
 
 export interface Verdict {
   uninstall: boolean;
