@@ -7,8 +7,8 @@
 #   docker build -t multus-entrypoint:0.1.0 .                    # default image
 #   docker build --target crio -t multus-entrypoint:0.1.0-crio .  # with systemctl, for --restart-crio
 #
-# Stages: `multus` (upstream image, the binary), `build` (compile, then
-# production dependencies in a clean dir), `crio` (optional variant) and the
+# Stages: `multus` (upstream image, the binary), `build` (compile and
+# bundle), `crio` (optional variant) and the
 # default runtime stage, which must stay the last one.
 
 # The Multus binary that gets installed on the node. Pinned: the plugin's
@@ -33,17 +33,15 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
 RUN npm run build
-# Production dependencies only, installed from the lockfile into a clean dir
-# (no devDependency, no install script, no prepare). bin/ runs the esbuild
-# bundle in dist/bundle, which is self-contained today; node_modules (~4 MB)
-# is shipped so that the image still runs if a dependency is ever marked
-# external in the bundle.
+# What the image runs: package.json (so node treats bin/ and dist/ as ESM),
+# bin/ and the esbuild bundle. The bundle inlines every runtime dependency
+# (commander, yaml, chokidar, execa), so the image has no node_modules at
+# all; the tsc output next to it in dist/ is not needed either.
 WORKDIR /app
-RUN cp /src/package.json /src/package-lock.json ./ \
- && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && rm package-lock.json \
- && cp -R /src/bin /src/dist ./ \
- && npm cache clean --force
+RUN mkdir -p dist \
+ && cp /src/package.json ./ \
+ && cp -R /src/bin ./ \
+ && cp -R /src/dist/bundle ./dist/bundle
 
 # ---------------------------------------------------------------------------
 # Optional variant for --restart-crio: the program runs `systemctl restart
@@ -82,7 +80,8 @@ COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 # The default non-auto config, at the path v3's entrypoint.sh used for it:
 # --multus-conf-file=/usr/src/multus-cni/images/70-multus.conf
 COPY images/70-multus.conf /usr/src/multus-cni/images/70-multus.conf
-# package.json, bin/, dist/ and production node_modules only.
+# package.json, bin/ and dist/bundle/ only: no node_modules, no sources, no
+# tests, no npm cache.
 COPY --from=build /app /usr/src/multus-entrypoint
 WORKDIR /
 # The package's bin, run by distroless' node (there is no /usr/bin/env for
