@@ -1,0 +1,406 @@
+// The shipped image and manifests against the program: the DaemonSet's args
+// are flags the program accepts, its mounts are where those flags point, the
+// probes are on --health-port, and the Dockerfile puts the multus binary and
+// the program where the defaults and the ENTRYPOINT expect them. No Docker
+// engine or cluster here: the files are parsed (the e2e suite applies the
+// manifests to a real API server).
+import { describe, expect, it } from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import type { Options } from '../../src/options.js';
+import { parseCommandLine } from '../../src/options.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MANIFESTS = path.join(ROOT, 'manifests');
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function options(argv: readonly string[]): Options {
+  const parsed = parseCommandLine(argv, {});
+  if (parsed.kind !== 'run') throw new Error(`expected a run for ${argv.join(' ')}`);
+  return parsed.options;
+}
+
+const DEFAULTS = options([]);
+
+// ---------------------------------------------------------------------------
+// manifests
+
+function yamlFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+function parseFile(file: string): Obj[] {
+  const docs = parseAllDocuments(fs.readFileSync(file, 'utf8'));
+  if (!Array.isArray(docs)) throw new Error(`${file}: not a YAML stream`);
+  return docs
+    .map((d) => {
+      if (d.errors.length) throw new Error(`${file}: ${d.errors.map((e) => e.message).join('; ')}`);
+      return d.toJS() as Obj | null;
+    })
+    .filter((d): d is Obj => d !== null);
+}
+
+/** Every object the base kustomization lists, by kind. */
+function objects(): Obj[] {
+  return fs
+    .readdirSync(MANIFESTS)
+    .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
+    .flatMap((f) => parseFile(path.join(MANIFESTS, f)));
+}
+
+function one(kind: string): Obj {
+  const found = objects().filter((o) => o.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind} in manifests/, found ${found.length}`);
+  return found[0]!;
+}
+
+const kustomization = (): Obj => parseFile(path.join(MANIFESTS, 'kustomization.yaml'))[0]!;
+const daemonSet = (): Obj => one('DaemonSet');
+const container = (): Obj => {
+  const cs = daemonSet().spec.template.spec.containers as Obj[];
+  expect(cs).toHaveLength(1);
+  return cs[0]!;
+};
+const dsArgs = (): string[] => container().args as string[];
+
+/** The host path a container path is on, through the DaemonSet's hostPath mounts. */
+function hostPathOf(containerPath: string): string | undefined {
+  const spec = daemonSet().spec.template.spec;
+  const volumes = new Map<string, Obj>((spec.volumes as Obj[]).map((v) => [v.name as string, v]));
+  let best: { mount: string; host: string } | undefined;
+  for (const m of container().volumeMounts as Obj[]) {
+    const host = volumes.get(m.name)?.hostPath?.path as string | undefined;
+    if (!host) continue;
+    const mount = (m.mountPath as string).replace(/\/+$/, '');
+    if ((containerPath === mount || containerPath.startsWith(`${mount}/`)) && (!best || mount.length > best.mount.length)) best = { mount, host };
+  }
+  return best ? path.posix.join(best.host, containerPath.slice(best.mount.length)) : undefined;
+}
+
+describe('manifests', () => {
+  it('every YAML file parses, and every document is a Kubernetes object', () => {
+    const files = yamlFiles(MANIFESTS);
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    for (const file of files) {
+      for (const doc of parseFile(file)) {
+        expect(typeof doc.apiVersion).toBe('string');
+        expect(typeof doc.kind).toBe('string');
+      }
+    }
+  });
+
+  it('the kustomization lists every manifest of the directory, and nothing else', () => {
+    const listed = [...(kustomization().resources as string[])].sort();
+    const present = fs.readdirSync(MANIFESTS).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').sort();
+    expect(listed).toEqual(present);
+  });
+
+  it('the kustomization sets the image the DaemonSet uses', () => {
+    const image = container().image as string;
+    const names = (kustomization().images as Obj[]).map((i) => i.name as string);
+    expect(names).toContain(image.replace(/[:@].*$/, ''));
+  });
+
+  it('the objects form the install: the CRD, the service account bound to the ClusterRole, the ConfigMap, the DaemonSet', () => {
+    const kinds = objects().map((o) => o.kind as string).sort();
+    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'ServiceAccount']);
+    const sa = one('ServiceAccount');
+    const binding = one('ClusterRoleBinding');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: one('ClusterRole').metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    expect(daemonSet().spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
+    expect(daemonSet().metadata.namespace).toBe(sa.metadata.namespace);
+    expect(one('ConfigMap').metadata.namespace).toBe(sa.metadata.namespace);
+  });
+
+  it('the CRD is NetworkAttachmentDefinition v1 with its structural schema', () => {
+    const crd = one('CustomResourceDefinition');
+    expect(crd.apiVersion).toBe('apiextensions.k8s.io/v1');
+    expect(crd.metadata.name).toBe('network-attachment-definitions.k8s.cni.cncf.io');
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(crd.spec.names.kind).toBe('NetworkAttachmentDefinition');
+    const [v1] = crd.spec.versions as Obj[];
+    expect(v1).toMatchObject({ name: 'v1', served: true, storage: true });
+    expect(v1!.schema.openAPIV3Schema.properties.spec.properties.config.type).toBe('string');
+  });
+
+  it('the ClusterRole grants what Multus and the uninstall check use, and no wildcard, secret or node', () => {
+    const rules = one('ClusterRole').rules as Obj[];
+    const text = JSON.stringify(rules);
+    expect(text).not.toContain('*');
+    expect(text).not.toMatch(/secrets|nodes|serviceaccounts/);
+    const grants = new Set<string>();
+    for (const r of rules) {
+      for (const g of r.apiGroups as string[]) for (const res of r.resources as string[]) for (const v of r.verbs as string[]) grants.add(`${g}/${res}:${v}`);
+    }
+    expect([...grants].sort()).toEqual(
+      [
+        '/pods:get',
+        '/pods:update',
+        '/pods/status:get',
+        '/pods/status:update',
+        'k8s.cni.cncf.io/network-attachment-definitions:get',
+        'k8s.cni.cncf.io/network-attachment-definitions:list',
+        'k8s.cni.cncf.io/network-attachment-definitions:watch',
+        '/events:create',
+        '/events:patch',
+        '/events:update',
+        'events.k8s.io/events:create',
+        'events.k8s.io/events:patch',
+        'events.k8s.io/events:update',
+        'apps/daemonsets:get',
+      ].sort(),
+    );
+  });
+
+  it('the ConfigMap holds images/70-multus.conf, a valid Multus config', () => {
+    const fromMap = JSON.parse(one('ConfigMap').data['cni-conf.json'] as string) as Obj;
+    const fromImage = JSON.parse(fs.readFileSync(path.join(ROOT, 'images/70-multus.conf'), 'utf8')) as Obj;
+    expect(fromMap).toEqual(fromImage);
+    expect(fromImage.type).toBe('multus');
+    expect(typeof fromImage.cniVersion).toBe('string');
+    expect(fromImage.kubeconfig).toBe(DEFAULTS.multusKubeconfigFileHost);
+    expect(Array.isArray(fromImage.delegates) && fromImage.delegates.length).toBe(1);
+  });
+});
+
+describe('the DaemonSet', () => {
+  it('passes args the program accepts', () => {
+    expect(container().command).toBeUndefined();
+    const o = options(dsArgs());
+    expect(o.multusConfFile).toBe('auto');
+    expect(o.cleanupConfigOnExit).toBe(true);
+    expect(o.healthPort).toBeGreaterThan(0);
+    expect(o.restartCrio).toBe(false);
+  });
+
+  it('can be switched to the ConfigMap config with a flag the program accepts', () => {
+    const mount = (container().volumeMounts as Obj[]).find((m) => m.name === 'multus-cfg');
+    const volume = (daemonSet().spec.template.spec.volumes as Obj[]).find((v) => v.name === 'multus-cfg');
+    expect(volume?.configMap?.name).toBe(one('ConfigMap').metadata.name);
+    const file = path.posix.join(mount!.mountPath as string, volume!.configMap.items[0].path as string);
+    const args = dsArgs().map((a) => (a.startsWith('--multus-conf-file') ? `--multus-conf-file=${file}` : a));
+    expect(options(args).multusConfFile).toBe(file);
+  });
+
+  it('probes /readyz and /healthz on --health-port', () => {
+    const port = options(dsArgs()).healthPort;
+    const c = container();
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port });
+    for (const p of (c.ports ?? []) as Obj[]) expect(p.containerPort).toBe(port);
+  });
+
+  it('has Guaranteed QoS at the budget of the contract: requests = limits = 100m / 50Mi', () => {
+    const { requests, limits } = container().resources as Obj;
+    expect(requests).toEqual(limits);
+    expect(requests).toEqual({ cpu: '100m', memory: '50Mi' });
+  });
+
+  it('gives the uninstall check POD_NAME and POD_NAMESPACE from the downward API', () => {
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    expect(env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+  });
+
+  it('mounts the host dirs the flags point at', () => {
+    const o = options(dsArgs());
+    expect(hostPathOf(o.cniConfDir)).toBe('/etc/cni/net.d');
+    expect(hostPathOf(o.multusAutoconfigDir)).toBe('/etc/cni/net.d');
+    expect(hostPathOf(o.cniBinDir)).toBe('/opt/cni/bin');
+    expect(hostPathOf(o.multusCniConfDir)).toBe('/etc/cni/multus/net.d');
+    // The kubeconfig path written into the config is where the host sees the
+    // file the program writes under --cni-conf-dir.
+    expect(hostPathOf(path.posix.join(o.cniConfDir, 'multus.d/multus.kubeconfig'))).toBe(o.multusKubeconfigFileHost);
+  });
+
+  it('runs on every node, on the host network, unprivileged, with time for the cleanup on SIGTERM', () => {
+    const spec = daemonSet().spec.template.spec;
+    expect(spec.hostNetwork).toBe(true);
+    expect(spec.tolerations).toEqual(
+      expect.arrayContaining([
+        { operator: 'Exists', effect: 'NoSchedule' },
+        { operator: 'Exists', effect: 'NoExecute' },
+      ]),
+    );
+    expect(container().securityContext.privileged).toBe(false);
+    // The uninstall check gives up after 5 s.
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10);
+    // Upstream's selector (immutable): applying over an upstream install updates it in place.
+    expect(daemonSet().spec.selector.matchLabels).toEqual({ name: 'multus' });
+    expect(daemonSet().spec.template.metadata.labels).toMatchObject({ name: 'multus' });
+  });
+
+  it('rolls one node at a time without a surge pod', () => {
+    expect(daemonSet().spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+  });
+
+  it('the restart-crio component adds --restart-crio, privilege and the host systemd sockets', () => {
+    const component = parseFile(path.join(MANIFESTS, 'restart-crio/kustomization.yaml'))[0]!;
+    expect(component.kind).toBe('Component');
+    const ops = parseAllDocuments(component.patches[0].patch as string);
+    const patch = (Array.isArray(ops) ? ops[0]!.toJS() : ops.toJS()) as Obj[];
+    const added = patch.filter((p) => p.path === '/spec/template/spec/containers/0/args/-').map((p) => p.value as string);
+    expect(options([...dsArgs(), ...added]).restartCrio).toBe(true);
+    expect(patch.find((p) => p.path.endsWith('/securityContext'))?.value).toEqual({ privileged: true });
+    const image = patch.find((p) => p.path.endsWith('/image'))?.value as string;
+    expect((kustomization().images as Obj[]).map((i) => i.name)).toContain(image);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Dockerfile
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  body: Instruction[];
+}
+
+function dockerfileStages(): Stage[] {
+  const lines = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n');
+  const instructions: Instruction[] = [];
+  let pending = '';
+  for (const raw of lines) {
+    if (/^\s*#/.test(raw)) continue;
+    const line = raw.replace(/\s+$/, '');
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    const full = (pending + line).trim();
+    pending = '';
+    if (!full) continue;
+    const m = /^(\w+)\s+(.*)$/.exec(full);
+    if (!m) throw new Error(`Dockerfile: cannot parse ${full}`);
+    instructions.push({ op: m[1]!.toUpperCase(), args: m[2]! });
+  }
+  const stages: Stage[] = [];
+  for (const i of instructions) {
+    if (i.op === 'FROM') {
+      const m = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(i.args);
+      stages.push({ from: m![1]!, name: m![2], body: [] });
+    } else {
+      stages.at(-1)?.body.push(i);
+    }
+  }
+  return stages;
+}
+
+interface Copy {
+  from?: string;
+  sources: string[];
+  dest: string;
+}
+function copies(stage: Stage): Copy[] {
+  return stage.body
+    .filter((i) => i.op === 'COPY')
+    .map((i) => {
+      const words = i.args.split(/\s+/);
+      const flags = words.filter((w) => w.startsWith('--'));
+      const paths = words.filter((w) => !w.startsWith('--'));
+      const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length);
+      return { from, sources: paths.slice(0, -1), dest: paths.at(-1)! };
+    });
+}
+
+function entrypoint(stage: Stage): string[] {
+  const e = stage.body.filter((i) => i.op === 'ENTRYPOINT').at(-1);
+  if (!e) throw new Error(`stage ${stage.name ?? stage.from} has no ENTRYPOINT`);
+  return JSON.parse(e.args) as string[];
+}
+
+describe('the Dockerfile', () => {
+  const stages = dockerfileStages();
+  const runtime = stages.at(-1)!;
+  const runtimes = stages.filter((s) => s === runtime || s.name === 'crio');
+
+  it('takes multus from the pinned upstream image and builds on Node 24', () => {
+    expect(stages.find((s) => s.name === 'multus')?.from).toMatch(/^ghcr\.io\/k8snetworkplumbingwg\/multus-cni:v4\.\d+\.\d+$/);
+    expect(stages.find((s) => s.name === 'build')?.from).toMatch(/^node:24[-.]/);
+    expect(runtime.from).toBe('gcr.io/distroless/nodejs24-debian12');
+  });
+
+  it.each(['default', 'crio'])('%s image: the multus binary lands where --multus-bin-file points by default', (which) => {
+    const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
+    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === DEFAULTS.multusBinFile);
+    expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus']);
+  });
+
+  it('the ENTRYPOINT runs the package bin with node, and that file is where the build puts it', () => {
+    for (const stage of runtimes) {
+      const [node, script, ...rest] = entrypoint(stage);
+      expect(rest).toEqual([]);
+      expect(node).toBe(stage === runtime ? '/nodejs/bin/node' : '/usr/local/bin/node');
+      const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Obj;
+      const binRel = pkg.bin['multus-entrypoint'] as string;
+      expect(binRel).toBe('bin/multus-entrypoint.js');
+      // /app of the build stage is copied to the app dir; the script is bin/ in it.
+      const app = copies(stage).find((c) => c.from === 'build' && c.sources[0] === '/app');
+      expect(app).toBeDefined();
+      expect(script).toBe(path.posix.join(app!.dest, binRel));
+    }
+  });
+
+  it('ships package.json, bin/ and the bundle bin/ imports, and no node_modules', () => {
+    const build = stages.find((s) => s.name === 'build')!;
+    const runs = build.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const binText = fs.readFileSync(path.join(ROOT, 'bin/multus-entrypoint.js'), 'utf8');
+    const imported = /import\(\s*['"]([^'"]+)['"]\s*\)/.exec(binText)?.[1];
+    expect(imported).toBe('../dist/bundle/cli.js');
+    // bin/ and dist/bundle/ side by side in /app, so ../dist/bundle resolves.
+    expect(runs).toMatch(/cp -R \/src\/bin \.\//);
+    expect(runs).toMatch(/cp -R \/src\/dist\/bundle \.\/dist\/bundle/);
+    expect(runs).toMatch(/cp \/src\/package\.json \.\//);
+    // The build script writes that bundle from src/cli.ts.
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Obj;
+    expect(pkg.scripts.build).toMatch(/esbuild src\/cli\.ts .*--outdir=dist\/bundle/);
+    // Nothing in /app comes from npm: no node_modules, no npm cache.
+    const appAt = build.body.findIndex((i) => i.op === 'WORKDIR' && i.args === '/app');
+    expect(appAt).toBeGreaterThan(-1);
+    expect(build.body.slice(appAt).map((i) => i.args).join('\n')).not.toMatch(/npm|node_modules/);
+    expect(runs).toContain('npm run build');
+    for (const stage of runtimes) {
+      for (const c of copies(stage)) expect(c.sources.join(' ')).not.toContain('node_modules');
+    }
+  });
+
+  it('every file it copies from the context exists and passes .dockerignore', () => {
+    const ignore = fs
+      .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    // The ignore file is an allow-list: `*`, then `!path` for each.
+    expect(ignore[0]).toBe('*');
+    const allowed = ignore.slice(1).map((l) => {
+      expect(l.startsWith('!')).toBe(true);
+      return l.slice(1).replace(/\/+$/, '');
+    });
+    const fromContext = stages.flatMap((s) => copies(s).filter((c) => !c.from).flatMap((c) => c.sources));
+    expect(fromContext).toEqual(expect.arrayContaining(['images/70-multus.conf', 'bin', 'src', 'package.json', 'package-lock.json']));
+    for (const src of fromContext) {
+      const rel = src.replace(/^\.\//, '').replace(/\/+$/, '');
+      expect(fs.existsSync(path.join(ROOT, rel))).toBe(true);
+      expect(allowed.some((a) => rel === a || rel.startsWith(`${a}/`))).toBe(true);
+    }
+    expect(fs.existsSync(path.join(ROOT, 'bin/multus-entrypoint.js'))).toBe(true);
+  });
+
+  it('puts images/70-multus.conf where the non-auto example points', () => {
+    const conf = copies(runtime).find((c) => c.sources[0] === 'images/70-multus.conf');
+    expect(conf?.dest).toBe('/usr/src/multus-cni/images/70-multus.conf');
+    expect(options([`--multus-conf-file=${conf!.dest}`]).multusConfFile).toBe(conf!.dest);
+  });
+});
