@@ -8,7 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import type { Options } from '../../src/options.js';
 import { parseCommandLine } from '../../src/options.js';
 
@@ -245,8 +245,7 @@ describe('the DaemonSet', () => {
   it('the restart-crio component adds --restart-crio, privilege and the host systemd sockets', () => {
     const component = parseFile(path.join(MANIFESTS, 'restart-crio/kustomization.yaml'))[0]!;
     expect(component.kind).toBe('Component');
-    const ops = parseAllDocuments(component.patches[0].patch as string);
-    const patch = (Array.isArray(ops) ? ops[0]!.toJS() : ops.toJS()) as Obj[];
+    const patch = parse(component.patches[0].patch as string) as Obj[];
     const added = patch.filter((p) => p.path === '/spec/template/spec/containers/0/args/-').map((p) => p.value as string);
     expect(options([...dsArgs(), ...added]).restartCrio).toBe(true);
     expect(patch.find((p) => p.path.endsWith('/securityContext'))?.value).toEqual({ privileged: true });
