@@ -8,8 +8,8 @@
 #   docker build --target crio -t multus-entrypoint:0.1.0-crio .  # with systemctl, for --restart-crio
 #
 # Stages: `multus` (upstream image, the binary), `build` (compile and
-# bundle), `crio` (optional variant) and the
-# default runtime stage, which must stay the last one.
+# bundle), `crio` (optional variant) and the default runtime stage, which
+# must stay the last one.
 
 # The Multus binary that gets installed on the node. Pinned: the plugin's
 # version is this image's Multus version. Only /usr/src/multus-cni/bin/multus
