@@ -5,7 +5,9 @@
 // engine or cluster here: the files are parsed (the e2e suite applies the
 // manifests to a real API server).
 import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
@@ -395,6 +397,61 @@ describe('the Dockerfile', () => {
       expect(allowed.some((a) => rel === a || rel.startsWith(`${a}/`))).toBe(true);
     }
     expect(fs.existsSync(path.join(ROOT, 'bin/multus-entrypoint.js'))).toBe(true);
+  });
+
+  it('the app dir the build stage assembles runs on its own, without node_modules', () => {
+    // Replays the build stage's RUNs in its app dir (only mkdir and cp from
+    // /src, the repository) on the repository's own build, then runs the
+    // ENTRYPOINT's script from there with no node_modules anywhere above it.
+    const bundle = path.join(ROOT, 'dist/bundle/cli.js');
+    if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
+    const build = stages.find((s) => s.name === 'build')!;
+    const app = copies(runtime).find((c) => c.from === 'build')!;
+    const appDir = app.sources[0]!;
+    const start = build.body.findIndex((i) => i.op === 'WORKDIR' && i.args === appDir);
+    expect(start).toBeGreaterThan(-1);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'multus-image-app-'));
+    try {
+      const dir = path.join(tmp, 'app');
+      fs.mkdirSync(dir);
+      for (const run of build.body.slice(start + 1).filter((i) => i.op === 'RUN')) {
+        for (const command of run.args.split('&&').map((c) => c.trim().split(/\s+/))) {
+          const [prog, ...words] = command;
+          const operands = words.filter((w) => !w.startsWith('-'));
+          if (prog === 'mkdir') {
+            for (const d of operands) fs.mkdirSync(path.join(dir, d), { recursive: true });
+          } else if (prog === 'cp') {
+            const dest = path.join(dir, operands.pop()!);
+            for (const src of operands) {
+              expect(src.startsWith('/src/')).toBe(true);
+              const from = path.join(ROOT, src.slice('/src/'.length));
+              const to = fs.existsSync(dest) && fs.statSync(dest).isDirectory() ? path.join(dest, path.basename(from)) : dest;
+              fs.cpSync(from, to, { recursive: true });
+            }
+          } else {
+            throw new Error(`this test replays only mkdir and cp in ${appDir}, not: ${command.join(' ')}`);
+          }
+        }
+      }
+      expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+      const [, script] = entrypoint(runtime);
+      const local = path.join(dir, path.posix.relative(app.dest, script!));
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      const help = spawnSync(process.execPath, [local, '--help'], { cwd: tmp, env, encoding: 'utf8', timeout: 20000 });
+      expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(help.stdout).toContain('--health-port');
+      // The DaemonSet's args get past the command line (exit 2 would be a
+      // usage error): with --dry-run and no service account it is exit 1.
+      const run = spawnSync(process.execPath, [local, ...dsArgs(), '--dry-run', `--service-account-dir=${path.join(tmp, 'none')}`, '--master-cni-wait-timeout=0'], {
+        cwd: tmp,
+        env: { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+        encoding: 'utf8',
+        timeout: 20000,
+      });
+      expect({ status: run.status, usage: /unknown option|usage/i.test(run.stderr) }).toEqual({ status: 1, usage: false });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('puts images/70-multus.conf where the non-auto example points', () => {
