@@ -8,13 +8,42 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { COMMAND as BUILT_COMMAND, REPO, TESTDATA, TOKEN, writeServiceAccount } from '../helpers/host-root.ts';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Plain-JS counterparts of test/helpers/host-root.ts (this runner does not load TypeScript).
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BUILT_COMMAND = join(REPO, 'bin', 'multus-entrypoint.js');
+export const TESTDATA = resolve(REPO, '..', 'shared', 'testdata');
+/** A recognisable fake token: no output of the program may contain it. */
+export const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-token-never-log-me.sig';
+
+let saSerial = 0;
+/**
+ * Writes token and CA the way the kubelet fills a projected volume: a new
+ * timestamped dir, a "..data" symlink renamed over the old one, top-level
+ * links through "..data", and the old timestamped dir removed.
+ */
+export async function writeServiceAccount(saDir, token, ca) {
+  await fsp.mkdir(saDir, { recursive: true });
+  const stamp = `..${new Date().toISOString().replace(/[-:.TZ]/g, '_')}${process.pid}_${saSerial++}`;
+  await fsp.mkdir(join(saDir, stamp));
+  await fsp.writeFile(join(saDir, stamp, 'token'), token);
+  await fsp.writeFile(join(saDir, stamp, 'ca.crt'), ca);
+  await fsp.writeFile(join(saDir, stamp, 'namespace'), 'kube-system');
+  const old = await fsp.readlink(join(saDir, '..data')).catch(() => undefined);
+  await fsp.symlink(stamp, join(saDir, '..data_tmp'));
+  await fsp.rename(join(saDir, '..data_tmp'), join(saDir, '..data'));
+  for (const name of ['token', 'ca.crt', 'namespace']) {
+    await fsp.symlink(join('..data', name), join(saDir, name)).catch(() => undefined);
+  }
+  if (old && old !== stamp) await fsp.rm(join(saDir, old), { recursive: true, force: true });
+}
 
 /** The command under test: bin/multus-entrypoint.js, or RELIABILITY_COMMAND (another build, e.g. a candidate fix). */
 export const COMMAND = process.env.RELIABILITY_COMMAND || BUILT_COMMAND;
 /** The built modules the pure-function checks import: dist/, or RELIABILITY_DIST. */
 export const DIST = process.env.RELIABILITY_DIST || join(REPO, 'dist');
-export { REPO, TESTDATA, TOKEN, writeServiceAccount };
 
 /** The program's temporary-file prefix (src/files.ts TEMP_PREFIX). */
 export const TEMP_PREFIX = '.multus-entrypoint-tmp.';

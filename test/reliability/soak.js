@@ -27,11 +27,11 @@ async function rssKiB(pid) {
 }
 
 /**
- * Rotates `count` times in bursts of 1-12 (0-15 ms apart); after each burst
+ * Rotates `count` times in bursts of 1-12 (0-10 ms apart); after each burst
  * waits up to 5 s for the kubeconfig to hold its last token and CA. Gives
  * how many rotations converged; faults go into `faults`.
  */
-async function rotate(h, { count, rng, tokens, faults, label, afterBurst }) {
+async function rotate(h, { count, rng, tokens, faults, label, afterBurst, afterRotation }) {
   let done = 0;
   let converged = 0;
   let slowest = 0;
@@ -44,7 +44,8 @@ async function rotate(h, { count, rng, tokens, faults, label, afterBurst }) {
       ca = `-----BEGIN CERTIFICATE-----\nCA-${done + b}-${rng.hex(16)}\n-----END CERTIFICATE-----\n`;
       tokens.add(token);
       await writeServiceAccount(h.saDir, token, ca);
-      await sleep(rng.int(0, 15));
+      await afterRotation?.();
+      await sleep(rng.int(0, 10));
     }
     done += burst;
     const tb = performance.now();
@@ -119,17 +120,11 @@ export async function soakPhase({ rotations, rng, log, keep }) {
   const p = await startWatching(h, [], log);
   if (!p) return { ok: 0, total: rotations };
 
-  // RSS sampler and kubeconfig reader run beside the rotations.
+  // VmRSS is sampled at every rotation; a kubeconfig reader runs beside the rotations.
   const rss = [];
   let reads = 0;
   let stopping = false;
-  const sampler = (async () => {
-    while (!stopping) {
-      const v = await rssKiB(p.child.pid);
-      if (v !== undefined) rss.push(v);
-      await sleep(20);
-    }
-  })();
+  const sampleRss = async () => { const v = await rssKiB(p.child.pid); if (v !== undefined) rss.push(v); };
   const reader = (async () => {
     while (!stopping) {
       const kc = await readKubeconfig(h.kubeconfig);
@@ -143,11 +138,11 @@ export async function soakPhase({ rotations, rng, log, keep }) {
   })();
 
   const t0 = performance.now();
-  const { done, converged, slowest } = await rotate(h, { count: rotations, rng, tokens, faults, label: 'soak' });
+  const { done, converged, slowest } = await rotate(h, { count: rotations, rng, tokens, faults, label: 'soak', afterRotation: sampleRss });
   const elapsed = (performance.now() - t0) / 1000;
   await sleep(300);
   stopping = true;
-  await Promise.all([sampler, reader]);
+  await reader;
 
   if (!p.alive()) faults.push(`the program died: ${p.stderr().trim().split('\n').slice(-3).join(' | ')}`);
   const temps = await leftoverTemps(root);
@@ -155,19 +150,21 @@ export async function soakPhase({ rotations, rng, log, keep }) {
   const kc = await readKubeconfig(h.kubeconfig);
   if (kc?.token !== [...tokens].at(-1)) faults.push('at the end the kubeconfig does not hold the last token');
 
-  const first100 = mean(rss.slice(0, 100)) / 1024;
-  const last100 = mean(rss.slice(-100)) / 1024;
-  // Slack for V8 warming up and sizing its heap: 25 % or 8 MiB, whichever is more.
-  const limit = first100 + Math.max(8, first100 * 0.25);
-  if (rss.length < 200) faults.push(`only ${rss.length} RSS samples`);
-  else if (last100 > limit) faults.push(`RSS grew: first 100 samples ${first100.toFixed(1)} MiB, last 100 ${last100.toFixed(1)} MiB (limit ${limit.toFixed(1)})`);
+  // Mean of the first 100 samples against the last 100 (halves when fewer than 200 rotations ran).
+  const win = Math.max(1, Math.min(100, Math.floor(rss.length / 2)));
+  const first100 = mean(rss.slice(0, win)) / 1024;
+  const last100 = mean(rss.slice(-win)) / 1024;
+  // Slack for V8 warming up and sizing its heap: 50 % + 10 MiB.
+  const limit = first100 * 1.5 + 10;
+  if (rss.length < Math.min(done, 2)) faults.push(`only ${rss.length} RSS samples`);
+  else if (last100 > limit) faults.push(`RSS grew: first ${win} samples ${first100.toFixed(1)} MiB, last ${win} ${last100.toFixed(1)} MiB (limit ${limit.toFixed(1)})`);
 
   const end = await stop(p, tokens, faults);
   const rewrites = (end.stderr.match(/updated the kubeconfig/g) ?? []).length;
   const errors = end.stderr.split('\n').filter((l) => / ERROR /.test(l));
   log(`rotations: ${done} in ${elapsed.toFixed(1)} s, ${converged} converged (slowest burst ${Math.round(slowest)} ms), ${rewrites} kubeconfig rewrites, ${reads} kubeconfig reads, ${errors.length} ERROR lines`);
   const tenths = Array.from({ length: 10 }, (_, k) => mean(rss.slice(Math.floor((k * rss.length) / 10), Math.floor(((k + 1) * rss.length) / 10))) / 1024);
-  log(`  RSS (VmRSS, ${rss.length} samples every 20 ms): first 100 mean ${first100.toFixed(1)} MiB, last 100 mean ${last100.toFixed(1)} MiB (limit ${limit.toFixed(1)}), max ${(Math.max(...rss) / 1024).toFixed(1)} MiB; by tenth: ${tenths.map((v) => v.toFixed(1)).join(' ')}`);
+  log(`  RSS (VmRSS, ${rss.length} samples, one per rotation): first ${win} mean ${first100.toFixed(1)} MiB, last ${win} mean ${last100.toFixed(1)} MiB (limit ${limit.toFixed(1)}), max ${(Math.max(...rss) / 1024).toFixed(1)} MiB; by tenth: ${tenths.map((v) => v.toFixed(1)).join(' ')}`);
   for (const e of errors.slice(0, 3)) log(`  logged: ${e}`);
 
   if (faults.length === 0 && process.env.RELIABILITY_LEAK_PROBE !== '0') await leakProbe(h, { rng, tokens, faults, log });

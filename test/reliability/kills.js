@@ -17,7 +17,7 @@ import {
 const { parseCommandLine } = await import(join(DIST, 'options.js'));
 const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
 
-const BIN_MIB = Number(process.env.RELIABILITY_BIN_MIB ?? 32);
+const BIN_MIB = Number(process.env.RELIABILITY_BIN_MIB || 8);
 const FLANNEL = await fsp.readFile(join(TESTDATA, 'masters/10-flannel.conflist'), 'utf8');
 const CILIUM = await fsp.readFile(join(TESTDATA, 'masters/05-cilium.conflist'), 'utf8');
 const PODMAN = await fsp.readFile(join(TESTDATA, 'masters/87-podman-bridge.conf'), 'utf8');
@@ -346,7 +346,7 @@ async function reconcileKill(fx, i, rng) {
 
 // ---------------------------------------------------------------- the phase
 
-export async function crashPhase({ kills, width, rng, log, keep }) {
+export async function killsPhase({ kills, width, rng, log, keep }) {
   const fx = await makeFixtures(log);
   const nInstall = Math.ceil(kills / 2);
   const results = [];
