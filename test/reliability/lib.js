@@ -3,7 +3,7 @@
 // phase makes on the files a runtime would read.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +40,24 @@ export async function writeServiceAccount(saDir, token, ca) {
   if (old && old !== stamp) await fsp.rm(join(saDir, old), { recursive: true, force: true });
 }
 
-/** The command under test: bin/multus-entrypoint.js, or RELIABILITY_COMMAND (another build, e.g. a candidate fix). */
-export const COMMAND = process.env.RELIABILITY_COMMAND || BUILT_COMMAND;
+/**
+ * The command under test: a copy of bin/multus-entrypoint.js and the
+ * self-contained bundle it loads (dist/bundle, only node: imports), taken by
+ * prepareCommand() at the start, so that a rebuild in the working tree
+ * during the run cannot pull the files from under it; or
+ * RELIABILITY_COMMAND (another build, e.g. a candidate fix), as it is.
+ */
+export let COMMAND = process.env.RELIABILITY_COMMAND || BUILT_COMMAND;
+
+export async function prepareCommand() {
+  if (process.env.RELIABILITY_COMMAND) return COMMAND;
+  const dir = await fsp.mkdtemp(join(tmpdir(), 'multus-rel-cmd-'));
+  await fsp.cp(join(REPO, 'bin'), join(dir, 'bin'), { recursive: true });
+  await fsp.cp(join(REPO, 'dist', 'bundle'), join(dir, 'dist', 'bundle'), { recursive: true });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  COMMAND = join(dir, 'bin', 'multus-entrypoint.js');
+  return COMMAND;
+}
 /** The built modules the pure-function checks import: dist/, or RELIABILITY_DIST. */
 export const DIST = process.env.RELIABILITY_DIST || join(REPO, 'dist');
 

@@ -18,7 +18,7 @@
 // read-only bind mounts and tiny tmpfs of the bad-input corpus never leak.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeRng, probeAbilities } from './lib.js';
+import { COMMAND, makeRng, prepareCommand, probeAbilities } from './lib.js';
 
 const self = fileURLToPath(import.meta.url);
 if (process.getuid?.() === 0 && !process.env.RELIABILITY_IN_NS && !process.env.RELIABILITY_NO_NS
@@ -48,11 +48,21 @@ const keep = process.env.RELIABILITY_KEEP === '1';
 const verbose = process.env.RELIABILITY_VERBOSE === '1';
 
 const started = performance.now();
+// The command and every built module are fixed now: a rebuild of the
+// working tree during the run cannot change (or break) what is tested.
+await prepareCommand();
+const phases = {
+  kills: await import('./kills.js'),
+  bad: await import('./bad-inputs.js'),
+  fuzz: await import('./fuzz.js'),
+  soak: await import('./soak.js'),
+};
 const log = (line) => process.stderr.write(`${line}\n`);
 const rng = makeRng(seed);
 const abilities = await probeAbilities();
 log(`reliability: seed ${seed} (RELIABILITY_SEED=${seed} repeats the random choices), node ${process.version}, ${width} at once; `
   + `root ${abilities.isRoot}, mount ${abilities.canMount}, chattr ${abilities.canChattr}, drop capabilities ${abilities.canDropCaps}`);
+log(`command under test: ${COMMAND}${process.env.RELIABILITY_COMMAND ? '' : ' (a copy of bin/ and dist/bundle taken at the start)'}`);
 
 const results = {};
 let failed = false;
@@ -74,10 +84,10 @@ async function phase(key, planned, body) {
 // Each phase gets its own seed from the first, so skipping one does not change another.
 const seeds = { kills: rng.int(0, 2 ** 31), bad: rng.int(0, 2 ** 31), fuzz: rng.int(0, 2 ** 31), soak: rng.int(0, 2 ** 31) };
 
-await phase('kills', kills, async () => (await import('./kills.js')).killsPhase({ kills, width, rng: makeRng(seeds.kills), log, keep }));
-await phase('bad', 0, async () => (await import('./bad-inputs.js')).badInputPhase({ abilities, width, log, verbose }));
-await phase('fuzz', fuzzRuns, async () => (await import('./fuzz.js')).fuzzPhase({ runs: fuzzRuns, seed: seeds.fuzz, log }));
-await phase('soak', rotations, async () => (await import('./soak.js')).soakPhase({ rotations, rng: makeRng(seeds.soak), log, keep }));
+await phase('kills', kills, () => phases.kills.killsPhase({ kills, width, rng: makeRng(seeds.kills), log, keep }));
+await phase('bad', 0, () => phases.bad.badInputPhase({ abilities, width, log, verbose }));
+await phase('fuzz', fuzzRuns, () => phases.fuzz.fuzzPhase({ runs: fuzzRuns, seed: seeds.fuzz, log }));
+await phase('soak', rotations, () => phases.soak.soakPhase({ rotations, rng: makeRng(seeds.soak), log, keep }));
 
 log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const r = (k) => `${results[k].ok}/${results[k].total}`;
