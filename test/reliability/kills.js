@@ -185,21 +185,24 @@ async function calibrate(fx, width, log) {
     const dest = join(fx.dir, `copy-${i}`);
     const t0 = performance.now();
     await fsp.copyFile(fx.newBin, dest);
+    const copied = performance.now() - t0;
     const fh = await fsp.open(dest, 'r+');
     await fh.sync();
     await fh.close();
     const t = performance.now() - t0;
     await fsp.rm(dest);
-    return t;
+    return { t, copied };
   });
   const tConf = median(runs.map((r) => r.t));
   const tInst = median(runs.map((r) => r.tInstalled));
-  const tCopy = median(copies);
+  const tCopy = median(copies.map((c) => c.t));
+  const tCopyOnly = median(copies.map((c) => c.copied));
   const whole = Math.min(400, Math.max(60, Math.round(tConf * 1.15)));
   const copy = Math.max(10, Math.round(tCopy * 1.3));
-  log(`install kills: start to binary installed ${Math.round(tInst)} ms, to configured node ${Math.round(tConf)} ms (medians of ${runs.length}), copy + fsync ${Math.round(tCopy)} ms; `
-    + `half the kills land uniformly in 0-${whole} ms after the start, half in 0-${copy} ms after the binary's temporary file appears`);
-  return { whole, copy };
+  const copyOnly = Math.max(2, Math.round(tCopyOnly * 1.5));
+  log(`install kills: start to binary installed ${Math.round(tInst)} ms, to configured node ${Math.round(tConf)} ms (medians of ${runs.length}), copy ${tCopyOnly.toFixed(1)} ms + fsync ${Math.round(tCopy - tCopyOnly)} ms; `
+    + `half the kills land uniformly in 0-${whole} ms after the start, a quarter in 0-${copyOnly} ms and a quarter in 0-${copy} ms after the binary's temporary file appears`);
+  return { whole, copy, copyOnly };
 }
 
 async function installKill(fx, i, rng, windows) {
@@ -228,7 +231,8 @@ async function installKill(fx, i, rng, windows) {
     await Promise.race([tempSeen, p.waitForLog(/the node is configured/, 10_000)]);
     watcher.close();
   }
-  const killAt = (aimAtCopy ? performance.now() - t0 : 0) + rng.next() * (aimAtCopy ? windows.copy : windows.whole);
+  const window = !aimAtCopy ? windows.whole : i % 4 === 1 ? windows.copyOnly : windows.copy;
+  const killAt = (aimAtCopy ? performance.now() - t0 : 0) + rng.next() * window;
   await sleep(Math.max(0, killAt - (performance.now() - t0)));
   const wasAlive = p.alive();
   p.child.kill('SIGKILL');
@@ -322,7 +326,8 @@ async function reconcileKill(fx, i, rng) {
     } else if (op === 'delete-kubeconfig') {
       await fsp.rm(h.kubeconfig, { force: true });
     } else if (op === 'rm-multus.d') {
-      await fsp.rm(h.multusD, { recursive: true, force: true });
+      // The program may be writing into it meanwhile: retry on ENOTEMPTY.
+      await fsp.rm(h.multusD, { recursive: true, force: true, maxRetries: 10, retryDelay: 2 });
     }
     done.push(op);
     lastOpAt = performance.now() - t0;
@@ -354,15 +359,23 @@ export async function killsPhase({ kills, width, rng, log, keep }) {
     if (r.faults.length) {
       log(`  FAIL ${r.kind} kill #${r.i} at ${r.killAt} ms (${r.phase}${r.variant ? `, ${r.variant}/${r.change}` : ''}${r.ops ? `, ops ${r.ops.join(',')}` : ''}):\n    ${r.faults.join('\n    ')}${keep ? `\n    kept: ${r.root}` : ''}`);
     }
-    if (!(keep && r.faults.length)) await fsp.rm(r.root, { recursive: true, force: true });
+    if (r.root && !(keep && r.faults.length)) await fsp.rm(r.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 2 });
     results.push(r);
     return r;
+  };
+  /** A fault of the harness itself fails that run, not the phase. */
+  const guarded = (kind, run) => async (s, i) => {
+    try {
+      return await finish(await run(s, i));
+    } catch (err) {
+      return finish({ kind, i, phase: 'harness error', faults: [`harness: ${err.stack ?? err}`] });
+    }
   };
   try {
     const windows = await calibrate(fx, width, log);
     const seeds = Array.from({ length: kills }, () => Math.floor(rng.next() * 2 ** 32));
-    await inParallel(seeds.slice(0, nInstall), width, async (s, i) => finish(await installKill(fx, i, makeRng(s), windows)));
-    await inParallel(seeds.slice(nInstall), width, async (s, i) => finish(await reconcileKill(fx, i, makeRng(s))));
+    await inParallel(seeds.slice(0, nInstall), width, guarded('install', (s, i) => installKill(fx, i, makeRng(s), windows)));
+    await inParallel(seeds.slice(nInstall), width, guarded('reconcile', (s, i) => reconcileKill(fx, i, makeRng(s))));
   } finally {
     await fsp.rm(fx.dir, { recursive: true, force: true });
   }
