@@ -205,9 +205,10 @@ async function calibrate(fx, width, log) {
   return { whole, copy, copyOnly };
 }
 
-async function installKill(fx, i, rng, windows) {
+async function installKill(fx, i, rng, windows, scope) {
   const variant = rng.pick(['upgrade', 'upgrade', 'fresh', 'rename']);
   const h = await cloneTemplate(fx, `ik${i}`, { fresh: variant === 'fresh' });
+  scope.root = h.root;
   const token1 = `${TOKEN}-install-${i}`;
   const ca1 = `CA-install-${i}\n`;
   await writeServiceAccount(h.saDir, token1, ca1);
@@ -227,6 +228,7 @@ async function installKill(fx, i, rng, windows) {
   const tempSeen = new Promise((resolve) => watcher?.on('change', (_e, name) => { if (String(name).startsWith(TEMP_PREFIX)) resolve(); }));
   const t0 = performance.now();
   const p = startProgram(args, h.env);
+  scope.program = p;
   if (aimAtCopy) {
     await Promise.race([tempSeen, p.waitForLog(/the node is configured/, 10_000)]);
     watcher.close();
@@ -277,13 +279,15 @@ function editedMaster(name, text, n, rng) {
   return `${JSON.stringify(json, null, rng.pick([0, 2]))}\n`;
 }
 
-async function reconcileKill(fx, i, rng) {
+async function reconcileKill(fx, i, rng, scope) {
   const h = await cloneTemplate(fx, `rk${i}`);
+  scope.root = h.root;
   const args = [...withBinary(h, fx.oldBin), rng.chance(0.3) ? '--resync-interval=1' : '--resync-interval=3600'];
   const masters = new Map([['10-flannel.conflist', FLANNEL]]);
   const tokens = [TOKEN];
   let ca = CA0;
   const p = startProgram(args, h.env);
+  scope.program = p;
   if (!(await p.waitForLog(/watching for changes/, 30_000))) {
     p.child.kill('SIGKILL');
     return { kind: 'reconcile', i, phase: 'did not start', faults: [`the program did not start watching:\n${p.stderr()}`], root: h.root };
@@ -363,19 +367,21 @@ export async function killsPhase({ kills, width, rng, log, keep }) {
     results.push(r);
     return r;
   };
-  /** A fault of the harness itself fails that run, not the phase. */
+  /** A fault of the harness itself fails that run, not the phase; its program is killed, its root removed. */
   const guarded = (kind, run) => async (s, i) => {
+    const scope = {};
     try {
-      return await finish(await run(s, i));
+      return await finish(await run(s, i, scope));
     } catch (err) {
-      return finish({ kind, i, phase: 'harness error', faults: [`harness: ${err.stack ?? err}`] });
+      if (scope.program?.alive()) { scope.program.child.kill('SIGKILL'); await scope.program.exited; }
+      return finish({ kind, i, phase: 'harness error', faults: [`harness: ${err.stack ?? err}`], root: scope.root });
     }
   };
   try {
     const windows = await calibrate(fx, width, log);
     const seeds = Array.from({ length: kills }, () => Math.floor(rng.next() * 2 ** 32));
-    await inParallel(seeds.slice(0, nInstall), width, guarded('install', (s, i) => installKill(fx, i, makeRng(s), windows)));
-    await inParallel(seeds.slice(nInstall), width, guarded('reconcile', (s, i) => reconcileKill(fx, i, makeRng(s))));
+    await inParallel(seeds.slice(0, nInstall), width, guarded('install', (s, i, scope) => installKill(fx, i, makeRng(s), windows, scope)));
+    await inParallel(seeds.slice(nInstall), width, guarded('reconcile', (s, i, scope) => reconcileKill(fx, i, makeRng(s), scope)));
   } finally {
     await fsp.rm(fx.dir, { recursive: true, force: true });
   }
