@@ -17,6 +17,7 @@ export interface Logger {
 }
 
 const REDACTED = '[redacted]';
+const MAX_SECRETS = 4;
 
 export function createLogger(format: LogFormat, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const secrets = new Set<string>();
@@ -40,8 +41,11 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     addSecret: (secret) => {
-      // Too short a value would mask ordinary words.
-      if (secret.length >= 8) secrets.add(secret);
+      // Too short a value would mask ordinary words. Only the latest few are
+      // kept: a token rotated every hour would otherwise grow the set forever.
+      if (secret.length < 8 || secrets.has(secret)) return;
+      secrets.add(secret);
+      if (secrets.size > MAX_SECRETS) secrets.delete(secrets.values().next().value!);
     },
     mask,
   };

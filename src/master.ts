@@ -87,9 +87,25 @@ function capabilitiesReason(value: unknown, where: string): string | undefined {
   return undefined;
 }
 
+/** No real config nests deeper; far deeper ones overflow the stack when rendered. */
+export const MAX_DEPTH = 100;
+
+/** True when arrays and objects nest deeper than max (measured without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Why a parsed config cannot be the master; undefined if it can. */
 export function configSkipReason(name: string, config: unknown): string | undefined {
   if (!isJsonObject(config)) return 'not a JSON object';
+  if (nestsDeeperThan(config, MAX_DEPTH)) return `nested deeper than ${MAX_DEPTH} levels`;
   if (typeof config.cniVersion !== 'string') {
     return config.cniVersion === undefined ? 'no "cniVersion"' : '"cniVersion" is not a string';
   }

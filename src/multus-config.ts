@@ -32,14 +32,21 @@ export class RenderError extends Error {
   override name = 'RenderError';
 }
 
-/** The union of the master's capabilities; for a list, later plugins win. */
-export function mergeCapabilities(master: JsonObject): JsonObject {
-  const sources: JsonValue[] = Array.isArray(master.plugins)
+/**
+ * The union of the master's capabilities: of its plugins for a plugin list
+ * (later plugins win), else its own. Values are kept as given (false too).
+ */
+export function mergeCapabilities(master: JsonObject, isList: boolean): JsonObject {
+  const sources: JsonValue[] = isList && Array.isArray(master.plugins)
     ? master.plugins.map((p) => (isJsonObject(p) ? p.capabilities ?? null : null))
     : [master.capabilities ?? null];
   const merged: JsonObject = {};
   for (const caps of sources) {
-    if (isJsonObject(caps)) Object.assign(merged, caps);
+    if (!isJsonObject(caps)) continue;
+    // defineProperty, not assignment: a capability named "__proto__" is data.
+    for (const [key, value] of Object.entries(caps)) {
+      Object.defineProperty(merged, key, { value, enumerable: true, writable: true, configurable: true });
+    }
   }
   return merged;
 }
@@ -79,7 +86,7 @@ export function renderMultusConfig(masterName: string, master: JsonObject, o: Re
     name = master.name;
   }
   const delegate: JsonObject = cniVersion === master.cniVersion ? master : { ...master, cniVersion };
-  const plugin: JsonObject = { ...multusKeys(mergeCapabilities(master), o), delegates: [delegate] };
+  const plugin: JsonObject = { ...multusKeys(mergeCapabilities(master, masterName.endsWith('.conflist')), o), delegates: [delegate] };
   if (usesConflist(cniVersion)) {
     return {
       fileName: CONFLIST_NAME,

@@ -73,21 +73,29 @@ export class Reconciler {
     const changed: string[] = [];
     if (!desired.fatal) {
       desired.errors.push(...await this.ensureDirs());
+      const inPlace = new Set<string>();
       for (const file of desired.files) {
         try {
           if (await this.writeFile(file.path, file.content, file.mode, file.what, desired.master)) changed.push(file.path);
+          inPlace.add(file.path);
         } catch (err) {
           desired.errors.push(`${file.path}: cannot write the ${file.what}: ${describeFsError(err)}`);
         }
       }
-      const configWritten = desired.files.some((f) => f.what === 'Multus config' && this.ours.get(f.path) === f.content);
-      if (configWritten) {
+      // Only once the new config is on disk: removing the twin or renaming the
+      // master before that could leave the node with no Multus config at all.
+      const configInPlace = desired.files.some((f) => f.what === 'Multus config' && inPlace.has(f.path));
+      if (configInPlace) {
         for (const path of desired.remove) {
           // Forgotten as ours: when it is written again it is a new config, not a restore.
           this.ours.delete(path);
-          if (await removeIfExists(path)) {
-            changed.push(path);
-            this.log.info('removed the stale twin of the Multus config', { file: path });
+          try {
+            if (await removeIfExists(path)) {
+              changed.push(path);
+              this.log.info('removed the stale twin of the Multus config', { file: path });
+            }
+          } catch (err) {
+            desired.errors.push(`${path}: cannot remove the stale twin of the Multus config: ${describeFsError(err)}`);
           }
         }
         if (desired.renameMaster) await this.renameMaster(desired.renameMaster, changed);
@@ -123,11 +131,14 @@ export class Reconciler {
   private async writeFile(path: string, content: string, mode: number, what: string, master: string | undefined): Promise<boolean> {
     const before = await readTextIfExists(path);
     const wasOurs = this.ours.get(path);
-    this.ours.set(path, content);
     // Decided from this one look, so the log says what was seen; a change
     // right after it wakes the loop again.
-    if (before === content && (await modeOf(path)) === mode) return false;
-    if ((await writeFileAtomic(path, content, mode)) === 'unchanged') return false;
+    const unchanged = (before === content && (await modeOf(path)) === mode)
+      || (await writeFileAtomic(path, content, mode)) === 'unchanged';
+    // Recorded only once on disk: a failed write must not count as written
+    // (the twin would be removed, the master renamed, for a config not there).
+    this.ours.set(path, content);
+    if (unchanged) return false;
     if (wasOurs === content) {
       // We had written exactly this, so someone else changed or removed it.
       this.noteRestore(path, what, before === undefined ? 'deleted' : 'changed');

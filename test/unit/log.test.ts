@@ -28,4 +28,11 @@ describe('createLogger', () => {
     expect(lines.join('')).not.toContain('s3cr3t-token-value');
     expect(log.mask('a s3cr3t-token-value')).toBe('a [redacted]');
   });
+
+  it('keeps masking the latest secrets after many rotations', () => {
+    const { lines, log } = capture('text');
+    for (let i = 0; i < 1000; i++) log.addSecret(`rotated-token-${i}`);
+    log.info('rotated-token-999 rotated-token-998');
+    expect(lines[0]).not.toMatch(/rotated-token-99[89]/);
+  });
 });

@@ -66,6 +66,13 @@ describe('checkCandidate', () => {
     expect(reasonOf(name, text)).toMatch(reason);
   });
 
+  it('skips a config nested deeper than any real one (rendering it would overflow the stack)', () => {
+    const deep = `{"cniVersion":"0.3.1","type":"bridge","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    expect(reasonOf('05-deep.conf', deep)).toMatch(/nested deeper than 100 levels/);
+    const fine = `{"cniVersion":"0.3.1","type":"bridge","x":${'['.repeat(20)}${']'.repeat(20)}}`;
+    expect(reasonOf('05-fine.conf', fine)).toBe('ACCEPTED');
+  });
+
   it('gives the master as parsed, so it can be delegates[0]', () => {
     const text = readFileSync(join(TESTDATA, 'masters', '10-flannel.conflist'), 'utf8');
     const verdict = checkCandidate(content('10-flannel.conflist', text));

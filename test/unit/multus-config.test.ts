@@ -91,9 +91,15 @@ describe('renderMultusConfig rules', () => {
 
 describe('mergeCapabilities', () => {
   it('unions plugin capabilities, later plugins winning, false kept', () => {
-    expect(mergeCapabilities(masterOf('own/merge-caps.conflist'))).toEqual({ ips: true, mac: false, portMappings: false, bandwidth: true });
+    expect(mergeCapabilities(masterOf('own/merge-caps.conflist'), true)).toEqual({ ips: true, mac: false, portMappings: false, bandwidth: true });
   });
-  it("takes a single config's own capabilities", () => {
-    expect(mergeCapabilities({ cniVersion: '0.4.0', type: 'bridge', capabilities: { ips: true } })).toEqual({ ips: true });
+  it("takes a single config's own capabilities, even beside a stray plugins key", () => {
+    expect(mergeCapabilities({ cniVersion: '0.4.0', type: 'bridge', capabilities: { ips: true } }, false)).toEqual({ ips: true });
+    expect(mergeCapabilities({ cniVersion: '0.4.0', type: 'bridge', capabilities: { ips: true }, plugins: [] }, false)).toEqual({ ips: true });
+  });
+  it('keeps a capability named __proto__ as data', () => {
+    const master = JSON.parse('{"cniVersion":"0.4.0","type":"bridge","capabilities":{"__proto__":true,"ips":true}}') as JsonObject;
+    const out = JSON.parse(renderMultusConfig('x.conf', master, optionsOf([])).content, (k, v: unknown) => v);
+    expect(JSON.stringify(out)).toContain('"capabilities":{"__proto__":true,"ips":true}');
   });
 });
