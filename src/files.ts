@@ -9,7 +9,11 @@ import { basename, dirname, join } from 'node:path';
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */
 export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 
-export type WriteResult = 'written' | 'unchanged';
+export interface WriteResult {
+  written: boolean;
+  /** The content found before (undefined: no file), from the same look that decided. */
+  before: string | undefined;
+}
 
 function tempPathFor(target: string): string {
   // Starts with "." and ends in a random suffix, never .conf/.conflist/.json.
@@ -66,10 +70,10 @@ async function replaceAtomically(target: string, mode: number, fill: (tmp: strin
 
 /** Writes content to path atomically unless it already holds exactly that (and that mode). */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<WriteResult> {
-  const current = await readTextIfExists(path);
-  if (current === content && (await modeOf(path)) === mode) return 'unchanged';
+  const before = await readTextIfExists(path);
+  if (before === content && (await modeOf(path)) === mode) return { written: false, before };
   await replaceAtomically(path, mode, (tmp) => fsp.writeFile(tmp, content, { flag: 'wx', mode }));
-  return 'written';
+  return { written: true, before };
 }
 
 /** Copies src over dest atomically; the kernel copies, so memory stays flat for a large binary. */

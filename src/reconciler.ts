@@ -12,14 +12,9 @@ import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import type { Environment, Options } from './options.js';
 
-async function modeOf(path: string): Promise<number | undefined> {
-  return fsp.stat(path).then((st) => st.mode & 0o7777, () => undefined);
-}
-
 export interface ReconcileResult {
+  /** The plan, with the faults met while writing it added to its errors. */
   desired: Desired;
-  /** Paths written, removed or renamed by this reconcile. */
-  changed: string[];
 }
 
 /** Restores of one file within this window count as a fight with another writer. */
@@ -70,13 +65,12 @@ export class Reconciler {
   /** Writes what a plan says (a plan from plan(), so a caller can look before it leaps). */
   async apply({ desired, last }: { desired: Desired; last: LastConfig | undefined }): Promise<ReconcileResult> {
     this.logSkips(desired);
-    const changed: string[] = [];
     if (!desired.fatal) {
       desired.errors.push(...await this.ensureDirs());
       const inPlace = new Set<string>();
       for (const file of desired.files) {
         try {
-          if (await this.writeFile(file.path, file.content, file.mode, file.what, desired.master)) changed.push(file.path);
+          await this.writeFile(file.path, file.content, file.mode, file.what, desired.master);
           inPlace.add(file.path);
         } catch (err) {
           desired.errors.push(`${file.path}: cannot write the ${file.what}: ${describeFsError(err)}`);
@@ -91,18 +85,17 @@ export class Reconciler {
           this.ours.delete(path);
           try {
             if (await removeIfExists(path)) {
-              changed.push(path);
               this.log.info('removed the stale twin of the Multus config', { file: path });
             }
           } catch (err) {
             desired.errors.push(`${path}: cannot remove the stale twin of the Multus config: ${describeFsError(err)}`);
           }
         }
-        if (desired.renameMaster) await this.renameMaster(desired.renameMaster, changed);
+        if (desired.renameMaster) await this.renameMaster(desired.renameMaster);
       }
       this.last = last;
     }
-    return { desired, changed };
+    return { desired };
   }
 
   /** Compares the disk with what would be written now; the reason when they differ. */
@@ -128,24 +121,21 @@ export class Reconciler {
     return faults;
   }
 
-  private async writeFile(path: string, content: string, mode: number, what: string, master: string | undefined): Promise<boolean> {
-    const before = await readTextIfExists(path);
+  private async writeFile(path: string, content: string, mode: number, what: string, master: string | undefined): Promise<void> {
     const wasOurs = this.ours.get(path);
-    // Decided from this one look, so the log says what was seen; a change
-    // right after it wakes the loop again.
-    const unchanged = (before === content && (await modeOf(path)) === mode)
-      || (await writeFileAtomic(path, content, mode)) === 'unchanged';
+    // The log says what the write's own look saw; a change right after it
+    // wakes the loop again.
+    const { written, before } = await writeFileAtomic(path, content, mode);
     // Recorded only once on disk: a failed write must not count as written
     // (the twin would be removed, the master renamed, for a config not there).
     this.ours.set(path, content);
-    if (unchanged) return false;
+    if (!written) return;
     if (wasOurs === content) {
       // We had written exactly this, so someone else changed or removed it.
       this.noteRestore(path, what, before === undefined ? 'deleted' : 'changed');
     } else {
       this.log.info(before === undefined ? `wrote the ${what}` : `updated the ${what}`, { file: path, master });
     }
-    return true;
   }
 
   private noteRestore(path: string, what: string, how: string): void {
@@ -159,11 +149,10 @@ export class Reconciler {
     }
   }
 
-  private async renameMaster(rename: { from: string; to: string }, changed: string[]): Promise<void> {
+  private async renameMaster(rename: { from: string; to: string }): Promise<void> {
     try {
       await fsp.rename(rename.from, rename.to);
       this.renamed.set(rename.to, rename.from);
-      changed.push(rename.to);
       this.log.info('renamed the master config (--rename-conf-file); it stays the master', { from: rename.from, to: rename.to });
     } catch (err) {
       this.log.error('cannot rename the master config', { file: rename.from, error: describeFsError(err) });
