@@ -1,68 +1,117 @@
 #!/usr/bin/env bash
 # Builds (or reuses from cache) the real components the e2e suite, the
-# benchmark and the reliability suite run against: Multus and its
-# thin_entrypoint (the upstream peer), and kube-apiserver. Binaries are cached
-# outside the repository, keyed by version, so CI and later sessions reuse them.
-# Prints the cache directory on stdout.
+# real-node suite, the benchmark and the reliability suite run against:
+#   - Multus $MULTUS_VERSION: multus, passthru, install_multus and
+#     thin_entrypoint (the upstream peer);
+#   - Kubernetes $K8S_VERSION: kube-apiserver, kube-controller-manager,
+#     kube-scheduler, kubelet and kubectl (one wrapper module, one build);
+#   - helm $HELM_VERSION (only with BUILD_HELM=1 or when asked for by name).
+# Binaries are cached outside the repository, keyed by version, so CI and
+# later sessions reuse them. Prints the cache directory on stdout.
+#
+# Usage: build-components.sh [multus] [kubernetes] [helm]   (default: multus kubernetes)
 set -euo pipefail
 
 MULTUS_VERSION=${MULTUS_VERSION:-v4.2.3}
 K8S_VERSION=${K8S_VERSION:-v1.33.4}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CACHE=${MULTUS_ENTRYPOINT_CACHE:-$HOME/.cache/multus-entrypoint}
 export GOFLAGS=${GOFLAGS:--mod=mod}
 export CGO_ENABLED=0
 
 log() { echo "build-components: $*" >&2; }
 
-multus_dir="$CACHE/multus-$MULTUS_VERSION"
-if [ ! -x "$multus_dir/multus" ] || [ ! -x "$multus_dir/thin_entrypoint" ]; then
-  log "building multus and thin_entrypoint $MULTUS_VERSION into $multus_dir"
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(multus kubernetes)
+wants() { local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+
+# All present and executable?
+have_all() { local dir=$1; shift; local b; for b in "$@"; do [ -x "$dir/$b" ] || return 1; done; }
+
+build_multus() {
+  local dir="$CACHE/multus-$MULTUS_VERSION" mod=gopkg.in/k8snetworkplumbingwg/multus-cni.v4
+  local cmds=(multus passthru-cni install_multus thin_entrypoint)
+  have_all "$dir" multus passthru install_multus thin_entrypoint && return 0
+  log "building multus, passthru, install_multus and thin_entrypoint $MULTUS_VERSION into $dir"
   # `go install pkg@version` asks the proxy for the version list (refused
   # here), so build from a wrapper module that requires the exact version.
-  work="$CACHE/src/multus-$MULTUS_VERSION"
-  rm -rf "$work"; mkdir -p "$work" "$multus_dir"
+  local work="$CACHE/src/multus-$MULTUS_VERSION"
+  rm -rf "$work"; mkdir -p "$work" "$dir"
   (
     cd "$work"
     go mod init example.invalid/multus-wrapper >/dev/null 2>&1
-    printf 'package main\n\nimport (\n\t_ "gopkg.in/k8snetworkplumbingwg/multus-cni.v4/cmd/multus"\n\t_ "gopkg.in/k8snetworkplumbingwg/multus-cni.v4/cmd/thin_entrypoint"\n)\n' > tools.go
-    go get "gopkg.in/k8snetworkplumbingwg/multus-cni.v4@$MULTUS_VERSION" >&2
+    { printf 'package main\n\nimport (\n'; for c in "${cmds[@]}"; do printf '\t_ "%s/cmd/%s"\n' "$mod" "$c"; done; printf ')\n'; } > tools.go
+    go get "$mod@$MULTUS_VERSION" >&2
     go mod tidy >&2
-    go build -o "$multus_dir/" \
-      gopkg.in/k8snetworkplumbingwg/multus-cni.v4/cmd/multus \
-      gopkg.in/k8snetworkplumbingwg/multus-cni.v4/cmd/thin_entrypoint
+    go build -o "$dir/" "${cmds[@]/#/$mod/cmd/}"
+    # upstream's image names the passthru plugin `passthru`
+    mv "$dir/passthru-cni" "$dir/passthru"
+    # the LICENSE and the DaemonSet manifest upstream ships, for the image
+    # stand-in and the real-node suite's peer
+    local src; src=$(go list -m -f '{{.Dir}}' "$mod")
+    cp "$src/LICENSE" "$dir/LICENSE"
+    cp "$src/deployments/multus-daemonset.yml" "$dir/multus-daemonset.yml"
+    chmod u+w "$dir/LICENSE" "$dir/multus-daemonset.yml"
   )
-fi
+}
 
-api_dir="$CACHE/kube-apiserver-$K8S_VERSION"
-if [ ! -x "$api_dir/kube-apiserver" ]; then
-  log "building kube-apiserver $K8S_VERSION into $api_dir (minutes when cold)"
-  staging_version="v0${K8S_VERSION#v1}"
-  work="$CACHE/src/kube-apiserver-$K8S_VERSION"
-  rm -rf "$work"; mkdir -p "$work" "$api_dir"
-  cd "$work"
-  go mod init example.invalid/kube-apiserver-wrapper >/dev/null 2>&1
-  # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces
-  # them with local paths; a wrapper module pins each to its release instead.
-  gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  staging=$(sed -n '/^replace (/,/^)/p' "$gomod" | grep -oE 'k8s.io/[a-z0-9-]+ => ./staging' | awk '{print $1}')
-  godebug=$(grep -E '^godebug ' "$gomod" || true)
-  {
-    echo "module example.invalid/kube-apiserver-wrapper"
-    echo
-    grep -E '^go [0-9]' "$gomod"
-    [ -n "$godebug" ] && echo "$godebug"
-    echo
-    echo "require k8s.io/kubernetes $K8S_VERSION"
-    echo
-    echo "replace ("
-    for m in $staging; do echo "	$m => $m $staging_version"; done
-    echo ")"
-  } > go.mod
-  printf 'package main\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
-  # go get resolves only what the command imports (tidy would also fetch
-  # test-only dependencies, some of which the proxy does not serve).
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" >&2
-  go build -o "$api_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-fi
+build_kubernetes() {
+  local dir="$CACHE/kubernetes-$K8S_VERSION"
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+  if ! have_all "$dir" "${cmds[@]}"; then
+    log "building ${cmds[*]} $K8S_VERSION into $dir (10-20 minutes when cold)"
+    local staging_version="v0${K8S_VERSION#v1}"
+    local work="$CACHE/src/kubernetes-$K8S_VERSION"
+    rm -rf "$work"; mkdir -p "$work" "$dir"
+    (
+      cd "$work"
+      go mod init example.invalid/kubernetes-wrapper >/dev/null 2>&1
+      # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces
+      # them with local paths; a wrapper module pins each to its release instead.
+      local gomod staging godebug m c
+      gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+      staging=$(sed -n '/^replace (/,/^)/p' "$gomod" | grep -oE 'k8s.io/[a-z0-9-]+ => ./staging' | awk '{print $1}')
+      godebug=$(grep -E '^godebug ' "$gomod" || true)
+      {
+        echo "module example.invalid/kubernetes-wrapper"
+        echo
+        grep -E '^go [0-9]' "$gomod"
+        [ -n "$godebug" ] && echo "$godebug"
+        echo
+        echo "require k8s.io/kubernetes $K8S_VERSION"
+        echo
+        echo "replace ("
+        for m in $staging; do echo "	$m => $m $staging_version"; done
+        echo ")"
+      } > go.mod
+      { printf 'package main\n\nimport (\n'; for c in "${cmds[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done; printf ')\n'; } > tools.go
+      # go get resolves only what the commands import (tidy would also fetch
+      # test-only dependencies, some of which the proxy does not serve).
+      for c in "${cmds[@]}"; do go get "k8s.io/kubernetes/cmd/$c@$K8S_VERSION" >&2; done
+      go build -o "$dir/" "${cmds[@]/#/k8s.io/kubernetes/cmd/}"
+    )
+  fi
+  # the path the e2e harness has always used for the API server
+  mkdir -p "$CACHE/kube-apiserver-$K8S_VERSION"
+  ln -sf "$dir/kube-apiserver" "$CACHE/kube-apiserver-$K8S_VERSION/kube-apiserver"
+}
 
+build_helm() {
+  local dir="$CACHE/helm-$HELM_VERSION"
+  have_all "$dir" helm && return 0
+  log "building helm $HELM_VERSION into $dir"
+  local work="$CACHE/src/helm-$HELM_VERSION"
+  rm -rf "$work"; mkdir -p "$work" "$dir"
+  (
+    cd "$work"
+    go mod init example.invalid/helm-wrapper >/dev/null 2>&1
+    printf 'package main\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > tools.go
+    go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+    go build -o "$dir/" helm.sh/helm/v3/cmd/helm
+  )
+}
+
+wants multus && build_multus
+wants kubernetes && build_kubernetes
+wants helm && build_helm
 echo "$CACHE"
