@@ -42,7 +42,7 @@ describe('cleanup on stop, over HTTP', () => {
   it.each<[DaemonSetState, RegExp]>([
     ['absent', /uninstall: removing what this program wrote .*DaemonSet kube-system\/kube-multus-ds is gone/],
     ['deleting', /uninstall: removing what this program wrote .*DaemonSet kube-system\/kube-multus-ds is being deleted/],
-    ['forbidden', /uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains .*HTTP 403: daemonsets.apps \\"kube-multus-ds\\" is forbidden.*grant the service account get on pods and on daemonsets.apps/],
+    ['forbidden', /uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains .*HTTP 403: daemonsets.apps \\"kube-multus-ds\\" is forbidden.*grant the service account get on daemonsets.apps/],
   ])('DaemonSet %s: uninstall, the config and kubeconfig are removed', async (state, logged) => {
     api = await startFakeApi({ daemonSet: state, token: TOKEN });
     const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
