@@ -144,13 +144,12 @@ async function firstInstall(l: Loop): Promise<{ master: string | undefined } | '
   let loggedWait = '';
   for (;;) {
     l.heartbeat.beat();
-    let desired: Desired;
-    if (o.dryRun) {
-      desired = (await reconciler.plan()).desired;
-    } else {
-      desired = (await reconciler.reconcile()).desired;
-    }
-    // At start every fault is fatal: nothing has been proven to work yet.
+    // At start every fault is fatal, and found before anything is written:
+    // a fault in either file leaves the node's files as they were.
+    const plan = await reconciler.plan();
+    let desired = plan.desired;
+    if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
+    if (!o.dryRun) desired = (await reconciler.apply(plan)).desired;
     if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
     if (!desired.waiting) {
       if (o.dryRun) printPlan(desired, log.mask);
