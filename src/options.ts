@@ -42,6 +42,8 @@ export interface Options {
   healthPort: number;
   resyncIntervalSeconds: number;
   passthruBinFile: string;
+  /** Lifetime asked for the kubeconfig's node-bound token; 0 = the mounted token. */
+  kubeconfigTokenExpirationSeconds: number;
   /** --passthru-bin-file was given on the command line: a missing file is then an error, not a skip. */
   passthruBinFileGiven: boolean;
 }
@@ -55,6 +57,8 @@ export interface Environment {
   kubeconfigMode: number;
   podName: string;
   podNamespace: string;
+  /** NODE_NAME (downward API spec.nodeName): the node the kubeconfig's token is bound to. */
+  nodeName: string;
 }
 
 export type ParseResult =
@@ -63,6 +67,8 @@ export type ParseResult =
 
 const BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+/** The API server refuses a TokenRequest for less (pkg/apis/authentication/validation). */
+const MIN_TOKEN_SECONDS = 600;
 const LOG_LEVELS: readonly MultusLogLevel[] = ['debug', 'verbose', 'error', 'panic'];
 
 type Kind = 'string' | 'bool' | 'seconds' | 'port';
@@ -107,6 +113,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'log-format', key: 'logFormat', kind: 'string', default: 'text', help: 'log format on stderr: text or json' },
   { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz and /readyz on this port (0 = off)' },
   { flag: 'passthru-bin-file', key: 'passthruBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/passthru', help: 'the passthru CNI plugin, installed as <cni-bin-dir>/passthru like multus; the default path is skipped when missing, a given one must exist; "" skips it' },
+  { flag: 'kubeconfig-token-expiration', key: 'kubeconfigTokenExpirationSeconds', kind: 'seconds', default: 86400, help: 'seconds; lifetime of the node-bound token the kubeconfig carries (needs NODE_NAME; renewed at 80%); 0 = the mounted service-account token' },
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
 ];
 
@@ -185,6 +192,10 @@ function validate(o: Options): void {
   if (o.multusConfFile === '') {
     throw new UsageError('--multus-conf-file: must be "auto" or a file path');
   }
+  const lifetime = o.kubeconfigTokenExpirationSeconds;
+  if (lifetime !== 0 && lifetime < MIN_TOKEN_SECONDS) {
+    throw new UsageError(`--kubeconfig-token-expiration: ${lifetime} is less than ${MIN_TOKEN_SECONDS} seconds, the shortest token the API server issues (0 uses the mounted token)`);
+  }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');
   }
@@ -216,6 +227,7 @@ function environmentFrom(env: NodeJS.ProcessEnv): Environment {
     kubeconfigMode: parseMode(env.KUBECONFIG_MODE),
     podName: env.POD_NAME ?? '',
     podNamespace: env.POD_NAMESPACE ?? '',
+    nodeName: env.NODE_NAME ?? '',
   };
 }
 
