@@ -99,7 +99,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'multus-log-level', key: 'multusLogLevel', kind: 'string', default: '', help: 'Multus log level: debug, verbose, error or panic' },
   { flag: 'multus-log-file', key: 'multusLogFile', kind: 'string', default: '', help: 'write "logFile": <path>' },
   { flag: 'additional-bin-dir', key: 'additionalBinDir', kind: 'string', default: '', help: 'write "binDir": <path>' },
-  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>' },
+  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>, and write the Multus config only while that file exists (the default network is ready)' },
   { flag: 'override-network-name', key: 'overrideNetworkName', kind: 'bool', default: false, help: "use the master's name instead of multus-cni-network" },
   { flag: 'cleanup-config-on-exit', key: 'cleanupConfigOnExit', kind: 'bool', default: false, help: 'on uninstall (not on restart) remove what was written; invalidate the config while no master exists' },
   { flag: 'skip-config-watch', key: 'skipConfigWatch', kind: 'bool', default: false, help: 'install once, then only wait for a signal' },

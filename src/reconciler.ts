@@ -11,6 +11,7 @@ import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import { INVALIDATED_CONTENT } from './multus-config.js';
+import { observeReadiness } from './readiness.js';
 import type { Environment, Options } from './options.js';
 
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */
@@ -59,12 +60,13 @@ export class Reconciler {
     } catch (err) {
       serviceAccount = { error: messageOf(err) };
     }
+    const readiness = o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {};
     if (o.multusConfFile !== 'auto') {
-      return { serviceAccount, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
+      return { serviceAccount, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
     }
     const pinned = o.multusMasterCniFileName;
     const candidates = await readCandidates(o.multusAutoconfigDir, { pinned, renamedMasters: o.renameConfFile });
-    return { serviceAccount, selection: selectMaster(candidates, pinned) };
+    return { serviceAccount, ...readiness, selection: selectMaster(candidates, pinned) };
   }
 
   /** What the node should hold now (nothing is written). */

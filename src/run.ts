@@ -202,7 +202,8 @@ async function firstInstall(l: Loop): Promise<{ master: string | undefined } | '
     }
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new JobError(`no master config after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
+      const what = desired.waitingFor === 'readiness' ? 'the default network not ready' : 'no master config';
+      throw new JobError(`${what} after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
     }
     if (loggedWait === '') {
       await l.startWatching();
@@ -264,7 +265,7 @@ async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
       log.error('cannot reconcile; keeping the last good files', { error: desired.errors.join('; ') });
     } else if (desired.waiting) {
       const kept = o.cleanupConfigOnExit ? 'invalidated the Multus config so no pod starts without its default network' : 'keeping the last Multus config';
-      log.warn(`no master config: ${kept}; waiting for ${desired.waiting}`);
+      log.warn(`${desired.waitingFor === 'readiness' ? 'the default network is not ready' : 'no master config'}: ${kept}; waiting for ${desired.waiting}`);
     } else if (lastStatus !== '') {
       log.info('the node is configured again', { master: desired.master });
     }
