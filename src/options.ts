@@ -158,8 +158,21 @@ function buildCommand(): Command {
   return program;
 }
 
+/** The environment the program reads, after the flags in --help. */
+const ENVIRONMENT_HELP = `
+Environment:
+  KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT  the API server for the kubeconfig (required)
+  KUBERNETES_SERVICE_PROTOCOL  default https
+  KUBE_CA_FILE                 the CA instead of <service-account-dir>/ca.crt
+  KUBECONFIG_MODE              the kubeconfig's mode, default 0600
+  POD_NAME, POD_NAMESPACE      this pod (downward API), for the uninstall check
+  NODE_NAME                    this node (downward API spec.nodeName): the kubeconfig
+                               carries a token bound to it (see --kubeconfig-token-expiration),
+                               and the uninstall check asks whether the DaemonSet still selects it
+`;
+
 export function helpText(): string {
-  return buildCommand().helpInformation();
+  return buildCommand().helpInformation() + ENVIRONMENT_HELP;
 }
 
 function optionsFrom(raw: Record<string, string | true | undefined>): Options {
@@ -239,7 +252,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
-        return { kind: 'help', text: program.helpInformation() };
+        return { kind: 'help', text: program.helpInformation() + ENVIRONMENT_HELP };
       }
       throw new UsageError(commanderMessage(err));
     }
