@@ -13,7 +13,7 @@
 
 # The Multus binary that gets installed on the node. Pinned: the plugin's
 # version is this image's Multus version. Only /usr/src/multus-cni/bin/multus
-# (the thin plugin) and the licence are taken; thin_entrypoint,
+# (the thin plugin), bin/passthru and the licence are taken; thin_entrypoint,
 # install_multus and friends are replaced by this program.
 FROM ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.3 AS multus
 
@@ -56,6 +56,7 @@ RUN apt-get update \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
+COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 COPY images/70-multus.conf /usr/src/multus-cni/images/70-multus.conf
 COPY --from=build /app /usr/src/multus-entrypoint
@@ -74,8 +75,10 @@ FROM gcr.io/distroless/nodejs24-debian12
 LABEL org.opencontainers.image.title="multus-entrypoint" \
       org.opencontainers.image.description="Multus CNI thin plugin with the multus-entrypoint installer" \
       org.opencontainers.image.licenses="Apache-2.0"
-# Where --multus-bin-file points by default (as in upstream's image).
+# Where --multus-bin-file and --passthru-bin-file point by default (as in
+# upstream's image, whose install_multus installs both).
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
+COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 # The default non-auto config, at the path v3's entrypoint.sh used for it:
 # --multus-conf-file=/usr/src/multus-cni/images/70-multus.conf

@@ -144,5 +144,21 @@ export function desiredState(obs: Observation, o: Options, env: Environment, las
   let next = last;
   if (obs.nonAuto) desiredNonAuto(obs.nonAuto, o, desired);
   else if (obs.selection) next = desiredAuto(obs.selection, o, last, desired);
+  if ('error' in kubeconfig) {
+    withholdConfig(desired);
+    next = last;
+  }
   return { desired, last: next };
+}
+
+/**
+ * Never half a configuration: a Multus config naming a kubeconfig that is
+ * not there fails every pod on the node, where without it the default
+ * network would have worked. Only the invalidated config (which names no
+ * kubeconfig) may still be written.
+ */
+export function withholdConfig(desired: Desired): void {
+  desired.files = desired.files.filter((f) => f.what !== 'Multus config' || f.content === INVALIDATED_CONTENT);
+  desired.remove = [];
+  delete desired.renameMaster;
 }

@@ -41,6 +41,9 @@ export interface Options {
   logFormat: LogFormat;
   healthPort: number;
   resyncIntervalSeconds: number;
+  passthruBinFile: string;
+  /** --passthru-bin-file was given on the command line: a missing file is then an error, not a skip. */
+  passthruBinFileGiven: boolean;
 }
 
 /** What the environment (downward API, in-cluster service env) supplies. */
@@ -103,6 +106,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'dry-run', key: 'dryRun', kind: 'bool', default: false, help: 'print what would be written (token redacted) to stdout; write nothing' },
   { flag: 'log-format', key: 'logFormat', kind: 'string', default: 'text', help: 'log format on stderr: text or json' },
   { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz and /readyz on this port (0 = off)' },
+  { flag: 'passthru-bin-file', key: 'passthruBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/passthru', help: 'the passthru CNI plugin, installed as <cni-bin-dir>/passthru like multus; the default path is skipped when missing, a given one must exist; "" skips it' },
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
 ];
 
@@ -156,6 +160,7 @@ function optionsFrom(raw: Record<string, string | true | undefined>): Options {
   for (const spec of FLAGS) {
     values[spec.key] = convert(spec, raw[toCamel(spec.flag)]);
   }
+  values.passthruBinFileGiven = raw.passthruBinFile !== undefined;
   const options = values as unknown as Options;
   validate(options);
   return options;

@@ -10,6 +10,7 @@ import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
 import { readCandidates, readConfigText, readServiceAccount } from './host.js';
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
+import { INVALIDATED_CONTENT } from './multus-config.js';
 import type { Environment, Options } from './options.js';
 
 export interface ReconcileResult {
@@ -69,6 +70,11 @@ export class Reconciler {
       desired.errors.push(...await this.ensureDirs());
       const inPlace = new Set<string>();
       for (const file of desired.files) {
+        // The kubeconfig comes first: a Multus config is written only once the kubeconfig it names is in place.
+        if (file.what === 'Multus config' && file.content !== INVALIDATED_CONTENT && desired.files.some((f) => f.what === 'kubeconfig' && !inPlace.has(f.path))) {
+          desired.errors.push(`${file.path}: not written: the kubeconfig it names is not in place`);
+          continue;
+        }
         try {
           await this.writeFile(file.path, file.content, file.mode, file.what, desired.master);
           inPlace.add(file.path);

@@ -4,7 +4,7 @@
 // the watcher is followed by one more check.
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
-import { installBinary, installedBinaryPath } from './binary.js';
+import { installBinaries } from './binary.js';
 import { restartCrio } from './crio.js';
 import type { Desired } from './desired.js';
 import { kubeconfigPath } from './desired.js';
@@ -63,13 +63,7 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
       for (const name of await removeStaleTemps(dir)) log.warn('removed a temporary file left by an earlier run', { file: `${dir}/${name}` });
     }
   }
-  if (o.skipMultusBinaryCopy) {
-    log.info('not installing the multus binary (--skip-multus-binary-copy)');
-  } else if (o.dryRun) {
-    process.stdout.write(`# would install ${o.multusBinFile} as ${installedBinaryPath(o.cniBinDir)}\n`);
-  } else {
-    await installBinary(o.multusBinFile, o.cniBinDir, log);
-  }
+  await installBinaries(o, log);
 
   // The watcher starts only when needed (waiting for a master, or the watch
   // loop), so a plain start writes the config before loading chokidar. Each
@@ -144,13 +138,12 @@ async function firstInstall(l: Loop): Promise<{ master: string | undefined } | '
   let loggedWait = '';
   for (;;) {
     l.heartbeat.beat();
-    let desired: Desired;
-    if (o.dryRun) {
-      desired = (await reconciler.plan()).desired;
-    } else {
-      desired = (await reconciler.reconcile()).desired;
-    }
-    // At start every fault is fatal: nothing has been proven to work yet.
+    // At start every fault is fatal, and found before anything is written:
+    // a fault in either file leaves the node's files as they were.
+    const plan = await reconciler.plan();
+    let desired = plan.desired;
+    if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
+    if (!o.dryRun) desired = (await reconciler.apply(plan)).desired;
     if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
     if (!desired.waiting) {
       if (o.dryRun) printPlan(desired, log.mask);

@@ -339,6 +339,12 @@ describe('the Dockerfile', () => {
     expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus']);
   });
 
+  it.each(['default', 'crio'])('%s image: the passthru plugin lands where --passthru-bin-file points by default', (which) => {
+    const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
+    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === DEFAULTS.passthruBinFile);
+    expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/passthru']);
+  });
+
   it('the ENTRYPOINT runs the package bin with node, and that file is where the build puts it', () => {
     for (const stage of runtimes) {
       const [node, script, ...rest] = entrypoint(stage);

@@ -67,6 +67,21 @@ describe('desiredState', () => {
     expect(desired.errors).toEqual(['/c/10-b.conf: cniVersion "0.4.0" differs from --cni-version "1.0.0" (set --force-cni-version to overwrite it)']);
   });
 
+  it('never wants half a configuration: no Multus config (nor twin removal, nor rename) without its kubeconfig', () => {
+    const { o, env } = setup(['--rename-conf-file']);
+    const last = { fileName: '00-multus.conf', content: 'LAST' };
+    const { desired, last: next } = desiredState({ serviceAccount: { error: 'token: missing' }, selection: found('10-b.conf') }, o, env, last);
+    expect(desired.files).toEqual([]);
+    expect(desired.remove).toEqual([]);
+    expect(desired.renameMaster).toBeUndefined();
+    expect(desired.master).toBe('10-b.conf');
+    expect(next).toBe(last);
+    // The invalidated config names no kubeconfig: it may still be written.
+    const c = setup(['--cleanup-config-on-exit']);
+    const gone = desiredState({ serviceAccount: { error: 'token: missing' }, selection: none }, c.o, c.env, last).desired;
+    expect(gone.files.map((f) => f.content)).toEqual([INVALIDATED_CONTENT]);
+  });
+
   it('names the missing environment variable and the kubeconfig', () => {
     const { o, env } = setup([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
     const { desired } = desiredState({ serviceAccount: sa, selection: found('10-b.conf') }, o, env, undefined);
