@@ -144,7 +144,7 @@ describe('the installed binary', () => {
     const source = await fsp.readFile(h.srcBinary);
     const installed = join(h.binDir, 'multus');
     const sameLength = Buffer.from(source);
-    sameLength[sameLength.length - 2] ^= 0x20;
+    sameLength.writeUInt8(sameLength.readUInt8(sameLength.length - 2) ^ 0x20, sameLength.length - 2);
     await fsp.writeFile(installed, sameLength, { mode: 0o755 });
     expect((await fsp.stat(installed)).size).toBe(source.length);
 
