@@ -56,6 +56,7 @@ RUN apt-get update \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
+COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 COPY images/70-multus.conf /usr/src/multus-cni/images/70-multus.conf
 COPY --from=build /app /usr/src/multus-entrypoint
@@ -76,6 +77,7 @@ LABEL org.opencontainers.image.title="multus-entrypoint" \
       org.opencontainers.image.licenses="Apache-2.0"
 # Where --multus-bin-file points by default (as in upstream's image).
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
+COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 # The default non-auto config, at the path v3's entrypoint.sh used for it:
 # --multus-conf-file=/usr/src/multus-cni/images/70-multus.conf

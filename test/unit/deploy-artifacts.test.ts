@@ -339,6 +339,14 @@ describe('the Dockerfile', () => {
     expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus']);
   });
 
+  // Upstream's install_multus installs passthru from this path too; the image
+  // ships it there for --passthru-bin-file's default.
+  it.each(['default', 'crio'])('%s image: ships upstream passthru at upstream path', (which) => {
+    const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
+    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === '/usr/src/multus-cni/bin/passthru');
+    expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/passthru']);
+  });
+
   it('the ENTRYPOINT runs the package bin with node, and that file is where the build puts it', () => {
     for (const stage of runtimes) {
       const [node, script, ...rest] = entrypoint(stage);
