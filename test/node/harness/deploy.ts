@@ -77,6 +77,15 @@ function apiEnvOps(c: Container, base: string, port: number): Op[] {
   return ops;
 }
 
+/**
+ * Where the host sees the kubeconfig, written into 00-multus.conf for the
+ * Multus plugin (which runs on the host): the node's conf dir is under the
+ * run dir, not /etc/cni/net.d. Both programs take the same flag.
+ */
+function kubeconfigHostArg(node: NodeRun): string {
+  return `--multus-kubeconfig-file-host=${path.join(node.dirs.cniConfDir, 'multus.d', 'multus.kubeconfig')}`;
+}
+
 function writeLayer(dir: string, resource: string, ops: Op[], extra = ''): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
@@ -111,7 +120,7 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   args.forEach((a, i) => {
     if (a.startsWith('--health-port=')) ops.push({ op: 'replace', path: `${base}/args/${i}`, value: `--health-port=${healthPort}` });
   });
-  for (const a of variant.extraArgs ?? []) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
+  for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   ops.push(
     { op: 'replace', path: `${base}/ports/0/containerPort`, value: healthPort },
     { op: 'replace', path: `${base}/readinessProbe/httpGet/port`, value: healthPort },
@@ -135,7 +144,7 @@ export function upstreamDir(node: NodeRun, manifest: string, label: string, vari
     const base = `/spec/template/spec/containers/${i}`;
     ops.push({ op: 'add', path: `${base}/imagePullPolicy`, value: 'Never' });
     ops.push(...apiEnvOps(c, base, node.cluster.port));
-    if (i === 0) for (const a of variant.extraArgs ?? []) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
+    if (i === 0) for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   });
   (spec?.initContainers ?? []).forEach((_, i) => ops.push({ op: 'add', path: `/spec/template/spec/initContainers/${i}/imagePullPolicy`, value: 'Never' }));
   const images = variant.imageTag ? `images:\n  - name: ${UPSTREAM_IMAGE.split(':')[0]}\n    newTag: ${variant.imageTag}\n` : '';
