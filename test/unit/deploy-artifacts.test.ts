@@ -233,6 +233,14 @@ describe('the DaemonSet', () => {
       ]),
     );
     expect(container().securityContext.privileged).toBe(false);
+    // Least privilege (issue 14; the real-node suite checks it in the running container).
+    expect(container().securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container().securityContext.capabilities.add).toBeUndefined();
     // The uninstall check gives up after 5 s.
     expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10);
     // Upstream's selector (immutable): applying over an upstream install updates it in place.
