@@ -7,11 +7,17 @@ import type { Desired, LastConfig, Observation } from './desired.js';
 import { desiredState, kubeconfigPath } from './desired.js';
 import { describeFsError, messageOf } from './errors.js';
 import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
-import { readCandidates, readConfigText, readServiceAccount } from './host.js';
+import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from './host.js';
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import { INVALIDATED_CONTENT } from './multus-config.js';
+import { observeReadiness } from './readiness.js';
 import type { Environment, Options } from './options.js';
+
+/** Gives the token the kubeconfig carries, from the mounted service account just read. */
+export interface KubeconfigTokens {
+  tokenFor(sa: ServiceAccount): string;
+}
 
 export interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
@@ -31,11 +37,18 @@ export class Reconciler {
   /** Masters this process renamed: "<name>.old" path -> original path. */
   readonly renamed = new Map<string, string>();
 
+  /** Where the kubeconfig's token comes from when it is not the mounted one (node-token.ts). */
+  private tokens: KubeconfigTokens | undefined;
+
   constructor(
     private readonly o: Options,
     private readonly env: Environment,
     private readonly log: Logger,
   ) {}
+
+  useTokens(tokens: KubeconfigTokens): void {
+    this.tokens = tokens;
+  }
 
   async observe(): Promise<Observation> {
     const o = this.o;
@@ -43,15 +56,17 @@ export class Reconciler {
     try {
       serviceAccount = await readServiceAccount(o.serviceAccountDir, this.env.kubeCaFile, o.skipTlsVerify);
       this.log.addSecret(serviceAccount.token);
+      if (this.tokens) serviceAccount = { ...serviceAccount, token: this.tokens.tokenFor(serviceAccount) };
     } catch (err) {
       serviceAccount = { error: messageOf(err) };
     }
+    const readiness = o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {};
     if (o.multusConfFile !== 'auto') {
-      return { serviceAccount, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
+      return { serviceAccount, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
     }
     const pinned = o.multusMasterCniFileName;
     const candidates = await readCandidates(o.multusAutoconfigDir, { pinned, renamedMasters: o.renameConfFile });
-    return { serviceAccount, selection: selectMaster(candidates, pinned) };
+    return { serviceAccount, ...readiness, selection: selectMaster(candidates, pinned) };
   }
 
   /** What the node should hold now (nothing is written). */

@@ -112,7 +112,7 @@ describe('manifests', () => {
 
   it('the objects form the install: the CRD, the service account bound to the ClusterRole, the ConfigMap, the DaemonSet', () => {
     const kinds = objects().map((o) => o.kind as string).sort();
-    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'ServiceAccount']);
+    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'Role', 'RoleBinding', 'ServiceAccount']);
     const sa = one('ServiceAccount');
     const binding = one('ClusterRoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: one('ClusterRole').metadata.name });
@@ -120,6 +120,17 @@ describe('manifests', () => {
     expect(daemonSet().spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
     expect(daemonSet().metadata.namespace).toBe(sa.metadata.namespace);
     expect(one('ConfigMap').metadata.namespace).toBe(sa.metadata.namespace);
+  });
+
+  it('the Role lets the service account create tokens of itself only, in its namespace, and is bound to it', () => {
+    const sa = one('ServiceAccount');
+    const role = one('Role');
+    expect(role.metadata.namespace).toBe(sa.metadata.namespace);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [sa.metadata.name], verbs: ['create'] }]);
+    const binding = one('RoleBinding');
+    expect(binding.metadata.namespace).toBe(sa.metadata.namespace);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
   });
 
   it('the CRD is NetworkAttachmentDefinition v1 with its structural schema', () => {
@@ -210,6 +221,12 @@ describe('the DaemonSet', () => {
     const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
     expect(env.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     expect(env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+  });
+
+  it('gives the node-bound token NODE_NAME from the downward API, and keeps it on', () => {
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+    expect(options(dsArgs()).kubeconfigTokenExpirationSeconds).toBeGreaterThan(0);
   });
 
   it('mounts the host dirs the flags point at', () => {
