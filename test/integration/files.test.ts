@@ -144,7 +144,8 @@ describe('the installed binary', () => {
     const source = await fsp.readFile(h.srcBinary);
     const installed = join(h.binDir, 'multus');
     const sameLength = Buffer.from(source);
-    sameLength.writeUInt8(sameLength.readUInt8(sameLength.length - 2) ^ 0x20, sameLength.length - 2);
+    const at = sameLength.length - 2;
+    sameLength.writeUInt8(sameLength.readUInt8(at) ^ 0x20, at);
     await fsp.writeFile(installed, sameLength, { mode: 0o755 });
     expect((await fsp.stat(installed)).size).toBe(source.length);
 
