@@ -61,6 +61,8 @@ export interface Environment {
   kubeconfigMode: number;
   podName: string;
   podNamespace: string;
+  /** The pod's uid (downward API metadata.uid), so that its Events show in `kubectl describe pod`. */
+  podUid: string;
   /** NODE_NAME (downward API spec.nodeName): the node the kubeconfig's token is bound to, the taint's node. */
   nodeName: string;
 }
@@ -131,7 +133,7 @@ const ENVIRONMENT: readonly [string, string][] = [
   ['KUBERNETES_SERVICE_PROTOCOL', 'https (default) or http'],
   ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
   ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
-  ['POD_NAME, POD_NAMESPACE', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
+  ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
   ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token, --node-ready-taint'],
 ];
 
@@ -269,6 +271,7 @@ function environmentFrom(env: NodeJS.ProcessEnv): Environment {
     kubeconfigMode: parseMode(env.KUBECONFIG_MODE),
     podName: env.POD_NAME ?? '',
     podNamespace: env.POD_NAMESPACE ?? '',
+    podUid: env.POD_UID ?? '',
     nodeName: env.NODE_NAME ?? '',
   };
 }

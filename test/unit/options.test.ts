@@ -128,7 +128,7 @@ describe('parseCommandLine', () => {
     const parsed = parseCommandLine([], { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', KUBECONFIG_MODE: '0640', POD_NAME: 'p', POD_NAMESPACE: 'kube-system' });
     expect(parsed.kind === 'run' && parsed.env).toEqual({
       kubernetesServiceHost: 'fd00::1', kubernetesServicePort: '443', kubernetesServiceProtocol: 'https',
-      kubeCaFile: '', kubeconfigMode: 0o640, podName: 'p', podNamespace: 'kube-system', nodeName: '',
+      kubeCaFile: '', kubeconfigMode: 0o640, podName: 'p', podNamespace: 'kube-system', podUid: '', nodeName: '',
     });
     expect(() => parseCommandLine([], { KUBECONFIG_MODE: 'rw' })).toThrow(/KUBECONFIG_MODE/);
   });
