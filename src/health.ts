@@ -1,6 +1,7 @@
 // /healthz: the reconcile loop is alive. /readyz: the files on disk equal
 // what the program would write now (checked on each request).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { nodeHttp } from './builtins.js';
 import { JobError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -13,7 +14,7 @@ export interface HealthSource {
 }
 
 export function startHealthServer(port: number, source: HealthSource, log: Logger): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     const reply = (status: number, body: string): void => {
       res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${body}\n`);

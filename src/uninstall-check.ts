@@ -1,8 +1,7 @@
 // Uninstall or restart? Asks the API server for this pod's owning DaemonSet
 // with the service-account token. Two GETs with Node's own HTTPS client:
 // @kubernetes/client-node alone gets the process OOM-killed at 50Mi.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { nodeHttp, nodeHttps } from './builtins.js';
 import type { KubeconfigInput } from './kubeconfig.js';
 import { serverUrl } from './kubeconfig.js';
 
@@ -31,7 +30,7 @@ function refused(what: string, res: Response): CheckFailed {
 
 function get(api: ApiAccess, path: string, signal: AbortSignal): Promise<Response> {
   const url = new URL(path, serverUrl(api.protocol, api.host, api.port));
-  const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const { request } = url.protocol === 'http:' ? nodeHttp() : nodeHttps();
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'GET',
