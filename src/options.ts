@@ -46,6 +46,10 @@ export interface Options {
   kubeconfigTokenExpirationSeconds: number;
   /** --passthru-bin-file was given on the command line: a missing file is then an error, not a skip. */
   passthruBinFileGiven: boolean;
+  /** Taint key removed from node NODE_NAME once configured; '' = off. */
+  nodeReadyTaint: string;
+  /** Record Kubernetes Events on this pod. */
+  events: boolean;
 }
 
 /** What the environment (downward API, in-cluster service env) supplies. */
@@ -57,7 +61,9 @@ export interface Environment {
   kubeconfigMode: number;
   podName: string;
   podNamespace: string;
-  /** NODE_NAME (downward API spec.nodeName): the node the kubeconfig's token is bound to. */
+  /** The pod's uid (downward API metadata.uid), so that its Events show in `kubectl describe pod`. */
+  podUid: string;
+  /** NODE_NAME (downward API spec.nodeName): the node the kubeconfig's token is bound to, the taint's node. */
   nodeName: string;
 }
 
@@ -78,6 +84,8 @@ interface FlagSpec {
   kind: Kind;
   default: string | boolean | number;
   help: string;
+  /** Environment variables the flag relies on, shown in --help. */
+  env?: readonly string[];
 }
 
 // One table: flag, Options key, type, default and help text side by side.
@@ -111,11 +119,36 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'once', key: 'once', kind: 'bool', default: false, help: 'install, write, exit 0 (for init containers and scripts)' },
   { flag: 'dry-run', key: 'dryRun', kind: 'bool', default: false, help: 'print what would be written (token redacted) to stdout; write nothing' },
   { flag: 'log-format', key: 'logFormat', kind: 'string', default: 'text', help: 'log format on stderr: text or json' },
-  { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz and /readyz on this port (0 = off)' },
+  { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz, /readyz and /metrics (Prometheus) on this port (0 = off)' },
   { flag: 'passthru-bin-file', key: 'passthruBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/passthru', help: 'the passthru CNI plugin, installed as <cni-bin-dir>/passthru like multus; the default path is skipped when missing, a given one must exist; "" skips it' },
-  { flag: 'kubeconfig-token-expiration', key: 'kubeconfigTokenExpirationSeconds', kind: 'seconds', default: 86400, help: 'seconds; lifetime of the node-bound token the kubeconfig carries (needs NODE_NAME; renewed at 80%); 0 = the mounted service-account token' },
+  { flag: 'kubeconfig-token-expiration', key: 'kubeconfigTokenExpirationSeconds', kind: 'seconds', default: 86400, help: 'seconds; lifetime of the node-bound token the kubeconfig carries (renewed at 80%); 0 = the mounted service-account token', env: ['NODE_NAME'] },
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
+  { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back on invalidation and uninstall (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
+  { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
 ];
+
+/** What the program reads from its environment, for --help. */
+const ENVIRONMENT: readonly [string, string][] = [
+  ['KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT', 'the API server, written into the kubeconfig (required to write it)'],
+  ['KUBERNETES_SERVICE_PROTOCOL', 'https (default) or http'],
+  ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
+  ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
+  ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
+  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint'],
+];
+
+/** pflag's look: "--cni-bin-dir string", "--health-port int", a bare boolean. */
+function helpTerm(spec: FlagSpec): string {
+  const type = { string: ' string', bool: '', seconds: ' int', port: ' int' }[spec.kind];
+  return `--${spec.flag}${type}`;
+}
+
+/** The help text with pflag's default suffix; every default is shown, false and "" too. */
+function helpDescription(spec: FlagSpec): string {
+  const shown = typeof spec.default === 'string' ? JSON.stringify(spec.default) : String(spec.default);
+  const env = spec.env ? ` (uses ${spec.env.map((e) => `$${e}`).join(', ')})` : '';
+  return `${spec.help}${env} (default ${shown})`;
+}
 
 function parseBool(flag: string, value: string | undefined): boolean {
   if (value === undefined) return true;
@@ -146,33 +179,31 @@ function buildCommand(): Command {
     .helpOption('-h, --help', 'print this help and exit')
     .allowExcessArguments(false)
     .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined });
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined })
+    .configureHelp({
+      optionTerm: (option) => specOf(option)?.term ?? option.flags,
+      optionDescription: (option) => specOf(option)?.description ?? option.description,
+    });
   for (const spec of FLAGS) {
     // Every flag takes an optional value so that both "--flag value" and
     // "--flag=value" work, and booleans also accept a bare "--flag".
     const placeholder = spec.kind === 'bool' ? '[bool]' : '[value]';
     const option = new Option(`--${spec.flag} ${placeholder}`, spec.help);
-    option.default(undefined, JSON.stringify(spec.default));
+    helpOf.set(option.long ?? '', { term: helpTerm(spec), description: helpDescription(spec) });
     program.addOption(option);
   }
   return program;
 }
 
-/** The environment the program reads, after the flags in --help. */
-const ENVIRONMENT_HELP = `
-Environment:
-  KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT  the API server for the kubeconfig (required)
-  KUBERNETES_SERVICE_PROTOCOL  default https
-  KUBE_CA_FILE                 the CA instead of <service-account-dir>/ca.crt
-  KUBECONFIG_MODE              the kubeconfig's mode, default 0600
-  POD_NAME, POD_NAMESPACE      this pod (downward API), for the uninstall check
-  NODE_NAME                    this node (downward API spec.nodeName): the kubeconfig
-                               carries a token bound to it (see --kubeconfig-token-expiration),
-                               and the uninstall check asks whether the DaemonSet still selects it
-`;
+const helpOf = new Map<string, { term: string; description: string }>();
+function specOf(option: Option): { term: string; description: string } | undefined {
+  return helpOf.get(option.long ?? '');
+}
 
+/** The usage text and the environment the program reads. */
 export function helpText(): string {
-  return buildCommand().helpInformation() + ENVIRONMENT_HELP;
+  const env = ENVIRONMENT.map(([name, use]) => `  ${name}\n      ${use}`).join('\n');
+  return `${buildCommand().helpInformation()}\nEnvironment:\n${env}\n`;
 }
 
 function optionsFrom(raw: Record<string, string | true | undefined>): Options {
@@ -240,6 +271,7 @@ function environmentFrom(env: NodeJS.ProcessEnv): Environment {
     kubeconfigMode: parseMode(env.KUBECONFIG_MODE),
     podName: env.POD_NAME ?? '',
     podNamespace: env.POD_NAMESPACE ?? '',
+    podUid: env.POD_UID ?? '',
     nodeName: env.NODE_NAME ?? '',
   };
 }
@@ -252,7 +284,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
-        return { kind: 'help', text: program.helpInformation() + ENVIRONMENT_HELP };
+        return { kind: 'help', text: helpText() };
       }
       throw new UsageError(commanderMessage(err));
     }

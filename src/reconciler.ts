@@ -11,6 +11,7 @@ import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import { INVALIDATED_CONTENT } from './multus-config.js';
+import { NO_OBSERVER, type FileKind, type Observer } from './observer.js';
 import { observeReadiness } from './readiness.js';
 import type { Environment, Options } from './options.js';
 
@@ -36,6 +37,8 @@ export class Reconciler {
   private readonly loggedSkips = new Set<string>();
   /** Masters this process renamed: "<name>.old" path -> original path. */
   readonly renamed = new Map<string, string>();
+  /** The master last reported in use, to report a switch once. */
+  private masterInUse: string | undefined;
 
   /** Where the kubeconfig's token comes from when it is not the mounted one (node-token.ts). */
   private tokens: KubeconfigTokens | undefined;
@@ -44,6 +47,8 @@ export class Reconciler {
     private readonly o: Options,
     private readonly env: Environment,
     private readonly log: Logger,
+    /** Hears about writes, restores, switches and reconciles (metrics, events, the taint). */
+    private readonly observer: Observer = NO_OBSERVER,
   ) {}
 
   useTokens(tokens: KubeconfigTokens): void {
@@ -116,7 +121,22 @@ export class Reconciler {
       }
       this.last = last;
     }
+    this.report(desired);
     return { desired };
+  }
+
+  private report(desired: Desired): void {
+    const ok = desired.errors.length === 0;
+    if (ok && desired.master !== undefined && desired.master !== this.masterInUse) {
+      this.observer.notify({ kind: 'master', master: desired.master, previous: this.masterInUse });
+      this.masterInUse = desired.master;
+    }
+    this.observer.notify({
+      kind: 'reconciled',
+      result: ok ? 'ok' : 'error',
+      configured: ok && !desired.waiting,
+      ...(ok ? {} : { error: desired.errors.join('; ') }),
+    });
   }
 
   /** Compares the disk with what would be written now; the reason when they differ. */
@@ -151,15 +171,20 @@ export class Reconciler {
     // (the twin would be removed, the master renamed, for a config not there).
     this.ours.set(path, content);
     if (!written) return;
+    const file: FileKind = what === 'kubeconfig' ? 'kubeconfig' : 'config';
     if (wasOurs === content) {
       // We had written exactly this, so someone else changed or removed it.
-      this.noteRestore(path, what, before === undefined ? 'deleted' : 'changed');
+      const how = before === undefined ? 'deleted' : 'changed';
+      this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how, master });
+      this.noteRestore(path, what, how, file);
     } else {
       this.log.info(before === undefined ? `wrote the ${what}` : `updated the ${what}`, { file: path, master });
+      const cause = file === 'config' && content === INVALIDATED_CONTENT ? 'invalidated' : before === undefined ? 'created' : 'updated';
+      this.observer.notify({ kind: 'wrote', file, path, cause, master });
     }
   }
 
-  private noteRestore(path: string, what: string, how: string): void {
+  private noteRestore(path: string, what: string, how: string, file: FileKind): void {
     const now = Date.now();
     const recent = (this.restores.get(path) ?? []).filter((t) => now - t < FIGHT_WINDOW_MS);
     recent.push(now);
@@ -167,6 +192,7 @@ export class Reconciler {
     this.log.warn(`restored the ${what}: it was ${how} by someone else`, { file: path });
     if (recent.length >= FIGHT_THRESHOLD) {
       this.log.warn(`another writer keeps changing the ${what} (${recent.length} times in ${FIGHT_WINDOW_MS / 1000} s): find and stop it`, { file: path });
+      this.observer.notify({ kind: 'fight', file, path, times: recent.length, windowSeconds: FIGHT_WINDOW_MS / 1000 });
     }
   }
 

@@ -13,7 +13,9 @@ import { removeStaleTemps } from './files.js';
 import type { Logger } from './log.js';
 import { RENAMED_SUFFIX } from './master.js';
 import type { Environment, Options } from './options.js';
+import { fanOut, type Observer } from './observer.js';
 import { Reconciler } from './reconciler.js';
+import { Stats } from './stats.js';
 import { printPlan } from './dry-run.js';
 import type { NodeTokenSource } from './node-token.js';
 import { startWatcher, Trigger, watchTargets, type Watcher } from './watch.js';
@@ -54,8 +56,31 @@ class Heartbeat {
   ageMs(): number { return this.noLoop ? 0 : Date.now() - this.last; }
 }
 
+/** How long queued events and the taint get to finish before the program exits. */
+const OBSERVERS_DEADLINE_MS = 5000;
+
+/** Metrics always; Kubernetes Events and the startup taint when enabled (loaded only then). */
+async function observers(o: Options, env: Environment, log: Logger, stats: Stats): Promise<Observer> {
+  const list: Observer[] = [stats];
+  if (o.dryRun) return fanOut(list);
+  const { apiAccessReader } = await import('./api-access.js');
+  const access = apiAccessReader(o, env, log);
+  if (o.events && env.podName && env.podNamespace && env.kubernetesServiceHost) {
+    const { EventRecorder } = await import('./events.js');
+    list.push(new EventRecorder(access, { namespace: env.podNamespace, name: env.podName, uid: env.podUid, nodeName: env.nodeName }, log));
+  }
+  if (o.nodeReadyTaint) {
+    if (!env.nodeName) throw new JobError('--node-ready-taint: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the node to untaint is unknown');
+    const { NodeTaint } = await import('./node-taint.js');
+    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
+  }
+  return fanOut(list);
+}
+
 export async function run(o: Options, env: Environment, log: Logger): Promise<void> {
-  const reconciler = new Reconciler(o, env, log);
+  const stats = new Stats();
+  const observer = await observers(o, env, log, stats);
+  const reconciler = new Reconciler(o, env, log, observer);
   const trigger = new Trigger();
   const stop = new Stop(trigger, log);
 
@@ -86,13 +111,16 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   let server: Server | undefined;
   const serveHealth = async (): Promise<void> => {
     if (o.healthPort === 0 || o.dryRun || o.once || server) return;
+    const checkInSync = (): ReturnType<Reconciler['checkInSync']> => reconciler.checkInSync();
+    const metrics = (await import('./metrics.js')).createMetrics({ stats, checkInSync, kubeconfigPath: kubeconfigPath(o) });
     server = await (await import('./health.js')).startHealthServer(o.healthPort, {
       loopAgeMs: () => heartbeat.ageMs(),
       maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
-      checkInSync: () => reconciler.checkInSync(),
+      checkInSync,
+      metrics,
     }, log);
   };
-  const loop: Loop = { o, reconciler, trigger, stop, heartbeat, log, startWatching, serveHealth, tokenNote: tokens.note };
+  const loop: Loop = { o, reconciler, trigger, stop, heartbeat, log, observer, startWatching, serveHealth, tokenNote: tokens.note };
   try {
     const first = await firstInstall(loop);
     if (first !== 'stopped' && !o.dryRun && !o.once) await stayRunning(loop, first.master, async () => {
@@ -104,7 +132,15 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     await watcher?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   }
-  if (o.cleanupConfigOnExit && !o.dryRun && !o.once) await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
+  try {
+    if (o.cleanupConfigOnExit && !o.dryRun && !o.once) {
+      const cleanup = await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
+      if (cleanup.uninstall) observer.notify({ kind: 'uninstall', reason: cleanup.reason, removed: cleanup.removed });
+    }
+  } finally {
+    // Events still queued and the taint being put back (on uninstall) finish first.
+    await observer.close?.(OBSERVERS_DEADLINE_MS);
+  }
 }
 
 /** How long the first config waits for a node-bound token before it carries the mounted one. */
@@ -153,6 +189,7 @@ interface Loop {
   stop: Stop;
   heartbeat: Heartbeat;
   log: Logger;
+  observer: Observer;
   startWatching(): Promise<void>;
   serveHealth(): Promise<void>;
 }
@@ -255,6 +292,7 @@ async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
       ({ desired } = await reconciler.apply(plan));
     } catch (err) {
       log.error('reconcile failed; keeping the files as they are', { error: messageOf(err) });
+      l.observer.notify({ kind: 'reconciled', result: 'error', configured: false, error: messageOf(err) });
       continue;
     }
     if (desired.errors.length === 0) inUse = desired.master ?? inUse;
