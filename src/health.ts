@@ -1,7 +1,8 @@
 // /healthz: the reconcile loop is alive. /readyz: the files on disk equal
 // what the program would write now (checked on each request). /metrics:
 // Prometheus text (metrics.ts).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { nodeHttp } from './builtins.js';
 import { JobError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -16,7 +17,7 @@ export interface HealthSource {
 }
 
 export function startHealthServer(port: number, source: HealthSource, log: Logger): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     const reply = (status: number, body: string): void => {
       res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${body}\n`);

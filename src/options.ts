@@ -41,6 +41,11 @@ export interface Options {
   logFormat: LogFormat;
   healthPort: number;
   resyncIntervalSeconds: number;
+  passthruBinFile: string;
+  /** Lifetime asked for the kubeconfig's node-bound token; 0 = the mounted token. */
+  kubeconfigTokenExpirationSeconds: number;
+  /** --passthru-bin-file was given on the command line: a missing file is then an error, not a skip. */
+  passthruBinFileGiven: boolean;
   /** Taint key removed from node NODE_NAME once configured; '' = off. */
   nodeReadyTaint: string;
   /** Record Kubernetes Events on this pod. */
@@ -58,6 +63,7 @@ export interface Environment {
   podNamespace: string;
   /** The pod's uid (downward API metadata.uid), so that its Events show in `kubectl describe pod`. */
   podUid: string;
+  /** NODE_NAME (downward API spec.nodeName): the node the kubeconfig's token is bound to, the taint's node. */
   nodeName: string;
 }
 
@@ -67,6 +73,8 @@ export type ParseResult =
 
 const BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+/** The API server refuses a TokenRequest for less (pkg/apis/authentication/validation). */
+const MIN_TOKEN_SECONDS = 600;
 const LOG_LEVELS: readonly MultusLogLevel[] = ['debug', 'verbose', 'error', 'panic'];
 
 type Kind = 'string' | 'bool' | 'seconds' | 'port';
@@ -99,7 +107,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'multus-log-level', key: 'multusLogLevel', kind: 'string', default: '', help: 'Multus log level: debug, verbose, error or panic' },
   { flag: 'multus-log-file', key: 'multusLogFile', kind: 'string', default: '', help: 'write "logFile": <path>' },
   { flag: 'additional-bin-dir', key: 'additionalBinDir', kind: 'string', default: '', help: 'write "binDir": <path>' },
-  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>' },
+  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>, and write the Multus config only while that file exists (the default network is ready)' },
   { flag: 'override-network-name', key: 'overrideNetworkName', kind: 'bool', default: false, help: "use the master's name instead of multus-cni-network" },
   { flag: 'cleanup-config-on-exit', key: 'cleanupConfigOnExit', kind: 'bool', default: false, help: 'on uninstall (not on restart) remove what was written; invalidate the config while no master exists' },
   { flag: 'skip-config-watch', key: 'skipConfigWatch', kind: 'bool', default: false, help: 'install once, then only wait for a signal' },
@@ -112,6 +120,8 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'dry-run', key: 'dryRun', kind: 'bool', default: false, help: 'print what would be written (token redacted) to stdout; write nothing' },
   { flag: 'log-format', key: 'logFormat', kind: 'string', default: 'text', help: 'log format on stderr: text or json' },
   { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz, /readyz and /metrics (Prometheus) on this port (0 = off)' },
+  { flag: 'passthru-bin-file', key: 'passthruBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/passthru', help: 'the passthru CNI plugin, installed as <cni-bin-dir>/passthru like multus; the default path is skipped when missing, a given one must exist; "" skips it' },
+  { flag: 'kubeconfig-token-expiration', key: 'kubeconfigTokenExpirationSeconds', kind: 'seconds', default: 86400, help: 'seconds; lifetime of the node-bound token the kubeconfig carries (renewed at 80%); 0 = the mounted service-account token', env: ['NODE_NAME'] },
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
   { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back on invalidation and uninstall (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
   { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
@@ -124,7 +134,7 @@ const ENVIRONMENT: readonly [string, string][] = [
   ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
   ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
   ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
-  ['NODE_NAME', 'this node (downward API spec.nodeName): --node-ready-taint'],
+  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token, --node-ready-taint'],
 ];
 
 /** pflag's look: "--cni-bin-dir string", "--health-port int", a bare boolean. */
@@ -201,6 +211,7 @@ function optionsFrom(raw: Record<string, string | true | undefined>): Options {
   for (const spec of FLAGS) {
     values[spec.key] = convert(spec, raw[toCamel(spec.flag)]);
   }
+  values.passthruBinFileGiven = raw.passthruBinFile !== undefined;
   const options = values as unknown as Options;
   validate(options);
   return options;
@@ -224,6 +235,10 @@ function validate(o: Options): void {
   }
   if (o.multusConfFile === '') {
     throw new UsageError('--multus-conf-file: must be "auto" or a file path');
+  }
+  const lifetime = o.kubeconfigTokenExpirationSeconds;
+  if (lifetime !== 0 && lifetime < MIN_TOKEN_SECONDS) {
+    throw new UsageError(`--kubeconfig-token-expiration: ${lifetime} is less than ${MIN_TOKEN_SECONDS} seconds, the shortest token the API server issues (0 uses the mounted token)`);
   }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');

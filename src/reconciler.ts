@@ -7,12 +7,18 @@ import type { Desired, LastConfig, Observation } from './desired.js';
 import { desiredState, kubeconfigPath } from './desired.js';
 import { describeFsError, messageOf } from './errors.js';
 import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
-import { readCandidates, readConfigText, readServiceAccount } from './host.js';
+import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from './host.js';
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import { INVALIDATED_CONTENT } from './multus-config.js';
 import { NO_OBSERVER, type FileKind, type Observer } from './observer.js';
+import { observeReadiness } from './readiness.js';
 import type { Environment, Options } from './options.js';
+
+/** Gives the token the kubeconfig carries, from the mounted service account just read. */
+export interface KubeconfigTokens {
+  tokenFor(sa: ServiceAccount): string;
+}
 
 export interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
@@ -34,6 +40,9 @@ export class Reconciler {
   /** The master last reported in use, to report a switch once. */
   private masterInUse: string | undefined;
 
+  /** Where the kubeconfig's token comes from when it is not the mounted one (node-token.ts). */
+  private tokens: KubeconfigTokens | undefined;
+
   constructor(
     private readonly o: Options,
     private readonly env: Environment,
@@ -42,21 +51,27 @@ export class Reconciler {
     private readonly observer: Observer = NO_OBSERVER,
   ) {}
 
+  useTokens(tokens: KubeconfigTokens): void {
+    this.tokens = tokens;
+  }
+
   async observe(): Promise<Observation> {
     const o = this.o;
     let serviceAccount: Observation['serviceAccount'];
     try {
       serviceAccount = await readServiceAccount(o.serviceAccountDir, this.env.kubeCaFile, o.skipTlsVerify);
       this.log.addSecret(serviceAccount.token);
+      if (this.tokens) serviceAccount = { ...serviceAccount, token: this.tokens.tokenFor(serviceAccount) };
     } catch (err) {
       serviceAccount = { error: messageOf(err) };
     }
+    const readiness = o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {};
     if (o.multusConfFile !== 'auto') {
-      return { serviceAccount, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
+      return { serviceAccount, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
     }
     const pinned = o.multusMasterCniFileName;
     const candidates = await readCandidates(o.multusAutoconfigDir, { pinned, renamedMasters: o.renameConfFile });
-    return { serviceAccount, selection: selectMaster(candidates, pinned) };
+    return { serviceAccount, ...readiness, selection: selectMaster(candidates, pinned) };
   }
 
   /** What the node should hold now (nothing is written). */
@@ -75,6 +90,11 @@ export class Reconciler {
       desired.errors.push(...await this.ensureDirs());
       const inPlace = new Set<string>();
       for (const file of desired.files) {
+        // The kubeconfig comes first: a Multus config is written only once the kubeconfig it names is in place.
+        if (file.what === 'Multus config' && file.content !== INVALIDATED_CONTENT && desired.files.some((f) => f.what === 'kubeconfig' && !inPlace.has(f.path))) {
+          desired.errors.push(`${file.path}: not written: the kubeconfig it names is not in place`);
+          continue;
+        }
         try {
           await this.writeFile(file.path, file.content, file.mode, file.what, desired.master);
           inPlace.add(file.path);

@@ -31,9 +31,9 @@ const waitForEvent = (reason: string, count = 1): Promise<number> =>
 
 describe('Kubernetes Events on the pod', () => {
   it('records what an operator must see, from first write to uninstall', async () => {
-    const options = { daemonSet: 'present' as const, token: TOKEN };
-    api = await startFakeApi(options);
-    const run = await startDaemon(h, ['--cleanup-config-on-exit'], { ...h.env, ...api.env, NODE_NAME: 'node-1' });
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    // Without NODE_NAME: the kubeconfig keeps the mounted token (no TokenRequest here).
+    const run = await startDaemon(h, ['--cleanup-config-on-exit'], { ...h.env, ...api.env });
     await waitForEvent('ConfigWritten');
     await waitForEvent('KubeconfigWritten');
     const written = api.events.find((e) => e.reason === 'ConfigWritten')!;
@@ -46,7 +46,7 @@ describe('Kubernetes Events on the pod', () => {
       type: 'Normal',
       action: 'Write',
       reportingController: 'k8s.cni.cncf.io/multus-entrypoint',
-      reportingInstance: 'k8s.cni.cncf.io/multus-entrypoint-node-1',
+      reportingInstance: `k8s.cni.cncf.io/multus-entrypoint-${POD}`,
       note: `wrote the Multus config ${confPath()} (master 10-flannel.conflist)`,
     });
     expect(written.eventTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -75,7 +75,7 @@ describe('Kubernetes Events on the pod', () => {
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
     await waitForEvent('ConfigInvalidated');
 
-    options.daemonSet = 'absent' as never;
+    api.set({ daemonSet: 'absent' });
     const r = await stopDaemon(run);
     // Sent before the program exits.
     expect(reasons()).toContain('UninstallCleanup');

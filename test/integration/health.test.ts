@@ -1,6 +1,7 @@
 // --health-port: /healthz while the loop is alive, /readyz only while the
 // files on disk are what the program would write now. Over real HTTP.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -87,6 +88,36 @@ describe('--health-port', () => {
     expect(stale).toEqual({ status: 503, body: `${h.kubeconfig} differs from the desired kubeconfig\n` });
     await stopDaemon(run);
   });
+
+  it('is not ready while a stale twin of the config exists (it would sort first)', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const run = await startDaemon(h, [`--health-port=${port}`, '--skip-config-watch'], h.env, /not watching/);
+    expect(await status('/readyz')).toBe(200);
+    const twin = join(h.confDir, '00-multus.conflist');
+    await fsp.writeFile(twin, '{"cniVersion":"1.0.0","name":"old","plugins":[{"type":"multus"}]}');
+    expect(await fetchHealth('/readyz')).toEqual({ status: 503, body: `${twin} should not exist\n` });
+    await fsp.rm(twin);
+    expect(await status('/readyz')).toBe(200);
+    await stopDaemon(run);
+  });
+
+  it('turns /healthz 503 when the reconcile loop stalls', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    // --resync-interval=1: a healthy loop turns at least every second, so
+    // /healthz gives up on it after 2 s + 30 s of grace.
+    const run = await startDaemon(h, [`--health-port=${port}`, '--resync-interval=1']);
+    expect(await fetchHealth('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    // A token that is a FIFO with no writer: reading it blocks, as a hung
+    // volume would, and the loop stops in the middle of a turn.
+    const token = join(h.saDir, 'token');
+    await fsp.rm(token);
+    execFileSync('mkfifo', [token]);
+    const stalled = await eventually(() => fetchHealth('/healthz'), (a) => a.status !== 200, 90_000, '/healthz not 200');
+    expect(stalled.status).toBe(503);
+    expect(stalled.body).toMatch(/^reconcile loop stalled for \d+ s\n$/);
+    run.child.kill('SIGKILL');
+    await run.exited;
+  }, 120_000);
 
   it('serves health while it waits for a master, not ready until one comes', async () => {
     const run = await startDaemon(h, [`--health-port=${port}`], h.env, /waiting for a valid/);
