@@ -324,6 +324,29 @@ describe('metrics and the startup taint', () => {
   });
 });
 
+// The chart's defaults against manifests/ without helm (the e2e suite
+// renders the chart and compares every object): the parts copied verbatim.
+describe('the Helm chart', () => {
+  const CHART = path.join(ROOT, 'charts/multus-entrypoint');
+  const values = (): Obj => parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Obj;
+
+  it('defaults to the DaemonSet\'s args, port, image and resources', () => {
+    const v = values();
+    expect([...(v.args as string[]), `--health-port=${v.healthPort}`]).toEqual(dsArgs());
+    const image = (kustomization().images as Obj[]).find((i) => i.name === 'multus-entrypoint')!;
+    expect(`${v.image.repository}:${v.image.tag}`).toBe(`${image.newName}:${image.newTag}`);
+    expect(v.resources).toEqual(container().resources);
+    expect(v.securityContext).toEqual(container().securityContext);
+    expect(v.tolerations).toEqual(daemonSet().spec.template.spec.tolerations);
+    expect(v.nodeReadyTaint).toMatchObject({ enabled: false, key: 'k8s.cni.cncf.io/multus-not-ready' });
+  });
+
+  it('ships the CRD and the ConfigMap\'s config of manifests/', () => {
+    expect(parseFile(path.join(CHART, 'crds/network-attachment-definitions.yaml'))).toEqual([one('CustomResourceDefinition')]);
+    expect(fs.readFileSync(path.join(CHART, 'files/cni-conf.json'), 'utf8')).toBe(one('ConfigMap').data['cni-conf.json']);
+  });
+});
+
 // ---------------------------------------------------------------------------
 // Dockerfile
 
