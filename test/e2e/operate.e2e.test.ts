@@ -252,7 +252,7 @@ e2eDescribe('operate: Helm chart, startup taint policy, Events (real API server)
     expect(await nodeTaints('node-b')).toEqual([OTHER_TAINT, OURS]);
 
     // The Events, as `kubectl describe pod` finds them (regarding the pod's uid).
-    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: NS, fieldSelector: `regarding.name=${pod.metadata!.name}` });
+    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: NS });
     const mine = events.items.filter((e) => e.regarding?.uid === pod.metadata!.uid && e.reportingController === 'k8s.cni.cncf.io/multus-entrypoint');
     expect(mine.map((e) => e.reason)).toEqual(expect.arrayContaining(['ConfigWritten', 'KubeconfigWritten']));
     expect(mine.find((e) => e.reason === 'ConfigWritten')?.note).toMatch(/wrote the Multus config .*00-multus\.conf \(master 10-flannel\.conflist\)/);
