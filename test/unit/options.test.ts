@@ -121,7 +121,9 @@ describe('parseCommandLine', () => {
     const text = parsed.text.replace(/\s+/g, ' ');
     expect(text).toMatch(/--node-ready-taint string .*?\(uses \$NODE_NAME\) \(default ""\)/);
     expect(text).toMatch(/--events .*?\(uses \$POD_NAME, \$POD_NAMESPACE\) \(default true\)/);
-    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): --node-ready-taint/);
+    expect(text).toMatch(/--kubeconfig-token-expiration int .*?\(uses \$NODE_NAME\) \(default 86400\)/);
+    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): the node-bound kubeconfig token, --node-ready-taint/);
+    expect(text).toMatch(/Environment: .*POD_NAME, POD_NAMESPACE, POD_UID this pod/);
   });
 
   it('reads the environment once into a typed object', () => {
