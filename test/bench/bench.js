@@ -864,7 +864,7 @@ async function main() {
     process.env.BENCH_THIS_BIN
       ? `this = node ${path.relative(REPO, COMMAND)} (BENCH_THIS_BIN) at ${machine.commit}; thin = ${THIN ?? '—'}`
       : `this = the image's ENTRYPOINT (${IMAGE.image}) run as ${IMAGE.argv.map((a) => (a.startsWith(REPO) ? path.relative(REPO, a) : a)).join(' ')}${Object.keys(IMAGE.env).length ? ` with ${Object.keys(IMAGE.env).join(', ')}` : ''}, dist/ read-only, at ${machine.commit}; thin = ${THIN ?? '—'}`,
-    `floor = node ${path.relative(REPO, FLOOR)}: Node starting a script that installs the binary the same way (compare size then content in 1 MiB reads, or kernel copy to a temporary file + fsync + rename) and writes the two files (temporary file + fsync + rename), then exits`,
+    `floor = node ${path.relative(REPO, FLOOR)}: Node starting a script that installs the binary the same way (compare size then content in 256 KiB reads, or kernel copy to a temporary file + fsync + rename) and writes the two files (temporary file + fsync + rename), then exits`,
     `limits per process start: fresh cgroup, memory ${MEM_LIMIT / MiB} MiB, CPU quota ${CPU_QUOTA_US}/${CPU_PERIOD_US}`,
     `medians over ${RUNS} runs per program, alternating which starts first; reactions pooled (${REACT_EDITS} edits + ${REACT_ROTATIONS} rotations per run, each after a random 0-1 s pause)`,
     'thin runs with --cleanup-config-on-exit: without it thin_entrypoint v4.2.3 never watches; this program runs with the stock args (it watches by default)',
