@@ -488,8 +488,10 @@ describe('the Dockerfile', () => {
     const build = stages.find((s) => s.name === 'build')!;
     const runs = build.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     const binText = fs.readFileSync(path.join(ROOT, 'bin/multus-entrypoint.js'), 'utf8');
-    const loaded = /new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/.exec(binText)?.[1];
+    const loaded = /join\(\s*__dirname\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(binText)?.[1];
     expect(loaded).toBe('../dist/bundle/cli.cjs');
+    // bin/ is CommonJS (its own package.json), so no ESM loader starts.
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'bin/package.json'), 'utf8'))).toMatchObject({ type: 'commonjs' });
     // bin/ and dist/bundle/ side by side in /app, so ../dist/bundle resolves.
     expect(runs).toMatch(/cp -R \/src\/bin \.\//);
     expect(runs).toMatch(/cp -R \/src\/dist\/bundle \.\/dist\/bundle/);
