@@ -55,7 +55,7 @@ KEY_LABEL=io.multus-entrypoint.stand-in-key
 STORE=$CACHE/buildah
 B=(buildah --root "$STORE/root" --runroot "$STORE/runroot" --storage-driver vfs)
 
-log() { echo "build-images: $*" >&2; }
+log() { printf 'build-images [%4ss]: %s\n' "$SECONDS" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 for tool in buildah mmdebstrap containerd ctr runc npm sha256sum flock; do
@@ -108,7 +108,8 @@ key_in_store() {
 # LICENSE, and /install_multus and /thin_entrypoint at the root. The
 # binaries are static (CGO_ENABLED=0), so FROM scratch runs them.
 build_multus_base() {
-  local ctx=$TMP/multus-ctx key=$1 b
+  local name=$1 key=$2 ctx=$TMP/multus-ctx b
+  rm -rf "$ctx"
   mkdir -p "$ctx/rootfs/usr/src/multus-cni/bin" "$ctx/rootfs/tmp"
   chmod 1777 "$ctx/rootfs/tmp"
   for b in multus multus-shim passthru install_multus thin_entrypoint; do
@@ -121,7 +122,7 @@ build_multus_base() {
   "${B[@]}" add "$c" "$ctx/rootfs.tar" / >/dev/null
   "${B[@]}" config --workingdir / --entrypoint '["/thin_entrypoint"]' --cmd '' \
     --label "$KEY_LABEL=$key" --label "org.opencontainers.image.source=multus-cni $MULTUS_VERSION, built by build-images.sh" "$c"
-  "${B[@]}" commit --rm "$c" "$MULTUS_BASE" >/dev/null
+  "${B[@]}" commit --quiet --rm "$c" "$name" >/dev/null
 }
 
 # Debian bookworm, minbase, docs and locales left out like the -slim images.
@@ -174,7 +175,7 @@ build_node_base() {
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --env NODE_VERSION="$("$node_bin" --version | tr -d v)" \
     --label "$KEY_LABEL=$key" "$c"
-  "${B[@]}" commit --rm "$c" "$NODE_BASE" >/dev/null
+  "${B[@]}" commit --quiet --rm "$c" "$NODE_BASE" >/dev/null
 }
 
 # Stand-in: gcr.io/distroless/nodejs24-debian12. FROM scratch: node at
@@ -210,29 +211,31 @@ build_distroless_base() {
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     --label "$KEY_LABEL=$key" "$c"
-  "${B[@]}" commit --rm "$c" "$DISTROLESS_BASE" >/dev/null
+  "${B[@]}" commit --quiet --rm "$c" "$DISTROLESS_BASE" >/dev/null
   rm -rf "$fs"
 }
 
-ensure_bases() {
-  # multus: the cached upstream binaries (build-components.sh builds them)
-  local b
+# The multus stand-in (and the peer, the same layout under the name
+# upstream's DaemonSet uses: a separate image, see build_product).
+ensure_multus_image() {
+  local name=$1 b key
   for b in multus multus-shim passthru install_multus thin_entrypoint LICENSE multus-daemonset.yml; do
     [ -e "$MULTUS_DIR/$b" ] && continue
     log "upstream multus $MULTUS_VERSION not in $MULTUS_DIR: bash test/tools/build-components.sh multus"
     MULTUS_VERSION=$MULTUS_VERSION bash "$ROOT/test/tools/build-components.sh" multus >/dev/null
     break
   done
-  local key
   key=$(key_of build_multus_base "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
     "$MULTUS_DIR/passthru" "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$MULTUS_DIR/LICENSE")
-  if [ "$(key_in_store "$MULTUS_BASE")" = "$key" ]; then
-    log "$MULTUS_BASE: cached stand-in ($key)"
+  if [ "$(key_in_store "$name")" = "$key" ]; then
+    log "$name: cached stand-in ($key)"
   else
-    log "$MULTUS_BASE: building the stand-in from $MULTUS_DIR"
-    build_multus_base "$key"
+    log "$name: building the stand-in from $MULTUS_DIR"
+    build_multus_base "$name" "$key"
   fi
+}
 
+ensure_bases() {
   # node and distroless: Node 24 from the npm `node` package (the project's devDependency)
   local node_bin=$ROOT/node_modules/node/bin/node
   [ -x "$node_bin" ] || die "$node_bin missing: run npm ci first (the node devDependency brings Node 24)"
@@ -268,13 +271,18 @@ ensure_bases() {
 }
 
 # ---------------------------------------------------------------------------
-# The product: the Dockerfile exactly as checked out. --layers lets the crio
-# build reuse the build stage of the first one; the cache images are pruned
-# at the end of the run.
+# The product: the Dockerfile exactly as checked out. No layer cache: with
+# vfs every cached step is a full copy of the root filesystem, which costs
+# more than running the build stage again for the crio target.
+# buildah 1.28 (Debian 12) deletes the base image of a stage that has no
+# instructions (the Dockerfile's `multus` stage) after a build without
+# --layers (fixed in buildah 1.33, containers/buildah#5081), so the multus
+# stand-in is re-made from its cached binaries before each build.
 build_product() {
   local target=$1 name=$2
+  ensure_multus_image "$MULTUS_BASE"
   log "$name: buildah bud${target:+ --target $target} $ROOT/Dockerfile"
-  "${B[@]}" bud --isolation chroot --pull=never --layers --force-rm \
+  "${B[@]}" bud --isolation chroot --pull=never --layers=false --force-rm \
     ${target:+--target "$target"} -f "$ROOT/Dockerfile" -t "$name" "$ROOT" >&2 \
     || die "buildah bud${target:+ --target $target} of $ROOT/Dockerfile failed"
 }
@@ -297,7 +305,13 @@ export_image() {
 # under $SMOKE_DIR, its own namespace, runc root and FIFO dir.
 SMOKE_NS=build-images-$$
 
+# The shim's socket dir is fixed (/run/containerd/s): what we create there
+# goes again, what was there stays.
+RUN_DIRS_NEW=()
+
 start_containerd() {
+  local d
+  for d in /run/containerd /run/containerd/s; do [ -e "$d" ] || RUN_DIRS_NEW=("$d" "${RUN_DIRS_NEW[@]}"); done
   SMOKE_DIR=$(mktemp -d /tmp/build-images-containerd.XXXXXX)
   mkdir -p "$SMOKE_DIR/cni-conf" "$SMOKE_DIR/cni-bin" "$SMOKE_DIR/fifo" "$SMOKE_DIR/runc"
   cat > "$SMOKE_DIR/config.toml" <<EOF
@@ -339,7 +353,7 @@ CTR() { ctr --address "$SMOKE_DIR/containerd.sock" -n "$SMOKE_NS" "$@"; }
 our_shims() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "$SMOKE_DIR/containerd.sock" && echo "${p#/proc/}"
+    { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -qF -- "$SMOKE_DIR/containerd.sock" && echo "${p#/proc/}"
   done
   return 0
 }
@@ -371,24 +385,35 @@ stop_containerd() {
   done
   rm -rf "$SMOKE_DIR"
   SMOKE_DIR=''
+  # only if empty: another containerd may use them by now
+  for m in "${RUN_DIRS_NEW[@]}"; do rmdir "$m" 2>/dev/null; done
+  RUN_DIRS_NEW=()
 }
 
-# Import an archive and run the image with `--help`: exit 0 and the usage text.
-smoke_help() {
-  local name=$1 file=$2 id out rc
-  id=help-$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-')
+# The image's ENTRYPOINT: `ctr run` replaces the whole command line with the
+# arguments it is given, where the kubelet would append them to it.
+entrypoint_of() {
+  "${B[@]}" inspect --type image --format '{{range .OCIv1.Config.Entrypoint}}{{println .}}{{end}}' "$1"
+}
+
+# Import an archive, run the image with the given command line under runc:
+# exit 0 and output matching `expect`.
+smoke_run() {
+  local name=$1 file=$2 expect=$3; shift 3
+  local id out rc
+  id=smoke-$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-')
   CTR images import --snapshotter overlayfs "$file" >/dev/null || die "ctr images import $file failed"
   set +e
   out=$(timeout 300 ctr --address "$SMOKE_DIR/containerd.sock" -n "$SMOKE_NS" run --rm \
     --snapshotter overlayfs --runc-root "$SMOKE_DIR/runc" --fifo-dir "$SMOKE_DIR/fifo" \
-    "$name" "$id" --help 2>&1)
+    "$name" "$id" "$@" 2>&1)
   rc=$?
   set -e
-  if [ $rc -ne 0 ] || ! grep -q '^Usage: multus-entrypoint' <<<"$out"; then
+  if [ $rc -ne 0 ] || ! grep -qE "$expect" <<<"$out"; then
     echo "$out" | tail -20 >&2
-    die "$name: \`--help\` under containerd/runc exited $rc$( [ $rc -eq 0 ] && echo ' without the usage text')"
+    die "$name: \`$*\` under containerd/runc exited $rc$( [ $rc -eq 0 ] && echo ", no line matches $expect")"
   fi
-  log "$name: --help under containerd/runc: exit 0, $(wc -l <<<"$out") lines of usage"
+  log "$name: \`$*\` under containerd/runc: exit 0, $(wc -l <<<"$out") lines of output"
 }
 
 # ---------------------------------------------------------------------------
@@ -396,19 +421,26 @@ START=$(date +%s)
 ensure_bases
 build_product '' "$IMAGE"
 build_product crio "$IMAGE_CRIO"
-# upstream's thin DaemonSet names this image; the stand-in has its layout
+# The peer: upstream's thin DaemonSet names this image (its own, not a tag of
+# the stand-in, which the next build may delete); same layout as upstream's.
 PEER=$(awk '$1 == "image:" {print $2; exit}' "$MULTUS_DIR/multus-daemonset.yml")
 [ -n "$PEER" ] || die "no image: line in $MULTUS_DIR/multus-daemonset.yml"
-"${B[@]}" tag "$MULTUS_BASE" "$PEER"
-# drop the layer cache and replaced images; the tagged images stay
+ensure_multus_image "$PEER"
+# drop the images this run replaced; the tagged ones stay
 "${B[@]}" rmi --prune >/dev/null 2>&1 || true
 
 for name in "$IMAGE" "$IMAGE_CRIO" "$PEER"; do export_image "$name"; done
 
 if [ $RUN_SMOKE = 1 ]; then
   start_containerd
-  for entry in "${ARCHIVES[@]:0:2}"; do smoke_help "${entry%%=*}" "${entry#*=}"; done
-  stop_containerd
+  for entry in "${ARCHIVES[@]:0:2}"; do
+    name=${entry%%=*}
+    mapfile -t ep < <(entrypoint_of "$name")
+    smoke_run "$name" "${entry#*=}" '^Usage: multus-entrypoint' "${ep[@]}" --help
+  done
+  # the peer: upstream's multus binary runs from it
+  smoke_run "$PEER" "${ARCHIVES[2]#*=}" '^multus: version' /usr/src/multus-cni/bin/multus -version
+  stop_containerd || true  # best effort, like the exit trap
 fi
 
 for entry in "${ARCHIVES[@]}"; do
