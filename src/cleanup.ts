@@ -42,16 +42,23 @@ async function renamedMasters(o: Options, reconciler: Reconciler): Promise<Map<s
   return renamed;
 }
 
-export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Reconciler, log: Logger): Promise<void> {
+/** The verdict, and on uninstall the files removed (for the event). */
+export type CleanupOutcome = Verdict & { removed: string[] };
+
+export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
   const verdict = await decide(o, env, log);
+  const removed: string[] = [];
   if (!verdict.uninstall) {
     log.info('restart, not uninstall: leaving the Multus config and kubeconfig in place', { reason: verdict.reason });
-    return;
+    return { ...verdict, removed };
   }
   log.info('uninstall: removing what this program wrote', { reason: verdict.reason });
   for (const path of reconciler.ownedFiles().written) {
     try {
-      if (await removeIfExists(path)) log.info('removed', { file: path });
+      if (await removeIfExists(path)) {
+        log.info('removed', { file: path });
+        removed.push(path);
+      }
     } catch (err) {
       log.error('cannot remove', { file: path, error: describeFsError(err) });
     }
@@ -66,4 +73,5 @@ export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Re
       log.error('cannot restore the renamed master config', { file: renamedPath, error: describeFsError(err) });
     }
   }
+  return { ...verdict, removed };
 }

@@ -5,6 +5,7 @@
 // @kubernetes/client-node alone gets the process OOM-killed at 50Mi.
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
+import { nodeHttp, nodeHttps } from './builtins.js';
 import type { KubeconfigInput } from './kubeconfig.js';
 import { serverUrl } from './kubeconfig.js';
 
@@ -49,12 +50,9 @@ const DEFAULT_TIMEOUT_MS = 5000;
 /** An object this program reads is a few KiB; do not buffer a runaway answer. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
-// getBuiltinModule, not `import`: the ESM wrapper of node:http(s) loads
-// undici, http2 and more at start-up (~70 ms of CPU at 100m); this loads
-// only what is used, and only when the first request is made.
+// Loaded on the first request, cheaply (builtins.ts says why).
 function client(protocol: string): (url: URL, options: Https.RequestOptions, onResponse: (res: Http.IncomingMessage) => void) => Http.ClientRequest {
-  if (protocol === 'http:') return (process.getBuiltinModule('node:http') as typeof Http).request;
-  return (process.getBuiltinModule('node:https') as typeof Https).request;
+  return protocol === 'http:' ? nodeHttp().request : nodeHttps().request;
 }
 
 /**

@@ -112,7 +112,7 @@ describe('manifests', () => {
 
   it('the objects form the install: the CRD, the service account bound to the ClusterRole, the ConfigMap, the DaemonSet', () => {
     const kinds = objects().map((o) => o.kind as string).sort();
-    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'ServiceAccount']);
+    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'Role', 'RoleBinding', 'ServiceAccount']);
     const sa = one('ServiceAccount');
     const binding = one('ClusterRoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: one('ClusterRole').metadata.name });
@@ -120,6 +120,17 @@ describe('manifests', () => {
     expect(daemonSet().spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
     expect(daemonSet().metadata.namespace).toBe(sa.metadata.namespace);
     expect(one('ConfigMap').metadata.namespace).toBe(sa.metadata.namespace);
+  });
+
+  it('the Role lets the service account create tokens of itself only, in its namespace, and is bound to it', () => {
+    const sa = one('ServiceAccount');
+    const role = one('Role');
+    expect(role.metadata.namespace).toBe(sa.metadata.namespace);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [sa.metadata.name], verbs: ['create'] }]);
+    const binding = one('RoleBinding');
+    expect(binding.metadata.namespace).toBe(sa.metadata.namespace);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
   });
 
   it('the CRD is NetworkAttachmentDefinition v1 with its structural schema', () => {
@@ -210,6 +221,12 @@ describe('the DaemonSet', () => {
     const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
     expect(env.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     expect(env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+  });
+
+  it('gives the node-bound token NODE_NAME from the downward API, and keeps it on', () => {
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+    expect(options(dsArgs()).kubeconfigTokenExpirationSeconds).toBeGreaterThan(0);
   });
 
   it('mounts the host dirs the flags point at', () => {
@@ -330,6 +347,19 @@ function entrypoint(stage: Stage): string[] {
   return JSON.parse(e.args) as string[];
 }
 
+/** The copy of the build stage's /app into a runtime stage: directly (crio) or through the code-cache stage, at the same path. */
+function appCopy(stage: Stage): Copy {
+  const direct = copies(stage).find((c) => c.from === 'build' && c.sources[0] === '/app');
+  if (direct) return direct;
+  const via = copies(stage).find((c) => c.from === 'code-cache');
+  if (!via) throw new Error(`stage ${stage.name ?? stage.from} copies the app neither from build nor from code-cache`);
+  const cache = dockerfileStages().find((s) => s.name === 'code-cache')!;
+  const inner = copies(cache).find((c) => c.from === 'build' && c.sources[0] === '/app')!;
+  expect(via.sources).toEqual([inner.dest]);
+  expect(via.dest).toBe(inner.dest);
+  return { from: 'build', sources: ['/app'], dest: via.dest };
+}
+
 describe('the Dockerfile', () => {
   const stages = dockerfileStages();
   const runtime = stages.at(-1)!;
@@ -347,6 +377,12 @@ describe('the Dockerfile', () => {
     expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus']);
   });
 
+  it.each(['default', 'crio'])('%s image: the passthru plugin lands where --passthru-bin-file points by default', (which) => {
+    const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
+    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === DEFAULTS.passthruBinFile);
+    expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/passthru']);
+  });
+
   it('the ENTRYPOINT runs the package bin with node, and that file is where the build puts it', () => {
     for (const stage of runtimes) {
       const [node, script, ...rest] = entrypoint(stage);
@@ -355,26 +391,48 @@ describe('the Dockerfile', () => {
       const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Obj;
       const binRel = pkg.bin['multus-entrypoint'] as string;
       expect(binRel).toBe('bin/multus-entrypoint.js');
-      // /app of the build stage is copied to the app dir; the script is bin/ in it.
-      const app = copies(stage).find((c) => c.from === 'build' && c.sources[0] === '/app');
-      expect(app).toBeDefined();
-      expect(script).toBe(path.posix.join(app!.dest, binRel));
+      // /app of the build stage is copied to the app dir (for the default
+      // image through the code-cache stage, at the same path); the script
+      // is bin/ in it.
+      const app = appCopy(stage);
+      expect(script).toBe(path.posix.join(app.dest, binRel));
     }
   });
 
-  it('ships package.json, bin/ and the bundle bin/ imports, and no node_modules', () => {
+  it('the default image gets the code cache made by its own node, on the app at its final path', () => {
+    const cache = stages.find((s) => s.name === 'code-cache')!;
+    expect(cache.from).toBe(runtime.from);
+    const app = copies(cache).find((c) => c.from === 'build' && c.sources[0] === '/app')!;
+    const [node, script] = entrypoint(runtime);
+    expect(script).toBe(path.posix.join(app.dest, 'bin/multus-entrypoint.js'));
+    // Exec form (no shell in distroless): the image's node runs the script
+    // the build stage copied in, on the app dir the runtime then copies out.
+    const runs = cache.body.filter((i) => i.op === 'RUN').map((i) => JSON.parse(i.args) as string[]);
+    expect(runs).toHaveLength(1);
+    const [runNode, trainer, appDir] = runs[0]!;
+    expect(runNode).toBe(node);
+    expect(appDir).toBe(app.dest);
+    const trainerCopy = copies(cache).find((c) => c.dest === trainer)!;
+    expect(trainerCopy).toMatchObject({ from: 'build', sources: ['/src/scripts/code-cache.cjs'] });
+    expect(copies(runtime).find((c) => c.from === 'code-cache')).toEqual({ from: 'code-cache', sources: [app.dest], dest: app.dest });
+  });
+
+  it('ships package.json, bin/ and the bundle bin/ loads, and no node_modules', () => {
     const build = stages.find((s) => s.name === 'build')!;
     const runs = build.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     const binText = fs.readFileSync(path.join(ROOT, 'bin/multus-entrypoint.js'), 'utf8');
-    const imported = /import\(\s*['"]([^'"]+)['"]\s*\)/.exec(binText)?.[1];
-    expect(imported).toBe('../dist/bundle/cli.js');
+    const loaded = /new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/.exec(binText)?.[1];
+    expect(loaded).toBe('../dist/bundle/cli.cjs');
     // bin/ and dist/bundle/ side by side in /app, so ../dist/bundle resolves.
     expect(runs).toMatch(/cp -R \/src\/bin \.\//);
     expect(runs).toMatch(/cp -R \/src\/dist\/bundle \.\/dist\/bundle/);
     expect(runs).toMatch(/cp \/src\/package\.json \.\//);
-    // The build script writes that bundle from src/cli.ts.
+    // The build script writes that bundle from src/cli.ts as one CommonJS
+    // file (no chunks to load), then its code cache.
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Obj;
-    expect(pkg.scripts.build).toMatch(/esbuild src\/cli\.ts .*--outdir=dist\/bundle/);
+    expect(pkg.scripts.build).toMatch(/esbuild src\/cli\.ts .*--format=cjs .*--outfile=dist\/bundle\/cli\.cjs/);
+    expect(pkg.scripts.build).not.toContain('--splitting');
+    expect(pkg.scripts.build).toMatch(/&& node scripts\/code-cache\.cjs$/);
     // Nothing in /app comes from npm: no node_modules, no npm cache.
     const appAt = build.body.findIndex((i) => i.op === 'WORKDIR' && i.args === '/app');
     expect(appAt).toBeGreaterThan(-1);
@@ -411,10 +469,10 @@ describe('the Dockerfile', () => {
     // Replays the build stage's RUNs in its app dir (only mkdir and cp from
     // /src, the repository) on the repository's own build, then runs the
     // ENTRYPOINT's script from there with no node_modules anywhere above it.
-    const bundle = path.join(ROOT, 'dist/bundle/cli.js');
+    const bundle = path.join(ROOT, 'dist/bundle/cli.cjs');
     if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
     const build = stages.find((s) => s.name === 'build')!;
-    const app = copies(runtime).find((c) => c.from === 'build')!;
+    const app = appCopy(runtime);
     const appDir = app.sources[0]!;
     const start = build.body.findIndex((i) => i.op === 'WORKDIR' && i.args === appDir);
     expect(start).toBeGreaterThan(-1);
@@ -442,6 +500,10 @@ describe('the Dockerfile', () => {
         }
       }
       expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+      // The code-cache stage's RUN on it; the script fails unless the second
+      // of its two starts used the cache the first one wrote.
+      const trainer = spawnSync(process.execPath, [path.join(ROOT, 'scripts/code-cache.cjs'), dir], { encoding: 'utf8', timeout: 240_000 });
+      expect({ status: trainer.status, said: trainer.stderr.trim() }).toEqual({ status: 0, said: expect.stringMatching(/^code-cache: cli\.cjs\.[0-9a-f]{16}\.v8cache \(\d+ KiB\)/) });
       const [, script] = entrypoint(runtime);
       const local = path.join(dir, path.posix.relative(app.dest, script!));
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -460,7 +522,7 @@ describe('the Dockerfile', () => {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   it('puts images/70-multus.conf where the non-auto example points', () => {
     const conf = copies(runtime).find((c) => c.sources[0] === 'images/70-multus.conf');
