@@ -260,6 +260,8 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       KUBERNETES_SERVICE_PROTOCOL: o.tls ? 'https' : 'http',
       POD_NAME: POD,
       POD_NAMESPACE: NAMESPACE,
+      // As the DaemonSet's downward API gives it: Events then need no GET of the pod.
+      POD_UID: pod.metadata.uid,
     },
     close: async () => {
       for (const s of sockets) s.destroy();

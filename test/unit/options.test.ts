@@ -121,7 +121,7 @@ describe('parseCommandLine', () => {
     const text = parsed.text.replace(/\s+/g, ' ');
     expect(text).toMatch(/--node-ready-taint string .*?\(uses \$NODE_NAME\) \(default ""\)/);
     expect(text).toMatch(/--events .*?\(uses \$POD_NAME, \$POD_NAMESPACE\) \(default true\)/);
-    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): --node-ready-taint/);
+    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): the node-bound kubeconfig token .*--node-ready-taint/);
   });
 
   it('reads the environment once into a typed object', () => {
