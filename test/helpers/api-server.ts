@@ -4,8 +4,10 @@
 // present, gone, being deleted, a 403 from RBAC, or no answer at all), the
 // node's GET, and the TokenRequest for a node-bound token (issued as a JWT
 // whose claims name the service account and the node, as
-// pkg/serviceaccount/claims.go writes them). HTTP or HTTPS. Its behaviour can
-// be changed while a test runs (set()).
+// pkg/serviceaccount/claims.go writes them), the startup taint's JSON patch
+// of the node, and Events (events.k8s.io/v1 creates, kept apart from
+// `requests`). HTTP or HTTPS. Its behaviour can be changed while a test runs
+// (set()).
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 export const NAMESPACE = 'kube-system';
 export const POD = 'kube-multus-ds-x7k2p';
 export const DAEMONSET = 'kube-multus-ds';
+export const POD_UID = '3f1c2a8e-0000-4000-8000-000000000001';
 
 export const NODE = 'node-1';
 export const SERVICE_ACCOUNT = 'multus';
@@ -25,9 +28,15 @@ export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | '
 /** How a TokenRequest is answered: issued, refused by RBAC, node binding unsupported (1.28 and older), the node unknown, or no answer. */
 export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang';
 export type NodeState = 'present' | 'absent' | 'forbidden' | 'hang';
+/** owned: by the DaemonSet; absent: 404 (deleted); orphan: no owner; replicaset: owned by a ReplicaSet. */
+export type PodState = 'owned' | 'absent' | 'orphan' | 'replicaset';
+
+export interface Taint { key: string; effect: string; value?: string }
 
 export interface FakeApiOptions {
   daemonSet: DaemonSetState;
+  /** The pod asked for first; owned by the DaemonSet unless said otherwise. */
+  pod?: PodState;
   /** The bearer token the server accepts (401 for any other); tokens it issued are accepted too. */
   token: string;
   /** Serve HTTPS with this key and certificate. */
@@ -40,14 +49,21 @@ export interface FakeApiOptions {
   /** The DaemonSet's pod template scheduling constraints. */
   nodeSelector?: Record<string, string>;
   affinity?: unknown;
+  /** The node's taints at start; PATCHes change them (see taints()). */
+  nodeTaints?: Taint[];
+  /** Answer the node's PATCH, or refuse it as RBAC would. */
+  nodePatch?: 'accept' | 403;
+  /** Answer Event creates, refuse them as RBAC would, or never answer. */
+  events?: 'accept' | 403 | 'hang';
 }
 
 export interface ReceivedRequest {
   method: string;
   path: string;
   authorization: string | undefined;
-  /** The JSON body of a POST. */
+  /** The JSON body of a POST or PATCH. */
   body?: unknown;
+  contentType?: string;
 }
 
 export interface FakeApi {
@@ -55,6 +71,10 @@ export interface FakeApi {
   requests: ReceivedRequest[];
   /** Tokens issued by TokenRequest, in order. */
   issued: string[];
+  /** Events created (the bodies as sent); not in `requests`. */
+  events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The node's taints now. */
+  taints(): Taint[];
   /** The env the command needs to reach this server as its API server. */
   env: NodeJS.ProcessEnv;
   /** Changes how the server answers from now on. */
@@ -136,12 +156,36 @@ function daemonSet(deleting: boolean, o: FakeApiOptions): unknown {
   };
 }
 
-function node(o: FakeApiOptions): unknown {
+/** The startup taint's PATCH: a JSON patch that tests the resourceVersion and sets the taints. */
+function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: FakeApiOptions & { nodeVersion?: number }): void {
+  if (o.nodePatch === 403) {
+    status(res, 403, 'Forbidden', `nodes "${NODE}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot patch resource "nodes" in API group "" at the cluster scope`);
+    return;
+  }
+  if (req.headers['content-type'] !== 'application/json-patch+json' || !Array.isArray(body)) {
+    status(res, 415, 'UnsupportedMediaType', 'expected a JSON patch');
+    return;
+  }
+  const version = String(o.nodeVersion ?? 1);
+  for (const op of body as { op: string; path: string; value: unknown }[]) {
+    if (op.op === 'test' && op.path === '/metadata/resourceVersion' && op.value !== version) {
+      status(res, 422, 'Invalid', 'the server rejected our request due to an error in our request');
+      return;
+    }
+  }
+  for (const op of body as { op: string; path: string; value: unknown }[]) {
+    if (op.op === 'add' && op.path === '/spec/taints') o.nodeTaints = op.value as Taint[];
+  }
+  o.nodeVersion = (o.nodeVersion ?? 1) + 1;
+  object(res, node(o));
+}
+
+function node(o: FakeApiOptions & { nodeVersion?: number }): unknown {
   return {
     kind: 'Node',
     apiVersion: 'v1',
-    metadata: { name: NODE, uid: '3f1c2a8e-0000-4000-8000-00000000000b', labels: { 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', ...o.nodeLabels } },
-    spec: {},
+    metadata: { name: NODE, uid: '3f1c2a8e-0000-4000-8000-00000000000b', resourceVersion: String(o.nodeVersion ?? 1), labels: { 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', ...o.nodeLabels } },
+    spec: o.nodeTaints ? { taints: o.nodeTaints } : {},
   };
 }
 
@@ -184,17 +228,38 @@ function tokenRequest(res: ServerResponse, body: unknown, o: FakeApiOptions, iss
 }
 
 export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
-  const o: FakeApiOptions = { ...options };
+  const o: FakeApiOptions & { nodeVersion?: number } = { ...options };
   const requests: ReceivedRequest[] = [];
+  const events: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   const issued: string[] = [];
   const accepted = new Set<string>([o.token]);
   const sockets = new Set<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
     const path = (req.url ?? '/').split('?')[0]!;
-    requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, ...(body === undefined ? {} : { body }) });
+    const isEvent = req.method === 'POST' && path === `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events`;
+    if (!isEvent) {
+      const contentType = req.headers['content-type'];
+      requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, ...(body === undefined ? {} : { body }), ...(contentType ? { contentType } : {}) });
+    }
     const bearer = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
     if (!accepted.has(bearer) && !issued.includes(bearer)) {
       status(res, 401, 'Unauthorized', 'Unauthorized');
+      return;
+    }
+    if (isEvent) {
+      const mode = o.events ?? 'accept';
+      if (mode === 'hang') return;
+      if (mode === 403) {
+        status(res, 403, 'Forbidden', `events.events.k8s.io is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot create resource "events" in API group "events.k8s.io" in the namespace "${NAMESPACE}"`);
+        return;
+      }
+      events.push(body as Record<string, unknown>);
+      res.writeHead(201, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+      return;
+    }
+    if (req.method === 'PATCH' && path === `/api/v1/nodes/${NODE}`) {
+      patchNode(req, res, body, o);
       return;
     }
     if (req.method === 'POST' && path === tokenPath) {
@@ -214,8 +279,14 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       return;
     }
     if (path === `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`) {
-      object(res, pod);
-      return;
+      switch (o.pod ?? 'owned') {
+        case 'owned': object(res, pod); return;
+        case 'absent': status(res, 404, 'NotFound', `pods "${POD}" not found`); return;
+        case 'orphan': object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: undefined } }); return;
+        case 'replicaset':
+          object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'multus-7d9f', uid: '3f1c2a8e-0000-4000-8000-000000000003', controller: true }] } });
+          return;
+      }
     }
     if (path === `/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/${DAEMONSET}`) {
       switch (o.daemonSet) {
@@ -252,6 +323,8 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     port,
     requests,
     issued,
+    events,
+    taints: () => o.nodeTaints ?? [],
     set: (change) => { Object.assign(o, change); },
     accept: (token) => { accepted.add(token); },
     env: {
@@ -260,8 +333,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       KUBERNETES_SERVICE_PROTOCOL: o.tls ? 'https' : 'http',
       POD_NAME: POD,
       POD_NAMESPACE: NAMESPACE,
-      // As the DaemonSet's downward API gives it: Events then need no GET of the pod.
-      POD_UID: pod.metadata.uid,
+      POD_UID,
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -282,6 +282,72 @@ describe('the DaemonSet', () => {
   });
 });
 
+describe('metrics and the startup taint', () => {
+  it('annotates the pod for scraping /metrics on --health-port and names that port', () => {
+    const port = options(dsArgs()).healthPort;
+    expect(daemonSet().spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+    expect(container().ports).toEqual([{ name: 'http-metrics', containerPort: port, protocol: 'TCP' }]);
+  });
+
+  it('gives Events the pod uid and the taint the node name from the downward API', () => {
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('POD_UID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.uid');
+    expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+  });
+
+  const component = (): Obj => parseFile(path.join(MANIFESTS, 'node-ready-taint/kustomization.yaml'))[0]!;
+  const componentObjects = (): Obj[] => (component().resources as string[]).flatMap((f) => parseFile(path.join(MANIFESTS, 'node-ready-taint', f)));
+
+  it('the node-ready-taint component adds the flag, with the key its policy allows', () => {
+    expect(component().kind).toBe('Component');
+    const patch = parse(component().patches[0].patch as string) as Obj[];
+    const added = patch.filter((p) => p.path === '/spec/template/spec/containers/0/args/-').map((p) => p.value as string);
+    const key = options([...dsArgs(), ...added]).nodeReadyTaint;
+    expect(key).toBe('k8s.cni.cncf.io/multus-not-ready');
+    const policy = componentObjects().find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    expect((policy.spec.variables as Obj[]).find((v) => v.name === 'key')?.expression).toBe(`'${key}'`);
+    // Off in the base: nodes that do not register with the taint need nothing.
+    expect(options(dsArgs()).nodeReadyTaint).toBe('');
+  });
+
+  it('the component grants get and patch on nodes to the service account, and binds the policy that narrows it', () => {
+    const objs = componentObjects();
+    const sa = one('ServiceAccount');
+    const role = objs.find((o) => o.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }]);
+    const binding = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    const policy = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    expect(policy.spec.matchConditions[0].expression).toBe(`request.userInfo.username == 'system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}'`);
+    const vapBinding = objs.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding')!;
+    expect(vapBinding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
+  });
+});
+
+// The chart's defaults against manifests/ without helm (the e2e suite
+// renders the chart and compares every object): the parts copied verbatim.
+describe('the Helm chart', () => {
+  const CHART = path.join(ROOT, 'charts/multus-entrypoint');
+  const values = (): Obj => parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Obj;
+
+  it('defaults to the DaemonSet\'s args, port, image and resources', () => {
+    const v = values();
+    expect([...(v.args as string[]), `--health-port=${v.healthPort}`]).toEqual(dsArgs());
+    const image = (kustomization().images as Obj[]).find((i) => i.name === 'multus-entrypoint')!;
+    expect(`${v.image.repository}:${v.image.tag}`).toBe(`${image.newName}:${image.newTag}`);
+    expect(v.resources).toEqual(container().resources);
+    expect(v.securityContext).toEqual(container().securityContext);
+    expect(v.tolerations).toEqual(daemonSet().spec.template.spec.tolerations);
+    expect(v.nodeReadyTaint).toMatchObject({ enabled: false, key: 'k8s.cni.cncf.io/multus-not-ready' });
+  });
+
+  it('ships the CRD and the ConfigMap\'s config of manifests/', () => {
+    expect(parseFile(path.join(CHART, 'crds/network-attachment-definitions.yaml'))).toEqual([one('CustomResourceDefinition')]);
+    expect(fs.readFileSync(path.join(CHART, 'files/cni-conf.json'), 'utf8')).toBe(one('ConfigMap').data['cni-conf.json']);
+  });
+});
+
 // ---------------------------------------------------------------------------
 // Dockerfile
 
@@ -422,8 +488,10 @@ describe('the Dockerfile', () => {
     const build = stages.find((s) => s.name === 'build')!;
     const runs = build.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     const binText = fs.readFileSync(path.join(ROOT, 'bin/multus-entrypoint.js'), 'utf8');
-    const loaded = /new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/.exec(binText)?.[1];
+    const loaded = /join\(\s*__dirname\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(binText)?.[1];
     expect(loaded).toBe('../dist/bundle/cli.cjs');
+    // bin/ is CommonJS (its own package.json), so no ESM loader starts.
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'bin/package.json'), 'utf8'))).toMatchObject({ type: 'commonjs' });
     // bin/ and dist/bundle/ side by side in /app, so ../dist/bundle resolves.
     expect(runs).toMatch(/cp -R \/src\/bin \.\//);
     expect(runs).toMatch(/cp -R \/src\/dist\/bundle \.\/dist\/bundle/);
