@@ -28,7 +28,7 @@ interface Issued {
   expiresMs: number;
 }
 
-/** Longest delay a Node timer takes (about 24.8 days); a longer wait wakes and looks again. */
+/** Longest delay a Node timer takes (about 24.8 days); a longer wait is taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A request made while the kubeconfig is waited for must not hold it longer than this. */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -114,11 +114,19 @@ export class NodeTokenSource {
     this.settleFirst();
   }
 
-  private after(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(fn, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+  /** Runs fn at the wall-clock time `at` (in steps when that is further than a Node timer reaches). */
+  private at(at: number, fn: () => void): NodeJS.Timeout {
+    const wait = at - Date.now();
+    const t = setTimeout(() => (Date.now() < at ? this.rearm(t, at, fn) : fn()), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
     // Timers never keep a finished run alive; the reconcile loop does while it runs.
     t.unref();
     return t;
+  }
+
+  private rearm(old: NodeJS.Timeout, at: number, fn: () => void): void {
+    const next = this.at(at, fn);
+    if (this.renewTimer === old) this.renewTimer = next;
+    if (this.expiryTimer === old) this.expiryTimer = next;
   }
 
   private async request(retry: boolean): Promise<void> {
@@ -144,9 +152,9 @@ export class NodeTokenSource {
         expires: new Date(issued.expiresMs).toISOString(),
         renewAt: new Date(renewAt).toISOString(),
       });
-      this.renewTimer = this.after(renewAt - Date.now(), () => { this.basis = undefined; void this.request(true); });
+      this.renewTimer = this.at(renewAt, () => { this.basis = undefined; void this.request(true); });
       clearTimeout(this.expiryTimer);
-      this.expiryTimer = this.after(usableUntil(issued.issuedMs, issued.expiresMs) - Date.now(), () => this.expired());
+      this.expiryTimer = this.at(usableUntil(issued.issuedMs, issued.expiresMs), () => this.expired());
     } catch (err) {
       if (this.stopping.signal.aborted) return;
       this.failed(messageOf(err), !(err instanceof PermanentError), retry);
@@ -195,7 +203,7 @@ export class NodeTokenSource {
     if (retryable || renewal) {
       this.failures += 1;
       retryIn = retryDelayMs(this.failures);
-      this.renewTimer = this.after(retryIn, () => { this.basis = undefined; void this.request(true); });
+      this.renewTimer = this.at(Date.now() + retryIn, () => { this.basis = undefined; void this.request(true); });
     }
     // Logged once per reason: a retry that fails the same way says nothing new.
     if (reason === this.lastFailure) return;

@@ -95,7 +95,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'multus-autoconfig-dir', key: 'multusAutoconfigDir', kind: 'string', default: '/host/etc/cni/net.d', help: 'directory searched for the master CNI config' },
   { flag: 'multus-conf-file', key: 'multusConfFile', kind: 'string', default: 'auto', help: '"auto" generates the Multus config; a path copies that file into --cni-conf-dir instead' },
   { flag: 'multus-bin-file', key: 'multusBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/multus', help: 'the multus binary to install' },
-  { flag: 'skip-multus-binary-copy', key: 'skipMultusBinaryCopy', kind: 'bool', default: false, help: 'do not install the multus binary' },
+  { flag: 'skip-multus-binary-copy', key: 'skipMultusBinaryCopy', kind: 'bool', default: false, help: 'do not install the binaries (neither multus nor passthru)' },
   { flag: 'multus-cni-conf-dir', key: 'multusCniConfDir', kind: 'string', default: '/host/etc/cni/multus/net.d', help: "Multus' per-node network config directory, created if missing" },
   { flag: 'multus-kubeconfig-file-host', key: 'multusKubeconfigFileHost', kind: 'string', default: '/etc/cni/net.d/multus.d/multus.kubeconfig', help: 'the kubeconfig path as the host sees it (written into the Multus config)' },
   { flag: 'multus-master-cni-file-name', key: 'multusMasterCniFileName', kind: 'string', default: '', help: 'pin the master config by file name instead of auto-selecting it' },

@@ -79,7 +79,7 @@ describe('readiness indicator file', () => {
     const good = await config();
     await fsp.rm(join(h.root, 'run'), { recursive: true });
     await eventually(config, (c) => c === INVALIDATED, 10_000, 'the invalidated config');
-    expect(run.stderr()).toMatch(/the default network is not ready: invalidated the Multus config/);
+    await run.waitForLog(/the default network is not ready: invalidated the Multus config/);
     await ready();
     await eventually(config, (c) => c === good, 10_000, 'the config restored');
     await stopDaemon(run);
