@@ -40,9 +40,9 @@ describe('--health-port', () => {
     const run = await startDaemon(h, [`--health-port=${port}`]);
     expect(await fetchHealth('/healthz')).toEqual({ status: 200, body: 'ok\n' });
     expect(await fetchHealth('/readyz')).toEqual({ status: 200, body: 'ok\n' });
-    expect(await status('/metrics')).toBe(404);
+    expect(await status('/nope')).toBe(404);
     const r = await stopDaemon(run);
-    expect(r.stderr).toMatch(new RegExp(`serving /healthz and /readyz port=${port}`));
+    expect(r.stderr).toMatch(new RegExp(`serving /healthz, /readyz and /metrics port=${port}`));
   });
 
   it('is not ready while the master is gone, alive all the same, and ready again when it is back', async () => {
@@ -135,7 +135,7 @@ describe('--health-port', () => {
     try {
       const r = await runDaemonToEnd(h, [`--health-port=${port}`]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`--health-port ${port}: cannot serve /healthz and /readyz: listen EADDRINUSE`));
+      expect(r.stderr).toMatch(new RegExp(`--health-port ${port}: cannot serve /healthz, /readyz and /metrics: listen EADDRINUSE`));
       expect(r.stderr).not.toMatch(/unexpected failure|^\s+at /m);
     } finally {
       await new Promise((r) => taken.close(r));

@@ -7,8 +7,8 @@
 // cannot set up (no mount, no chattr) is skipped and counted in the total;
 // under CI=true a skipped case fails the run. Knobs (environment):
 //   RELIABILITY_SEED      seed of every random choice (default: time-based, printed)
-//   RELIABILITY_QUICK=1   small counts (16 kills, 500 fuzz, 200 rotations) for a quick look
-//   RELIABILITY_KILLS     crash runs, half install, half reconcile (300)
+//   RELIABILITY_QUICK=1   small counts (20 kills, 500 fuzz, 200 rotations) for a quick look
+//   RELIABILITY_KILLS     crash runs: 35% install, 35% reconcile, 15% token renewal, 15% readiness wait (1000)
 //   RELIABILITY_FUZZ      generated master configs (10000)
 //   RELIABILITY_ROTATIONS token/CA rotations in the soak (1000)
 //   RELIABILITY_PARALLEL  programs run at once in the crash and bad-input phases (4)
@@ -42,7 +42,7 @@ const num = (name, dflt) => {
 const seed = num('RELIABILITY_SEED', Date.now() % 2 ** 31);
 // RELIABILITY_QUICK=1: small counts for a quick look (about 30 s); each count can still be set on its own.
 const quick = process.env.RELIABILITY_QUICK === '1';
-const kills = num('RELIABILITY_KILLS', quick ? 16 : 300);
+const kills = num('RELIABILITY_KILLS', quick ? 20 : 1000);
 const fuzzRuns = num('RELIABILITY_FUZZ', quick ? 500 : 10_000);
 const rotations = num('RELIABILITY_ROTATIONS', quick ? 200 : 1000);
 const width = Math.max(1, num('RELIABILITY_PARALLEL', 4));

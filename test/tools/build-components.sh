@@ -2,7 +2,8 @@
 # Builds (or reuses from cache) the real components the e2e suite, the
 # real-node suite, the benchmark and the reliability suite run against:
 #   - Multus $MULTUS_VERSION: multus, passthru, install_multus and
-#     thin_entrypoint (the upstream peer);
+#     thin_entrypoint (the upstream peer), and multus-shim (for the image
+#     stand-in's layout: upstream's bin/ has it);
 #   - Kubernetes $K8S_VERSION: kube-apiserver, kube-controller-manager,
 #     kube-scheduler, kubelet and kubectl (one wrapper module, one build);
 #   - helm $HELM_VERSION (only with BUILD_HELM=1 or when asked for by name).
@@ -21,6 +22,11 @@ export CGO_ENABLED=0
 
 log() { echo "build-components: $*" >&2; }
 
+# One build at a time: two runs would remove each other's work dirs.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+flock 9
+
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(multus kubernetes)
 wants() { local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
@@ -30,9 +36,10 @@ have_all() { local dir=$1; shift; local b; for b in "$@"; do [ -x "$dir/$b" ] ||
 
 build_multus() {
   local dir="$CACHE/multus-$MULTUS_VERSION" mod=gopkg.in/k8snetworkplumbingwg/multus-cni.v4
-  local cmds=(multus passthru-cni install_multus thin_entrypoint)
-  have_all "$dir" multus passthru install_multus thin_entrypoint && return 0
-  log "building multus, passthru, install_multus and thin_entrypoint $MULTUS_VERSION into $dir"
+  local cmds=(multus multus-shim passthru-cni install_multus thin_entrypoint)
+  have_all "$dir" multus multus-shim passthru install_multus thin_entrypoint \
+    && [ -f "$dir/LICENSE" ] && [ -f "$dir/multus-daemonset.yml" ] && return 0
+  log "building multus, multus-shim, passthru, install_multus and thin_entrypoint $MULTUS_VERSION into $dir"
   # `go install pkg@version` asks the proxy for the version list (refused
   # here), so build from a wrapper module that requires the exact version.
   local work="$CACHE/src/multus-$MULTUS_VERSION"

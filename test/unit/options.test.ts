@@ -99,11 +99,38 @@ describe('parseCommandLine', () => {
     }
   });
 
+  it('shows every default in --help as pflag does, booleans and empty strings too', () => {
+    const parsed = parseCommandLine(['--help'], {});
+    if (parsed.kind !== 'help') throw new Error('expected help');
+    // Help wraps long lines: compare with the whitespace folded.
+    const text = parsed.text.replace(/\s+/g, ' ');
+    expect(text).toContain('--cni-bin-dir string directory the multus binary is installed into (default "/host/opt/cni/bin")');
+    expect(text).toMatch(/--cleanup-config-on-exit on uninstall .*? \(default false\)/);
+    expect(text).toMatch(/--multus-log-to-stderr false writes .*? \(default true\)/);
+    expect(text).toMatch(/--master-cni-wait-timeout int seconds .*? \(default 600\)/);
+    expect(text).toMatch(/--multus-master-cni-file-name string pin .*? \(default ""\)/);
+    // Every flag of the parser has its default in the help, none is left out.
+    const flags = [...parsed.text.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
+    expect(flags.length).toBeGreaterThan(30);
+    for (const flag of flags) expect(text).toMatch(new RegExp(`${flag}( string| int)? [^]*?\\(default [^)]*\\)`));
+  });
+
+  it('names the environment the new flags use in --help', () => {
+    const parsed = parseCommandLine(['--help'], {});
+    if (parsed.kind !== 'help') throw new Error('expected help');
+    const text = parsed.text.replace(/\s+/g, ' ');
+    expect(text).toMatch(/--node-ready-taint string .*?\(uses \$NODE_NAME\) \(default ""\)/);
+    expect(text).toMatch(/--events .*?\(uses \$POD_NAME, \$POD_NAMESPACE\) \(default true\)/);
+    expect(text).toMatch(/--kubeconfig-token-expiration int .*?\(uses \$NODE_NAME\) \(default 86400\)/);
+    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): the node-bound kubeconfig token, --node-ready-taint/);
+    expect(text).toMatch(/Environment: .*POD_NAME, POD_NAMESPACE, POD_UID this pod/);
+  });
+
   it('reads the environment once into a typed object', () => {
     const parsed = parseCommandLine([], { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', KUBECONFIG_MODE: '0640', POD_NAME: 'p', POD_NAMESPACE: 'kube-system' });
     expect(parsed.kind === 'run' && parsed.env).toEqual({
       kubernetesServiceHost: 'fd00::1', kubernetesServicePort: '443', kubernetesServiceProtocol: 'https',
-      kubeCaFile: '', kubeconfigMode: 0o640, podName: 'p', podNamespace: 'kube-system',
+      kubeCaFile: '', kubeconfigMode: 0o640, podName: 'p', podNamespace: 'kube-system', podUid: '', nodeName: '',
     });
     expect(() => parseCommandLine([], { KUBECONFIG_MODE: 'rw' })).toThrow(/KUBECONFIG_MODE/);
   });
