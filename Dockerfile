@@ -37,8 +37,8 @@ COPY scripts ./scripts
 # tsc, the esbuild bundle (dist/bundle/cli.cjs) and its V8 code cache,
 # made by running the program with this stage's node (the crio stage's).
 RUN npm run build
-# What the image runs: package.json (so node treats bin/ as ESM), bin/ and
-# dist/bundle (the bundle and its code cache). The bundle inlines every
+# What the image runs: package.json, bin/ (CommonJS, its own package.json
+# says so) and dist/bundle (the bundle and its code cache). The bundle inlines every
 # runtime dependency (commander, yaml, chokidar, execa), so the image has no
 # node_modules at all; the tsc output next to it in dist/ is not needed
 # either.

@@ -13,13 +13,13 @@
 //
 // MULTUS_ENTRYPOINT_CODE_CACHE=write (the build only) writes the cache at
 // exit and says on stderr whether the one found was used; =off ignores it.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+'use strict';
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const { Script } = require('node:vm');
 
-const bundle = fileURLToPath(new URL('../dist/bundle/cli.cjs', import.meta.url));
+const bundle = join(__dirname, '../dist/bundle/cli.cjs');
 const source = readFileSync(bundle, 'utf8');
 // The build ends the bundle with `//# bundle-hash=<hex>`.
 const hash = /\/\/# bundle-hash=([0-9a-f]+)\n?$/.exec(source.slice(-100))?.[1];
@@ -43,5 +43,5 @@ if (mode === 'write' && cacheFile) {
     renameSync(`${cacheFile}.tmp`, cacheFile);
   });
 }
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));

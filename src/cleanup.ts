@@ -11,7 +11,8 @@ import type { Environment, Options } from './options.js';
 import type { Reconciler } from './reconciler.js';
 import { checkUninstall, type Verdict } from './uninstall-check.js';
 
-const CHECK_TIMEOUT_MS = 5000;
+/** How long an API server that does not answer is asked again (within the pod's grace period). */
+const CHECK_BUDGET_MS = 10_000;
 
 async function decide(o: Options, env: Environment, log: Logger): Promise<Verdict> {
   let sa;
@@ -28,7 +29,7 @@ async function decide(o: Options, env: Environment, log: Logger): Promise<Verdic
     token: sa.token,
     ca: sa.ca,
     skipTlsVerify: o.skipTlsVerify,
-  }, env.podNamespace, env.podName, CHECK_TIMEOUT_MS);
+  }, env.podNamespace, env.podName, CHECK_BUDGET_MS, env.nodeName);
 }
 
 /** Renamed masters to restore: those renamed by this process, and one found renamed at start. */

@@ -667,7 +667,7 @@ function printTable(res, ratios) {
     ['  this/thin, this/floor, floor/thin', ratios.time_to_config_installed.this_vs_thin, ratios.time_to_config_installed.floor_vs_thin, `floor ${fmt(F.time_to_config_installed_ms)} ms, this/floor ${fmt(ratios.time_to_config_installed.this_vs_floor)}`, ''],
     ['  installed <= first install', T.time_to_config_installed_ms, T.time_to_config_ms, 'this: installed <= first', ok(le(T.time_to_config_installed_ms, T.time_to_config_ms))],
     ['reaction_ms master edit (median)', T.reaction_ms?.master_edit, H.reaction_ms?.master_edit, '<= thin, < 100', ok(le(T.reaction_ms?.master_edit, H.reaction_ms?.master_edit) === null ? null : le(T.reaction_ms?.master_edit, H.reaction_ms?.master_edit) && T.reaction_ms.master_edit < 100)],
-    ['reaction_ms token rotation (median)', T.reaction_ms?.token_rotation, H.reaction_ms?.token_rotation, '<= thin, < 100', ok(T.reaction_ms?.token_rotation === null || T.reaction_ms?.token_rotation === undefined ? null : (H.reaction_ms?.token_rotation === null || T.reaction_ms.token_rotation <= H.reaction_ms.token_rotation) && T.reaction_ms.token_rotation < 100)],
+    ['reaction_ms token rotation (median)', T.reaction_ms?.token_rotation, H.reaction_ms?.token_rotation, '<= thin, < 100', ok(T.reaction_ms?.token_rotation === null || T.reaction_ms?.token_rotation === undefined ? null : (H.reaction_ms?.token_rotation == null || T.reaction_ms.token_rotation <= H.reaction_ms.token_rotation) && T.reaction_ms.token_rotation < 100)],
     ['  reaction p90 master / token', `${fmt(T.reaction_p90_ms?.master_edit)} / ${fmt(T.reaction_p90_ms?.token_rotation)}`, `${fmt(H.reaction_p90_ms?.master_edit)} / ${fmt(H.reaction_p90_ms?.token_rotation)}`, '', ''],
     ['idle_cpu_ms_per_s', T.idle_cpu_ms_per_s, H.idle_cpu_ms_per_s, '<= thin', ok(le(T.idle_cpu_ms_per_s, H.idle_cpu_ms_per_s))],
     ['peak_memory_mib (anon, churn)', T.peak_memory_mib, H.peak_memory_mib, '< 40', ok(T.peak_memory_mib === null || T.peak_memory_mib === undefined ? null : T.peak_memory_max_mib < 40)],
@@ -864,7 +864,7 @@ async function main() {
     process.env.BENCH_THIS_BIN
       ? `this = node ${path.relative(REPO, COMMAND)} (BENCH_THIS_BIN) at ${machine.commit}; thin = ${THIN ?? '—'}`
       : `this = the image's ENTRYPOINT (${IMAGE.image}) run as ${IMAGE.argv.map((a) => (a.startsWith(REPO) ? path.relative(REPO, a) : a)).join(' ')}${Object.keys(IMAGE.env).length ? ` with ${Object.keys(IMAGE.env).join(', ')}` : ''}, dist/ read-only, at ${machine.commit}; thin = ${THIN ?? '—'}`,
-    `floor = node ${path.relative(REPO, FLOOR)}: Node starting a script that installs the binary the same way (compare size then content in 1 MiB reads, or kernel copy to a temporary file + fsync + rename) and writes the two files (temporary file + fsync + rename), then exits`,
+    `floor = node ${path.relative(REPO, FLOOR)}: Node starting a script that installs the binary the same way (compare size then content in 256 KiB reads, or kernel copy to a temporary file + fsync + rename) and writes the two files (temporary file + fsync + rename), then exits`,
     `limits per process start: fresh cgroup, memory ${MEM_LIMIT / MiB} MiB, CPU quota ${CPU_QUOTA_US}/${CPU_PERIOD_US}`,
     `medians over ${RUNS} runs per program, alternating which starts first; reactions pooled (${REACT_EDITS} edits + ${REACT_ROTATIONS} rotations per run, each after a random 0-1 s pause)`,
     'thin runs with --cleanup-config-on-exit: without it thin_entrypoint v4.2.3 never watches; this program runs with the stock args (it watches by default)',

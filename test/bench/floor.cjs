@@ -1,6 +1,6 @@
 // The floor: the least a Node program can do for a time to config. Node 24
 // starts this script, which installs the binary the way the program does
-// (size, then content in 1 MiB reads when one is there; otherwise the
+// (size, then content in 256 KiB reads when one is there; otherwise the
 // kernel's copy to a temporary file, fsync, chmod, rename, fsync of the
 // dir), then writes the two small files the bench waits for (a config that
 // carries the master's marker, a kubeconfig with the token), each through a
@@ -39,8 +39,8 @@ function same(a, b) {
   if (fs.statSync(a).size !== sb.size) return false;
   const fa = fs.openSync(a, 'r');
   const fb = fs.openSync(b, 'r');
-  const ba = Buffer.allocUnsafe(1 << 20);
-  const bb = Buffer.allocUnsafe(1 << 20);
+  const ba = Buffer.allocUnsafe(256 * 1024);
+  const bb = Buffer.allocUnsafe(256 * 1024);
   try {
     for (;;) {
       const ra = fs.readSync(fa, ba, 0, ba.length, null);

@@ -28,11 +28,15 @@ export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | '
 /** How a TokenRequest is answered: issued, refused by RBAC, node binding unsupported (1.28 and older), the node unknown, or no answer. */
 export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang';
 export type NodeState = 'present' | 'absent' | 'forbidden' | 'hang';
+/** owned: by the DaemonSet; absent: 404 (deleted); orphan: no owner; replicaset: owned by a ReplicaSet. */
+export type PodState = 'owned' | 'absent' | 'orphan' | 'replicaset';
 
 export interface Taint { key: string; effect: string; value?: string }
 
 export interface FakeApiOptions {
   daemonSet: DaemonSetState;
+  /** The pod asked for first; owned by the DaemonSet unless said otherwise. */
+  pod?: PodState;
   /** The bearer token the server accepts (401 for any other); tokens it issued are accepted too. */
   token: string;
   /** Serve HTTPS with this key and certificate. */
@@ -275,8 +279,14 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       return;
     }
     if (path === `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`) {
-      object(res, pod);
-      return;
+      switch (o.pod ?? 'owned') {
+        case 'owned': object(res, pod); return;
+        case 'absent': status(res, 404, 'NotFound', `pods "${POD}" not found`); return;
+        case 'orphan': object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: undefined } }); return;
+        case 'replicaset':
+          object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'multus-7d9f', uid: '3f1c2a8e-0000-4000-8000-000000000003', controller: true }] } });
+          return;
+      }
     }
     if (path === `/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/${DAEMONSET}`) {
       switch (o.daemonSet) {

@@ -95,8 +95,11 @@ describe('never half a configuration, while running', () => {
     const good = await config();
     const goodKubeconfig = await readOrUndefined(h.kubeconfig);
     await fsp.rm(join(h.saDir, 'token'));
-    await copyMaster(h, 'masters/05-cilium.conflist');
     await run.waitForLog(/cannot reconcile; keeping the last good files .*token/);
+    await copyMaster(h, 'masters/05-cilium.conflist');
+    // A check that saw this invalid file (logged) also saw the new master.
+    await fsp.writeFile(join(h.confDir, '01-witness.conf'), '{');
+    await run.waitForLog(/skipped a candidate master config .*01-witness\.conf/);
     expect(await config()).toBe(good);
     expect(await conflist()).toBeUndefined();
     expect(await readOrUndefined(h.kubeconfig)).toBe(goodKubeconfig);

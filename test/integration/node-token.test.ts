@@ -176,6 +176,13 @@ describe('--dry-run and flags', () => {
     expect(api!.requests).toEqual([]);
   });
 
+  it('--help documents the flag and NODE_NAME', async () => {
+    const r = await runCommand(['--help'], h.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--kubeconfig-token-expiration');
+    expect(r.stdout).toMatch(/NODE_NAME .*downward API spec\.nodeName/);
+  });
+
   it('refuses a lifetime the API server would refuse (under 600 s), naming the flag', async () => {
     const r = await runCommand([...h.args, '--once', '--kubeconfig-token-expiration=300'], h.env);
     expect(r.code).toBe(2);

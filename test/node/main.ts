@@ -47,6 +47,10 @@ const SCENARIOS: Scenario[] = [
 ];
 
 const inCi = process.env.CI === 'true';
+// For working on one part: NODE_E2E_ONLY=1,H runs those scenario ids, NODE_E2E_PROGRAMS=multus-entrypoint one program.
+const only = process.env.NODE_E2E_ONLY?.split(',').map((s) => s.trim());
+const programsWanted = (process.env.NODE_E2E_PROGRAMS?.split(',') ?? BOTH) as Program[];
+const selected = (s: Scenario): boolean => only === undefined || only.includes(s.id);
 const say = (line: string): void => {
   process.stdout.write(`${redact(line)}\n`);
 };
@@ -154,11 +158,11 @@ async function main(): Promise<number> {
     if (!fs.existsSync(upstreamManifest)) throw new Error(`${upstreamManifest} is missing: run test/tools/build-components.sh multus`);
     await prepareCluster(node);
     const healthPort = await freePort();
-    for (const program of BOTH) {
+    for (const program of BOTH.filter((p) => programsWanted.includes(p))) {
       const ctx: S.Ctx = { node, healthPort, upstreamManifest, metrics: {}, log: say };
       await S.resetNode(ctx);
       for (const scenario of SCENARIOS) {
-        if (!scenario.programs.includes(program) || scenario.id === 'M') continue;
+        if (!scenario.programs.includes(program) || scenario.id === 'M' || !selected(scenario)) continue;
         ctx.metrics = {};
         const started = Date.now();
         say(`node-e2e: ${program} scenario ${scenario.id} (${scenario.title}) ...`);
@@ -175,7 +179,7 @@ async function main(): Promise<number> {
       await S.uninstallQuietly(ctx, program);
     }
     const migration = SCENARIOS.find((s) => s.id === 'M');
-    if (migration) {
+    if (migration && selected(migration) && programsWanted.includes('multus-entrypoint')) {
       const ctx: S.Ctx = { node, healthPort, upstreamManifest, metrics: {}, log: say };
       say(`node-e2e: multus-entrypoint scenario M (${migration.title}) ...`);
       try {

@@ -97,7 +97,7 @@ export async function sandboxFailures(kc: KubeConfig, name: string): Promise<{ c
 
 /** IPv4 addresses per interface in the network namespace of the pod's sandbox. */
 export async function sandboxInterfaces(containerd: Containerd, podUid: string): Promise<Record<string, string[]> | undefined> {
-  const ids = (await containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"==${podUid},labels."io.cri-containerd.kind"==sandbox`])).split('\n').filter(Boolean);
+  const ids = (await containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"=="${podUid}",labels."io.cri-containerd.kind"==sandbox`])).split('\n').filter(Boolean);
   const tasks = await containerd.ctr(['tasks', 'ls']);
   for (const id of ids) {
     const line = tasks.split('\n').find((l) => l.startsWith(`${id} `));

@@ -311,7 +311,7 @@ export async function scenarioHardening(ctx: Ctx): Promise<void> {
   const pods = await daemonSetPods(ctx.node);
   const pod = pods.find((p) => p.ready);
   if (!pod) throw new Error('no Ready DaemonSet pod to inspect');
-  const ids = (await ctx.node.containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"==${pod.uid},labels."io.kubernetes.container.name"==kube-multus`])).split('\n').filter(Boolean);
+  const ids = (await ctx.node.containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"=="${pod.uid}",labels."io.kubernetes.container.name"==kube-multus`])).split('\n').filter(Boolean);
   const tasks = await ctx.node.containerd.ctr(['tasks', 'ls']);
   const pid = ids.map((id) => tasks.split('\n').find((l) => l.startsWith(`${id} `) && l.includes('RUNNING'))?.trim().split(/\s+/)[1]).find(Boolean);
   if (!pid) throw new Error(`no running kube-multus container for pod ${pod.name}`);
