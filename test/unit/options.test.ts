@@ -122,7 +122,7 @@ describe('parseCommandLine', () => {
     expect(text).toMatch(/--node-ready-taint string .*?\(uses \$NODE_NAME\) \(default ""\)/);
     expect(text).toMatch(/--events .*?\(uses \$POD_NAME, \$POD_NAMESPACE\) \(default true\)/);
     expect(text).toMatch(/--kubeconfig-token-expiration int .*?\(uses \$NODE_NAME\) \(default 86400\)/);
-    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): the node-bound kubeconfig token, --node-ready-taint/);
+    expect(text).toMatch(/Environment: .*NODE_NAME this node \(downward API spec\.nodeName\): the node-bound kubeconfig token.*--node-ready-taint/);
     expect(text).toMatch(/Environment: .*POD_NAME, POD_NAMESPACE, POD_UID this pod/);
   });
 
@@ -206,15 +206,16 @@ describe('every flag of the contract', () => {
   it('describes every flag in --help', () => {
     const parsed = parseCommandLine(['--help'], {});
     if (parsed.kind !== 'help') throw new Error('expected help');
-    const flagLines = parsed.text.split('\n').filter((l) => /^\s+--[a-z]/.test(l));
+    // Flag lines start with two spaces; wrapped description lines with more.
+    const flagLines = parsed.text.split('\n').filter((l) => /^ {2}--[a-z]/.test(l));
     expect(flagLines.length).toBeGreaterThanOrEqual(strings.length + booleans.length);
     for (const line of flagLines) {
-      // "  --flag [value]   what it does"
-      const m = /^\s+--([a-z-]+) \[(?:value|bool)\]\s+(\S.*)$/.exec(line);
+      // pflag's look: "  --flag string   what it does", "  --flag int ...", a bare boolean
+      const m = /^ {2}--([a-z-]+)(?: string| int)?\s+(\S.*)$/.exec(line);
       expect({ line, parsed: m !== null }).toEqual({ line, parsed: true });
       expect({ line, described: m![2]!.length > 10 }).toEqual({ line, described: true });
     }
-    expect(parsed.text).toMatch(/--cni-bin-dir \[value\]\s+directory the multus binary is installed into$/m);
+    expect(parsed.text).toMatch(/--cni-bin-dir string\s+directory the multus binary is installed\s+into \(default "\/host\/opt\/cni\/bin"\)$/m);
     expect(parsed.text).toMatch(/-h, --help\s+print this help and exit/);
     expect(parsed.text).toMatch(/^Usage: multus-entrypoint \[options\]/);
     expect(parsed.text).toContain('Installs Multus on this node and keeps its CNI config and kubeconfig true.');
