@@ -39,6 +39,7 @@ for (const f of fs.readdirSync(path.dirname(bundle))) {
 }
 
 // 2. A scratch host root.
+fs.mkdirSync(os.tmpdir(), { recursive: true }); // a bare build image may lack /tmp
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'multus-code-cache-'));
 const at = (p) => path.join(root, p);
 for (const d of ['net.d', 'bin', 'sa', 'multus-net.d']) fs.mkdirSync(at(d));
