@@ -20,7 +20,9 @@ const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
 
 const bundle = join(__dirname, '../dist/bundle/cli.cjs');
-const source = readFileSync(bundle, 'utf8');
+// latin1: esbuild writes ASCII only (its default charset), and a one-byte
+// string is made without decoding UTF-8.
+const source = readFileSync(bundle, 'latin1');
 // The build ends the bundle with `//# bundle-hash=<hex>`.
 const hash = /\/\/# bundle-hash=([0-9a-f]+)\n?$/.exec(source.slice(-100))?.[1];
 const cacheFile = hash ? `${bundle}.${hash}.v8cache` : undefined;
