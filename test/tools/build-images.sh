@@ -446,8 +446,7 @@ fi
 for entry in "${ARCHIVES[@]}"; do
   name=${entry%%=*} file=${entry#*=}
   bytes=$(stat -c %s "$file")
-  gz=$(gzip -c "$file" | wc -c)
-  log "$(awk -v n="$name" -v b="$bytes" -v g="$gz" 'BEGIN {printf "%-48s %6.1f MB (%5.1f MB gzipped)", n, b / 1e6, g / 1e6}')"
+  log "$(awk -v n="$name" -v b="$bytes" 'BEGIN {printf "%-48s %6.1f MB", n, b / 1e6}')"
   echo "image $name $file $bytes"
 done
 log "done in $(( $(date +%s) - START )) s"
