@@ -8,12 +8,13 @@
 #   docker build --target crio -t multus-entrypoint:0.1.0-crio .  # with systemctl, for --restart-crio
 #
 # Stages: `multus` (upstream image, the binary), `build` (compile and
-# bundle), `crio` (optional variant) and the default runtime stage, which
-# must stay the last one.
+# bundle), `crio` (optional variant), `code-cache` (the bundle's V8 code
+# cache, made by the runtime image's own node) and the default runtime
+# stage, which must stay the last one.
 
 # The Multus binary that gets installed on the node. Pinned: the plugin's
 # version is this image's Multus version. Only /usr/src/multus-cni/bin/multus
-# (the thin plugin) and the licence are taken; thin_entrypoint,
+# (the thin plugin), bin/passthru and the licence are taken; thin_entrypoint,
 # install_multus and friends are replaced by this program.
 FROM ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.3 AS multus
 
@@ -32,11 +33,15 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts ./scripts
+# tsc, the esbuild bundle (dist/bundle/cli.cjs) and its V8 code cache,
+# made by running the program with this stage's node (the crio stage's).
 RUN npm run build
-# What the image runs: package.json (so node treats bin/ and dist/ as ESM),
-# bin/ and the esbuild bundle. The bundle inlines every runtime dependency
-# (commander, yaml, chokidar, execa), so the image has no node_modules at
-# all; the tsc output next to it in dist/ is not needed either.
+# What the image runs: package.json, bin/ (CommonJS, its own package.json
+# says so) and dist/bundle (the bundle and its code cache). The bundle inlines every
+# runtime dependency (commander, yaml, chokidar, execa), so the image has no
+# node_modules at all; the tsc output next to it in dist/ is not needed
+# either.
 WORKDIR /app
 RUN mkdir -p dist \
  && cp /src/package.json ./ \
@@ -64,6 +69,17 @@ WORKDIR /
 ENTRYPOINT ["/usr/local/bin/node", "/usr/src/multus-entrypoint/bin/multus-entrypoint.js"]
 
 # ---------------------------------------------------------------------------
+# The code cache the default runtime loads the bundle with: V8 accepts a
+# cache only from the same node binary and flags, so it is made here by the
+# runtime image's own node, on the app at its final path, by running the
+# program twice on a scratch host root in /tmp (scripts/code-cache.cjs).
+# Exec form: distroless has no shell.
+FROM gcr.io/distroless/nodejs24-debian12 AS code-cache
+COPY --from=build /app /usr/src/multus-entrypoint
+COPY --from=build /src/scripts/code-cache.cjs /build/code-cache.cjs
+RUN ["/nodejs/bin/node", "/build/code-cache.cjs", "/usr/src/multus-entrypoint"]
+
+# ---------------------------------------------------------------------------
 # Default runtime. Distroless Node 24 (Debian 12) rather than node:24-slim:
 # Node and the C/TLS libraries it needs, no shell, no package manager, no npm,
 # so a much smaller attack surface and CVE inventory for a pod that runs on
@@ -75,16 +91,18 @@ FROM gcr.io/distroless/nodejs24-debian12
 LABEL org.opencontainers.image.title="multus-entrypoint" \
       org.opencontainers.image.description="Multus CNI thin plugin with the multus-entrypoint installer" \
       org.opencontainers.image.licenses="Apache-2.0"
-# Where --multus-bin-file points by default (as in upstream's image).
+# Where --multus-bin-file and --passthru-bin-file point by default (as in
+# upstream's image, whose install_multus installs both).
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
 COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 # The default non-auto config, at the path v3's entrypoint.sh used for it:
 # --multus-conf-file=/usr/src/multus-cni/images/70-multus.conf
 COPY images/70-multus.conf /usr/src/multus-cni/images/70-multus.conf
-# package.json, bin/ and dist/bundle/ only: no node_modules, no sources, no
-# tests, no npm cache.
-COPY --from=build /app /usr/src/multus-entrypoint
+# package.json, bin/ and dist/bundle/ (with the code cache of this node)
+# only: no node_modules, no sources, no tests, no npm cache. Only read at
+# run time: a read-only root filesystem is fine.
+COPY --from=code-cache /usr/src/multus-entrypoint /usr/src/multus-entrypoint
 WORKDIR /
 # The package's bin, run by distroless' node (there is no /usr/bin/env for
 # the script's shebang). The DaemonSet sets no `command`, only args.

@@ -11,7 +11,8 @@ import type { Environment, Options } from './options.js';
 import type { Reconciler } from './reconciler.js';
 import { checkUninstall, type Verdict } from './uninstall-check.js';
 
-const CHECK_TIMEOUT_MS = 5000;
+/** How long an API server that does not answer is asked again (within the pod's grace period). */
+const CHECK_BUDGET_MS = 10_000;
 
 async function decide(o: Options, env: Environment, log: Logger): Promise<Verdict> {
   let sa;
@@ -28,7 +29,7 @@ async function decide(o: Options, env: Environment, log: Logger): Promise<Verdic
     token: sa.token,
     ca: sa.ca,
     skipTlsVerify: o.skipTlsVerify,
-  }, env.podNamespace, env.podName, CHECK_TIMEOUT_MS);
+  }, env.podNamespace, env.podName, CHECK_BUDGET_MS, env.nodeName);
 }
 
 /** Renamed masters to restore: those renamed by this process, and one found renamed at start. */
@@ -42,16 +43,23 @@ async function renamedMasters(o: Options, reconciler: Reconciler): Promise<Map<s
   return renamed;
 }
 
-export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Reconciler, log: Logger): Promise<void> {
+/** The verdict, and on uninstall the files removed (for the event). */
+export type CleanupOutcome = Verdict & { removed: string[] };
+
+export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
   const verdict = await decide(o, env, log);
+  const removed: string[] = [];
   if (!verdict.uninstall) {
     log.info('restart, not uninstall: leaving the Multus config and kubeconfig in place', { reason: verdict.reason });
-    return;
+    return { ...verdict, removed };
   }
   log.info('uninstall: removing what this program wrote', { reason: verdict.reason });
   for (const path of reconciler.ownedFiles().written) {
     try {
-      if (await removeIfExists(path)) log.info('removed', { file: path });
+      if (await removeIfExists(path)) {
+        log.info('removed', { file: path });
+        removed.push(path);
+      }
     } catch (err) {
       log.error('cannot remove', { file: path, error: describeFsError(err) });
     }
@@ -66,4 +74,5 @@ export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Re
       log.error('cannot restore the renamed master config', { file: renamedPath, error: describeFsError(err) });
     }
   }
+  return { ...verdict, removed };
 }

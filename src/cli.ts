@@ -35,5 +35,5 @@ async function main(): Promise<number> {
 }
 
 // Exit explicitly: watchers and servers must not keep a finished run alive.
-process.exitCode = await main();
-process.exit();
+// No top-level await: the image runs this as one CommonJS bundle.
+void main().then((code) => process.exit(code));

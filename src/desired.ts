@@ -7,6 +7,7 @@ import type { Selection, Skipped } from './master.js';
 import { RENAMED_SUFFIX } from './master.js';
 import { INVALIDATED_CONTENT, renderMultusConfig, RenderError } from './multus-config.js';
 import type { Environment, Options } from './options.js';
+import { readinessWait, type Readiness } from './readiness.js';
 
 export type What = 'Multus config' | 'kubeconfig';
 
@@ -26,8 +27,10 @@ export interface Desired {
   renameMaster?: { from: string; to: string };
   /** The master in use (its ranking name). */
   master?: string;
-  /** Set while there is no master: what is being waited for. */
+  /** Set while there is no master (or the default network is not ready): what is being waited for. */
   waiting?: string;
+  /** What the wait is for: a master config, or the readiness indicator file. */
+  waitingFor?: 'master' | 'readiness';
   /** Candidates skipped, and why. */
   skipped: Skipped[];
   /** Faults that keep a part from being rendered; its file is left as it is. */
@@ -51,6 +54,8 @@ export interface Observation {
   nonAuto?: NonAutoSource;
   /** The service account, or why it could not be read. */
   serviceAccount: { token: string; ca: Buffer | undefined } | { error: string };
+  /** With --readiness-indicator-file: whether it exists. */
+  readiness?: Readiness;
 }
 
 const CONFIG_MODE = 0o644;
@@ -76,10 +81,10 @@ function desiredKubeconfig(obs: Observation, o: Options, env: Environment): Desi
   return { path, content, mode: env.kubeconfigMode, what: 'kubeconfig' };
 }
 
-function desiredNonAuto(source: NonAutoSource, o: Options, out: Desired): void {
+function desiredNonAuto(source: NonAutoSource, o: Options, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
   if ('unreadable' in source) {
     out.errors.push(`${source.path} (--multus-conf-file): ${source.unreadable}`);
-    return;
+    return last;
   }
   let parsed: unknown;
   try {
@@ -89,9 +94,31 @@ function desiredNonAuto(source: NonAutoSource, o: Options, out: Desired): void {
   }
   if (!isJsonObject(parsed)) {
     out.errors.push(`${source.path} (--multus-conf-file): not a JSON object`);
-    return;
+    return last;
   }
   out.files.push({ path: join(o.cniConfDir, basename(source.path)), content: source.text, mode: CONFIG_MODE, what: 'Multus config' });
+  return { fileName: basename(source.path), content: source.text };
+}
+
+/**
+ * While there is nothing to configure (no master, or the default network
+ * not ready): keep the last config, or (with cleanup) make sure no pod
+ * starts without its default network, as upstream v3 did.
+ */
+function keepOrInvalidate(o: Options, last: LastConfig | undefined, out: Desired): void {
+  if (!last) return;
+  const content = o.cleanupConfigOnExit ? INVALIDATED_CONTENT : last.content;
+  out.files.push({ path: join(o.cniConfDir, last.fileName), content, mode: CONFIG_MODE, what: 'Multus config' });
+}
+
+/** The default network is not ready: its config is held back, like a missing master. */
+function notReady(readiness: Readiness, o: Options, last: LastConfig | undefined, out: Desired): void {
+  out.files = out.files.filter((f) => f.what !== 'Multus config');
+  out.remove = [];
+  delete out.renameMaster;
+  out.waiting = readinessWait(readiness);
+  out.waitingFor = 'readiness';
+  keepOrInvalidate(o, last, out);
 }
 
 function desiredAuto(selection: Selection, o: Options, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
@@ -106,12 +133,8 @@ function desiredAuto(selection: Selection, o: Options, last: LastConfig | undefi
     out.waiting = o.multusMasterCniFileName
       ? `${join(o.multusAutoconfigDir, o.multusMasterCniFileName)} (--multus-master-cni-file-name)`
       : `a valid .conf, .conflist or .json master config in ${o.multusAutoconfigDir}`;
-    if (last) {
-      // Keep the last config, or (with cleanup) make sure no pod starts
-      // without its default network, as upstream v3 did.
-      const content = o.cleanupConfigOnExit ? INVALIDATED_CONTENT : last.content;
-      out.files.push({ path: join(o.cniConfDir, last.fileName), content, mode: CONFIG_MODE, what: 'Multus config' });
-    }
+    out.waitingFor = 'master';
+    keepOrInvalidate(o, last, out);
     return last;
   }
   const { master } = selection;
@@ -142,7 +165,28 @@ export function desiredState(obs: Observation, o: Options, env: Environment, las
   if ('error' in kubeconfig) desired.errors.push(kubeconfig.error);
   else desired.files.push(kubeconfig);
   let next = last;
-  if (obs.nonAuto) desiredNonAuto(obs.nonAuto, o, desired);
+  if (obs.nonAuto) next = desiredNonAuto(obs.nonAuto, o, last, desired);
   else if (obs.selection) next = desiredAuto(obs.selection, o, last, desired);
+  // Without a master the wait is for it (no new config either way).
+  if (obs.readiness && !obs.readiness.ready && !desired.fatal && !desired.waiting) {
+    notReady(obs.readiness, o, last, desired);
+    next = last;
+  }
+  if ('error' in kubeconfig) {
+    withholdConfig(desired);
+    next = last;
+  }
   return { desired, last: next };
+}
+
+/**
+ * Never half a configuration: a Multus config naming a kubeconfig that is
+ * not there fails every pod on the node, where without it the default
+ * network would have worked. Only the invalidated config (which names no
+ * kubeconfig) may still be written.
+ */
+export function withholdConfig(desired: Desired): void {
+  desired.files = desired.files.filter((f) => f.what !== 'Multus config' || f.content === INVALIDATED_CONTENT);
+  desired.remove = [];
+  delete desired.renameMaster;
 }

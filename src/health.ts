@@ -1,8 +1,11 @@
 // /healthz: the reconcile loop is alive. /readyz: the files on disk equal
-// what the program would write now (checked on each request).
-import { createServer, type Server } from 'node:http';
+// what the program would write now (checked on each request). /metrics:
+// Prometheus text (metrics.ts).
+import type { Server } from 'node:http';
+import { nodeHttp } from './builtins.js';
 import { JobError } from './errors.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 
 export interface HealthSource {
   /** Milliseconds since the loop last completed a turn. */
@@ -10,10 +13,11 @@ export interface HealthSource {
   /** The longest a healthy loop goes without a turn. */
   maxLoopAgeMs: number;
   checkInSync(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  metrics?: Metrics;
 }
 
 export function startHealthServer(port: number, source: HealthSource, log: Logger): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     const reply = (status: number, body: string): void => {
       res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${body}\n`);
@@ -32,13 +36,24 @@ export function startHealthServer(port: number, source: HealthSource, log: Logge
       );
       return;
     }
-    reply(404, 'not found: use /healthz or /readyz');
+    if (path === '/metrics' && source.metrics) {
+      const { metrics } = source;
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': metrics.contentType });
+          res.end(text);
+        },
+        (err: unknown) => reply(500, `cannot collect the metrics: ${String(err)}`),
+      );
+      return;
+    }
+    reply(404, 'not found: use /healthz, /readyz or /metrics');
   });
   return new Promise((resolve, reject) => {
     // A port in use is the job failing (exit 1), said plainly, not a crash.
-    server.once('error', (err) => reject(new JobError(`--health-port ${port}: cannot serve /healthz and /readyz: ${err.message}`)));
+    server.once('error', (err) => reject(new JobError(`--health-port ${port}: cannot serve /healthz, /readyz and /metrics: ${err.message}`)));
     server.listen(port, () => {
-      log.info('serving /healthz and /readyz', { port });
+      log.info('serving /healthz, /readyz and /metrics', { port });
       resolve(server);
     });
   });

@@ -1,6 +1,7 @@
 // Logs on stderr, one line per event, with time and level: text or JSON.
 // Secrets registered here (the service-account token) are masked in every
 // line, as a last guard: no code path should pass them in the first place.
+import { writeSync } from 'node:fs';
 import type { LogFormat } from './options.js';
 
 export type Level = 'info' | 'warn' | 'error';
@@ -19,7 +20,28 @@ export interface Logger {
 const REDACTED = '[redacted]';
 const MAX_SECRETS = 4;
 
-export function createLogger(format: LogFormat, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+let stderrStream = false;
+
+/**
+ * Writes a line to fd 2 directly. Creating process.stderr loads net and
+ * the streams (a pod's stderr is a pipe): ~20% of the start-up CPU, for a
+ * few lines. Once a write would block or fails, the stream takes over, so
+ * lines keep their order.
+ */
+function writeStderr(line: string): void {
+  let rest = Buffer.from(line);
+  if (!stderrStream) {
+    try {
+      while (rest.length > 0) rest = rest.subarray(writeSync(2, rest));
+      return;
+    } catch {
+      stderrStream = true;
+    }
+  }
+  process.stderr.write(rest);
+}
+
+export function createLogger(format: LogFormat, write: (line: string) => void = writeStderr): Logger {
   const secrets = new Set<string>();
   const mask = (s: string): string => {
     let out = s;

@@ -41,6 +41,15 @@ export interface Options {
   logFormat: LogFormat;
   healthPort: number;
   resyncIntervalSeconds: number;
+  passthruBinFile: string;
+  /** Lifetime asked for the kubeconfig's node-bound token; 0 = the mounted token. */
+  kubeconfigTokenExpirationSeconds: number;
+  /** --passthru-bin-file was given on the command line: a missing file is then an error, not a skip. */
+  passthruBinFileGiven: boolean;
+  /** Taint key removed from node NODE_NAME once configured; '' = off. */
+  nodeReadyTaint: string;
+  /** Record Kubernetes Events on this pod. */
+  events: boolean;
 }
 
 /** What the environment (downward API, in-cluster service env) supplies. */
@@ -52,6 +61,10 @@ export interface Environment {
   kubeconfigMode: number;
   podName: string;
   podNamespace: string;
+  /** The pod's uid (downward API metadata.uid), so that its Events show in `kubectl describe pod`. */
+  podUid: string;
+  /** NODE_NAME (downward API spec.nodeName): the node the kubeconfig's token is bound to, the taint's node. */
+  nodeName: string;
 }
 
 export type ParseResult =
@@ -60,6 +73,8 @@ export type ParseResult =
 
 const BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+/** The API server refuses a TokenRequest for less (pkg/apis/authentication/validation). */
+const MIN_TOKEN_SECONDS = 600;
 const LOG_LEVELS: readonly MultusLogLevel[] = ['debug', 'verbose', 'error', 'panic'];
 
 type Kind = 'string' | 'bool' | 'seconds' | 'port';
@@ -69,6 +84,8 @@ interface FlagSpec {
   kind: Kind;
   default: string | boolean | number;
   help: string;
+  /** Environment variables the flag relies on, shown in --help. */
+  env?: readonly string[];
 }
 
 // One table: flag, Options key, type, default and help text side by side.
@@ -90,7 +107,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'multus-log-level', key: 'multusLogLevel', kind: 'string', default: '', help: 'Multus log level: debug, verbose, error or panic' },
   { flag: 'multus-log-file', key: 'multusLogFile', kind: 'string', default: '', help: 'write "logFile": <path>' },
   { flag: 'additional-bin-dir', key: 'additionalBinDir', kind: 'string', default: '', help: 'write "binDir": <path>' },
-  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>' },
+  { flag: 'readiness-indicator-file', key: 'readinessIndicatorFile', kind: 'string', default: '', help: 'write "readinessindicatorfile": <path>, and write the Multus config only while that file exists (the default network is ready)' },
   { flag: 'override-network-name', key: 'overrideNetworkName', kind: 'bool', default: false, help: "use the master's name instead of multus-cni-network" },
   { flag: 'cleanup-config-on-exit', key: 'cleanupConfigOnExit', kind: 'bool', default: false, help: 'on uninstall (not on restart) remove what was written; invalidate the config while no master exists' },
   { flag: 'skip-config-watch', key: 'skipConfigWatch', kind: 'bool', default: false, help: 'install once, then only wait for a signal' },
@@ -102,9 +119,36 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'once', key: 'once', kind: 'bool', default: false, help: 'install, write, exit 0 (for init containers and scripts)' },
   { flag: 'dry-run', key: 'dryRun', kind: 'bool', default: false, help: 'print what would be written (token redacted) to stdout; write nothing' },
   { flag: 'log-format', key: 'logFormat', kind: 'string', default: 'text', help: 'log format on stderr: text or json' },
-  { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz and /readyz on this port (0 = off)' },
+  { flag: 'health-port', key: 'healthPort', kind: 'port', default: 0, help: 'serve /healthz, /readyz and /metrics (Prometheus) on this port (0 = off)' },
+  { flag: 'passthru-bin-file', key: 'passthruBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/passthru', help: 'the passthru CNI plugin, installed as <cni-bin-dir>/passthru like multus; the default path is skipped when missing, a given one must exist; "" skips it' },
+  { flag: 'kubeconfig-token-expiration', key: 'kubeconfigTokenExpirationSeconds', kind: 'seconds', default: 86400, help: 'seconds; lifetime of the node-bound token the kubeconfig carries (renewed at 80%); 0 = the mounted service-account token', env: ['NODE_NAME'] },
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
+  { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back on invalidation and uninstall (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
+  { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
 ];
+
+/** What the program reads from its environment, for --help. */
+const ENVIRONMENT: readonly [string, string][] = [
+  ['KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT', 'the API server, written into the kubeconfig (required to write it)'],
+  ['KUBERNETES_SERVICE_PROTOCOL', 'https (default) or http'],
+  ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
+  ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
+  ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
+  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint'],
+];
+
+/** pflag's look: "--cni-bin-dir string", "--health-port int", a bare boolean. */
+function helpTerm(spec: FlagSpec): string {
+  const type = { string: ' string', bool: '', seconds: ' int', port: ' int' }[spec.kind];
+  return `--${spec.flag}${type}`;
+}
+
+/** The help text with pflag's default suffix; every default is shown, false and "" too. */
+function helpDescription(spec: FlagSpec): string {
+  const shown = typeof spec.default === 'string' ? JSON.stringify(spec.default) : String(spec.default);
+  const env = spec.env ? ` (uses ${spec.env.map((e) => `$${e}`).join(', ')})` : '';
+  return `${spec.help}${env} (default ${shown})`;
+}
 
 function parseBool(flag: string, value: string | undefined): boolean {
   if (value === undefined) return true;
@@ -135,20 +179,31 @@ function buildCommand(): Command {
     .helpOption('-h, --help', 'print this help and exit')
     .allowExcessArguments(false)
     .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined });
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined })
+    .configureHelp({
+      optionTerm: (option) => specOf(option)?.term ?? option.flags,
+      optionDescription: (option) => specOf(option)?.description ?? option.description,
+    });
   for (const spec of FLAGS) {
     // Every flag takes an optional value so that both "--flag value" and
     // "--flag=value" work, and booleans also accept a bare "--flag".
     const placeholder = spec.kind === 'bool' ? '[bool]' : '[value]';
     const option = new Option(`--${spec.flag} ${placeholder}`, spec.help);
-    option.default(undefined, JSON.stringify(spec.default));
+    helpOf.set(option.long ?? '', { term: helpTerm(spec), description: helpDescription(spec) });
     program.addOption(option);
   }
   return program;
 }
 
+const helpOf = new Map<string, { term: string; description: string }>();
+function specOf(option: Option): { term: string; description: string } | undefined {
+  return helpOf.get(option.long ?? '');
+}
+
+/** The usage text and the environment the program reads. */
 export function helpText(): string {
-  return buildCommand().helpInformation();
+  const env = ENVIRONMENT.map(([name, use]) => `  ${name}\n      ${use}`).join('\n');
+  return `${buildCommand().helpInformation()}\nEnvironment:\n${env}\n`;
 }
 
 function optionsFrom(raw: Record<string, string | true | undefined>): Options {
@@ -156,6 +211,7 @@ function optionsFrom(raw: Record<string, string | true | undefined>): Options {
   for (const spec of FLAGS) {
     values[spec.key] = convert(spec, raw[toCamel(spec.flag)]);
   }
+  values.passthruBinFileGiven = raw.passthruBinFile !== undefined;
   const options = values as unknown as Options;
   validate(options);
   return options;
@@ -179,6 +235,10 @@ function validate(o: Options): void {
   }
   if (o.multusConfFile === '') {
     throw new UsageError('--multus-conf-file: must be "auto" or a file path');
+  }
+  const lifetime = o.kubeconfigTokenExpirationSeconds;
+  if (lifetime !== 0 && lifetime < MIN_TOKEN_SECONDS) {
+    throw new UsageError(`--kubeconfig-token-expiration: ${lifetime} is less than ${MIN_TOKEN_SECONDS} seconds, the shortest token the API server issues (0 uses the mounted token)`);
   }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');
@@ -211,6 +271,8 @@ function environmentFrom(env: NodeJS.ProcessEnv): Environment {
     kubeconfigMode: parseMode(env.KUBECONFIG_MODE),
     podName: env.POD_NAME ?? '',
     podNamespace: env.POD_NAMESPACE ?? '',
+    podUid: env.POD_UID ?? '',
+    nodeName: env.NODE_NAME ?? '',
   };
 }
 
@@ -222,7 +284,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
-        return { kind: 'help', text: program.helpInformation() };
+        return { kind: 'help', text: helpText() };
       }
       throw new UsageError(commanderMessage(err));
     }

@@ -7,10 +7,18 @@ import type { Desired, LastConfig, Observation } from './desired.js';
 import { desiredState, kubeconfigPath } from './desired.js';
 import { describeFsError, messageOf } from './errors.js';
 import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
-import { readCandidates, readConfigText, readServiceAccount } from './host.js';
+import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from './host.js';
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
+import { INVALIDATED_CONTENT } from './multus-config.js';
+import { NO_OBSERVER, type FileKind, type Observer } from './observer.js';
+import { observeReadiness } from './readiness.js';
 import type { Environment, Options } from './options.js';
+
+/** Gives the token the kubeconfig carries, from the mounted service account just read. */
+export interface KubeconfigTokens {
+  tokenFor(sa: ServiceAccount): string;
+}
 
 export interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
@@ -29,12 +37,23 @@ export class Reconciler {
   private readonly loggedSkips = new Set<string>();
   /** Masters this process renamed: "<name>.old" path -> original path. */
   readonly renamed = new Map<string, string>();
+  /** The master last reported in use, to report a switch once. */
+  private masterInUse: string | undefined;
+
+  /** Where the kubeconfig's token comes from when it is not the mounted one (node-token.ts). */
+  private tokens: KubeconfigTokens | undefined;
 
   constructor(
     private readonly o: Options,
     private readonly env: Environment,
     private readonly log: Logger,
+    /** Hears about writes, restores, switches and reconciles (metrics, events, the taint). */
+    private readonly observer: Observer = NO_OBSERVER,
   ) {}
+
+  useTokens(tokens: KubeconfigTokens): void {
+    this.tokens = tokens;
+  }
 
   async observe(): Promise<Observation> {
     const o = this.o;
@@ -42,15 +61,17 @@ export class Reconciler {
     try {
       serviceAccount = await readServiceAccount(o.serviceAccountDir, this.env.kubeCaFile, o.skipTlsVerify);
       this.log.addSecret(serviceAccount.token);
+      if (this.tokens) serviceAccount = { ...serviceAccount, token: this.tokens.tokenFor(serviceAccount) };
     } catch (err) {
       serviceAccount = { error: messageOf(err) };
     }
+    const readiness = o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {};
     if (o.multusConfFile !== 'auto') {
-      return { serviceAccount, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
+      return { serviceAccount, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
     }
     const pinned = o.multusMasterCniFileName;
     const candidates = await readCandidates(o.multusAutoconfigDir, { pinned, renamedMasters: o.renameConfFile });
-    return { serviceAccount, selection: selectMaster(candidates, pinned) };
+    return { serviceAccount, ...readiness, selection: selectMaster(candidates, pinned) };
   }
 
   /** What the node should hold now (nothing is written). */
@@ -69,6 +90,11 @@ export class Reconciler {
       desired.errors.push(...await this.ensureDirs());
       const inPlace = new Set<string>();
       for (const file of desired.files) {
+        // The kubeconfig comes first: a Multus config is written only once the kubeconfig it names is in place.
+        if (file.what === 'Multus config' && file.content !== INVALIDATED_CONTENT && desired.files.some((f) => f.what === 'kubeconfig' && !inPlace.has(f.path))) {
+          desired.errors.push(`${file.path}: not written: the kubeconfig it names is not in place`);
+          continue;
+        }
         try {
           await this.writeFile(file.path, file.content, file.mode, file.what, desired.master);
           inPlace.add(file.path);
@@ -95,7 +121,22 @@ export class Reconciler {
       }
       this.last = last;
     }
+    this.report(desired);
     return { desired };
+  }
+
+  private report(desired: Desired): void {
+    const ok = desired.errors.length === 0;
+    if (ok && desired.master !== undefined && desired.master !== this.masterInUse) {
+      this.observer.notify({ kind: 'master', master: desired.master, previous: this.masterInUse });
+      this.masterInUse = desired.master;
+    }
+    this.observer.notify({
+      kind: 'reconciled',
+      result: ok ? 'ok' : 'error',
+      configured: ok && !desired.waiting,
+      ...(ok ? {} : { error: desired.errors.join('; ') }),
+    });
   }
 
   /** Compares the disk with what would be written now; the reason when they differ. */
@@ -130,15 +171,20 @@ export class Reconciler {
     // (the twin would be removed, the master renamed, for a config not there).
     this.ours.set(path, content);
     if (!written) return;
+    const file: FileKind = what === 'kubeconfig' ? 'kubeconfig' : 'config';
     if (wasOurs === content) {
       // We had written exactly this, so someone else changed or removed it.
-      this.noteRestore(path, what, before === undefined ? 'deleted' : 'changed');
+      const how = before === undefined ? 'deleted' : 'changed';
+      this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how, master });
+      this.noteRestore(path, what, how, file);
     } else {
       this.log.info(before === undefined ? `wrote the ${what}` : `updated the ${what}`, { file: path, master });
+      const cause = file === 'config' && content === INVALIDATED_CONTENT ? 'invalidated' : before === undefined ? 'created' : 'updated';
+      this.observer.notify({ kind: 'wrote', file, path, cause, master });
     }
   }
 
-  private noteRestore(path: string, what: string, how: string): void {
+  private noteRestore(path: string, what: string, how: string, file: FileKind): void {
     const now = Date.now();
     const recent = (this.restores.get(path) ?? []).filter((t) => now - t < FIGHT_WINDOW_MS);
     recent.push(now);
@@ -146,6 +192,7 @@ export class Reconciler {
     this.log.warn(`restored the ${what}: it was ${how} by someone else`, { file: path });
     if (recent.length >= FIGHT_THRESHOLD) {
       this.log.warn(`another writer keeps changing the ${what} (${recent.length} times in ${FIGHT_WINDOW_MS / 1000} s): find and stop it`, { file: path });
+      this.observer.notify({ kind: 'fight', file, path, times: recent.length, windowSeconds: FIGHT_WINDOW_MS / 1000 });
     }
   }
 

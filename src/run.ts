@@ -4,7 +4,7 @@
 // the watcher is followed by one more check.
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
-import { installBinary, installedBinaryPath } from './binary.js';
+import { installBinaries } from './binary.js';
 import { restartCrio } from './crio.js';
 import type { Desired } from './desired.js';
 import { kubeconfigPath } from './desired.js';
@@ -13,8 +13,11 @@ import { removeStaleTemps } from './files.js';
 import type { Logger } from './log.js';
 import { RENAMED_SUFFIX } from './master.js';
 import type { Environment, Options } from './options.js';
+import { fanOut, type Observer } from './observer.js';
 import { Reconciler } from './reconciler.js';
+import { Stats } from './stats.js';
 import { printPlan } from './dry-run.js';
+import type { NodeTokenSource } from './node-token.js';
 import { startWatcher, Trigger, watchTargets, type Watcher } from './watch.js';
 
 /**
@@ -53,8 +56,31 @@ class Heartbeat {
   ageMs(): number { return this.noLoop ? 0 : Date.now() - this.last; }
 }
 
+/** How long queued events and the taint get to finish before the program exits. */
+const OBSERVERS_DEADLINE_MS = 5000;
+
+/** Metrics always; Kubernetes Events and the startup taint when enabled (loaded only then). */
+async function observers(o: Options, env: Environment, log: Logger, stats: Stats): Promise<Observer> {
+  const list: Observer[] = [stats];
+  if (o.dryRun) return fanOut(list);
+  const { apiAccessReader } = await import('./api-access.js');
+  const access = apiAccessReader(o, env, log);
+  if (o.events && env.podName && env.podNamespace && env.kubernetesServiceHost) {
+    const { EventRecorder } = await import('./events.js');
+    list.push(new EventRecorder(access, { namespace: env.podNamespace, name: env.podName, uid: env.podUid, nodeName: env.nodeName }, log));
+  }
+  if (o.nodeReadyTaint) {
+    if (!env.nodeName) throw new JobError('--node-ready-taint: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the node to untaint is unknown');
+    const { NodeTaint } = await import('./node-taint.js');
+    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
+  }
+  return fanOut(list);
+}
+
 export async function run(o: Options, env: Environment, log: Logger): Promise<void> {
-  const reconciler = new Reconciler(o, env, log);
+  const stats = new Stats();
+  const observer = await observers(o, env, log, stats);
+  const reconciler = new Reconciler(o, env, log, observer);
   const trigger = new Trigger();
   const stop = new Stop(trigger, log);
 
@@ -63,13 +89,11 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
       for (const name of await removeStaleTemps(dir)) log.warn('removed a temporary file left by an earlier run', { file: `${dir}/${name}` });
     }
   }
-  if (o.skipMultusBinaryCopy) {
-    log.info('not installing the multus binary (--skip-multus-binary-copy)');
-  } else if (o.dryRun) {
-    process.stdout.write(`# would install ${o.multusBinFile} as ${installedBinaryPath(o.cniBinDir)}\n`);
-  } else {
-    await installBinary(o.multusBinFile, o.cniBinDir, log);
-  }
+  // Asked before the binary is installed, so the answer overlaps the copy.
+  const tokens = await startTokens(o, env, reconciler, trigger, log);
+  await installBinaries(o, log);
+  // The first config waits at most this long on the API server.
+  await tokens.source?.firstAnswer(FIRST_TOKEN_WAIT_MS);
 
   // The watcher starts only when needed (waiting for a master, or the watch
   // loop), so a plain start writes the config before loading chokidar. Each
@@ -87,13 +111,16 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   let server: Server | undefined;
   const serveHealth = async (): Promise<void> => {
     if (o.healthPort === 0 || o.dryRun || o.once || server) return;
+    const checkInSync = (): ReturnType<Reconciler['checkInSync']> => reconciler.checkInSync();
+    const metrics = (await import('./metrics.js')).createMetrics({ stats, checkInSync, kubeconfigPath: kubeconfigPath(o) });
     server = await (await import('./health.js')).startHealthServer(o.healthPort, {
       loopAgeMs: () => heartbeat.ageMs(),
       maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
-      checkInSync: () => reconciler.checkInSync(),
+      checkInSync,
+      metrics,
     }, log);
   };
-  const loop: Loop = { o, reconciler, trigger, stop, heartbeat, log, startWatching, serveHealth };
+  const loop: Loop = { o, reconciler, trigger, stop, heartbeat, log, observer, startWatching, serveHealth, tokenNote: tokens.note };
   try {
     const first = await firstInstall(loop);
     if (first !== 'stopped' && !o.dryRun && !o.once) await stayRunning(loop, first.master, async () => {
@@ -101,20 +128,68 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
       watcher = undefined;
     });
   } finally {
+    tokens.source?.stop();
     await watcher?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   }
-  if (o.cleanupConfigOnExit && !o.dryRun && !o.once) await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
+  try {
+    if (o.cleanupConfigOnExit && !o.dryRun && !o.once) {
+      const cleanup = await (await import('./cleanup.js')).cleanUpOnExit(o, env, reconciler, log);
+      if (cleanup.uninstall) observer.notify({ kind: 'uninstall', reason: cleanup.reason, removed: cleanup.removed });
+    }
+  } finally {
+    // Events still queued and the taint being put back (on uninstall) finish first.
+    await observer.close?.(OBSERVERS_DEADLINE_MS);
+  }
+}
+
+/** How long the first config waits for a node-bound token before it carries the mounted one. */
+const FIRST_TOKEN_WAIT_MS = 5000;
+
+/** Why the kubeconfig carries the mounted token, or undefined when a node-bound one is asked for. */
+function nodeTokenOff(o: Options, env: Environment): string | undefined {
+  if (o.kubeconfigTokenExpirationSeconds === 0) return '--kubeconfig-token-expiration=0';
+  if (env.nodeName === '') return 'NODE_NAME is not set (set it from the downward API, spec.nodeName)';
+  return undefined;
+}
+
+/**
+ * Starts the node-bound token source (loaded only then), or says once why
+ * the kubeconfig carries the mounted token. --dry-run asks for nothing: it
+ * only says which source a run would use.
+ */
+async function startTokens(o: Options, env: Environment, reconciler: Reconciler, trigger: Trigger, log: Logger): Promise<{ source?: NodeTokenSource; note: string }> {
+  const off = nodeTokenOff(o, env);
+  if (off) {
+    const note = `the kubeconfig carries the mounted service-account token (it stops working once this pod is gone): ${off}`;
+    if (!o.dryRun) log.info(note);
+    return { note: `${note.replace('carries', 'would carry')}` };
+  }
+  if (o.dryRun) {
+    return { note: `the kubeconfig would carry a node-bound token, requested when run (TokenRequest bound to node ${env.nodeName}, ${o.kubeconfigTokenExpirationSeconds} s, renewed at 80%); shown below: the mounted token, masked` };
+  }
+  const { NodeTokenSource } = await import('./node-token.js');
+  const source = new NodeTokenSource({
+    nodeName: env.nodeName,
+    expirationSeconds: o.kubeconfigTokenExpirationSeconds,
+    server: { protocol: env.kubernetesServiceProtocol, host: env.kubernetesServiceHost, port: env.kubernetesServicePort, skipTlsVerify: o.skipTlsVerify },
+  }, log, () => trigger.kick());
+  reconciler.useTokens(source);
+  if (env.kubernetesServiceHost && env.kubernetesServicePort) await source.begin(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);
+  return { source, note: '' };
 }
 
 /** What the phases of a run share. */
 interface Loop {
+  /** Which token the kubeconfig carries, for --dry-run. */
+  tokenNote: string;
   o: Options;
   reconciler: Reconciler;
   trigger: Trigger;
   stop: Stop;
   heartbeat: Heartbeat;
   log: Logger;
+  observer: Observer;
   startWatching(): Promise<void>;
   serveHealth(): Promise<void>;
 }
@@ -129,7 +204,13 @@ async function stayRunning(l: Loop, master: string | undefined, stopWatching: ()
     log.info('installed; not watching (--skip-config-watch), waiting for a signal');
     // Signal handlers do not keep Node alive; without a handle it would exit (code 13).
     const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
-    await l.stop.done;
+    // Only a renewed node-bound token (or the signal) wakes this: the
+    // renewed token must still reach the kubeconfig.
+    for (;;) {
+      await l.trigger.wait(2 ** 31 - 1);
+      if (l.stop.signal) break;
+      await l.reconciler.reconcile().catch((err: unknown) => log.error('cannot write the renewed token', { error: messageOf(err) }));
+    }
     clearInterval(keepAlive);
   } else {
     await l.startWatching();
@@ -144,22 +225,22 @@ async function firstInstall(l: Loop): Promise<{ master: string | undefined } | '
   let loggedWait = '';
   for (;;) {
     l.heartbeat.beat();
-    let desired: Desired;
-    if (o.dryRun) {
-      desired = (await reconciler.plan()).desired;
-    } else {
-      desired = (await reconciler.reconcile()).desired;
-    }
-    // At start every fault is fatal: nothing has been proven to work yet.
+    // At start every fault is fatal, and found before anything is written:
+    // a fault in either file leaves the node's files as they were.
+    const plan = await reconciler.plan();
+    let desired = plan.desired;
+    if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
+    if (!o.dryRun) desired = (await reconciler.apply(plan)).desired;
     if (desired.errors.length > 0) throw new JobError(desired.errors.join('; '));
     if (!desired.waiting) {
-      if (o.dryRun) printPlan(desired, log.mask);
+      if (o.dryRun) printPlan(desired, log.mask, [l.tokenNote]);
       else log.info('the node is configured', { master: desired.master });
       return { master: desired.master };
     }
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new JobError(`no master config after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
+      const what = desired.waitingFor === 'readiness' ? 'the default network not ready' : 'no master config';
+      throw new JobError(`${what} after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
     }
     if (loggedWait === '') {
       await l.startWatching();
@@ -211,6 +292,7 @@ async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
       ({ desired } = await reconciler.apply(plan));
     } catch (err) {
       log.error('reconcile failed; keeping the files as they are', { error: messageOf(err) });
+      l.observer.notify({ kind: 'reconciled', result: 'error', configured: false, error: messageOf(err) });
       continue;
     }
     if (desired.errors.length === 0) inUse = desired.master ?? inUse;
@@ -221,7 +303,7 @@ async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
       log.error('cannot reconcile; keeping the last good files', { error: desired.errors.join('; ') });
     } else if (desired.waiting) {
       const kept = o.cleanupConfigOnExit ? 'invalidated the Multus config so no pod starts without its default network' : 'keeping the last Multus config';
-      log.warn(`no master config: ${kept}; waiting for ${desired.waiting}`);
+      log.warn(`${desired.waitingFor === 'readiness' ? 'the default network is not ready' : 'no master config'}: ${kept}; waiting for ${desired.waiting}`);
     } else if (lastStatus !== '') {
       log.info('the node is configured again', { master: desired.master });
     }

@@ -4,7 +4,7 @@
 // symlink, an event on the dir entry itself. Events only wake the loop: the
 // reconciler compares and writes nothing when nothing differs, so events
 // from its own writes end there instead of looping.
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { existsSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Logger } from './log.js';
 
@@ -51,6 +51,8 @@ export interface WatchTargets {
   files: string[];
   /** Directories watched with fs.watch (the service-account dir). */
   secretDirs: string[];
+  /** Files that may not exist yet, nor their directories (the readiness indicator file). */
+  maybePaths?: string[];
 }
 
 export interface Watcher {
@@ -90,22 +92,58 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
       log.warn('cannot watch the service-account dir; the periodic re-check still runs', { dir, error: String(err) });
     }
   }
+  const paths = (targets.maybePaths ?? []).map((p) => watchPath(p, onEvent));
   return {
     async close() {
       for (const w of plain) w.close();
+      for (const p of paths) p.close();
       await chokidar.close();
     },
   };
 }
 
+/**
+ * Watches a path that may not exist yet, nor its directories (e.g.
+ * /run/flannel/subnet.env before flannel starts; chokidar misses a file
+ * created under a directory that did not exist when watching began):
+ * fs.watch on the deepest directory that exists, moved down as directories
+ * appear and up as they go. Every move is followed by an event, so the
+ * check after it sees what happened meanwhile.
+ */
+function watchPath(path: string, onEvent: () => void): { close(): void } {
+  const target = resolvePath(path);
+  let watched = '';
+  let current: FSWatcher | undefined;
+  let closed = false;
+  const arm = (): void => {
+    if (closed) return;
+    let dir = dirname(target);
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    if (dir === watched && current) return;
+    current?.close();
+    current = undefined;
+    watched = dir;
+    try {
+      current = fsWatch(dir, { persistent: false }, () => { arm(); onEvent(); });
+      // The directory itself went away: watch higher up.
+      current.on('error', () => { current?.close(); current = undefined; watched = ''; arm(); onEvent(); });
+    } catch {
+      watched = '';
+    }
+  };
+  arm();
+  return { close: () => { closed = true; current?.close(); } };
+}
+
 /** What to watch for these options. */
 export function watchTargets(o: {
-  multusConfFile: string; multusAutoconfigDir: string; cniConfDir: string; serviceAccountDir: string;
+  multusConfFile: string; multusAutoconfigDir: string; cniConfDir: string; serviceAccountDir: string; readinessIndicatorFile?: string;
 }, kubeconfigDir: string, caFile: string): WatchTargets {
   const auto = o.multusConfFile === 'auto';
   return {
     configDirs: [...new Set([...(auto ? [o.multusAutoconfigDir] : []), o.cniConfDir, kubeconfigDir])],
     files: auto ? [] : [o.multusConfFile],
     secretDirs: [o.serviceAccountDir, ...(caFile ? [dirname(caFile)] : [])],
+    maybePaths: o.readinessIndicatorFile ? [o.readinessIndicatorFile] : [],
   };
 }

@@ -16,12 +16,22 @@
 //                      (or exit) for node -e 0, --help, --once, with and
 //                      without the 50 MB copy, watch mode, thin, cp+sync
 //   BENCH_THIN=path    use this thin_entrypoint instead of building/reusing one
-//   BENCH_THIS_BIN=path  run this JS entry instead of bin/multus-entrypoint.js
+//   BENCH_THIS_BIN=path  run this JS entry instead of what the image runs
 //                      (to compare a prototype build against thin); a path
 //                      ending in .blob runs a Node startup snapshot
 //                      (node --snapshot-blob <path> -- <flags>)
 //
-// Output: a table, then as the very last line `BENCH {json}`.
+// "this" is what the image runs: the Dockerfile's runtime ENTRYPOINT and
+// ENV, with the image's app dir mapped to this repository (bin/, dist/ and
+// its code cache, made by `npm run build` with this same node) and the
+// image's node to this one; dist/ is mounted read-only for it, as the pod's
+// root filesystem is. A third program, the floor (floor.cjs: Node starting
+// a script that only installs the binary the same way and writes the two
+// files), runs under the same limits in the same run.
+//
+// Output: a table, then as the very last line `BENCH {json}`. Exit status 1
+// when a run failed (no config, a crash, an OOM kill, a wrong file); a
+// missed target is only a printed verdict.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
@@ -31,7 +41,32 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const COMMAND = path.resolve(process.env.BENCH_THIS_BIN || path.join(REPO, 'bin', 'multus-entrypoint.js'));
+const FLOOR = path.join(REPO, 'test', 'bench', 'floor.cjs');
+
+/**
+ * The runtime stage's ENTRYPOINT and ENV from the Dockerfile, as run here:
+ * paths under the image's app dir (the dir above bin/ of the script) point
+ * into this repository, the image's node is this process' node.
+ */
+function imageCommand() {
+  const text = fs.readFileSync(path.join(REPO, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const stage = lines.slice(lines.findLastIndex((l) => /^FROM\s/i.test(l)));
+  const ep = stage.findLast((l) => /^ENTRYPOINT\s/i.test(l));
+  if (!ep) throw new Error('Dockerfile: no ENTRYPOINT in the runtime stage');
+  const [node, ...args] = JSON.parse(ep.replace(/^ENTRYPOINT\s+/i, ''));
+  const script = args.find((a) => /\/bin\/[^/]+\.js$/.test(a));
+  if (!script) throw new Error(`Dockerfile: cannot find the program's script in ENTRYPOINT ${ep}`);
+  const appDir = path.posix.dirname(path.posix.dirname(script));
+  const local = (v) => (v === appDir || v.startsWith(`${appDir}/`) ? path.join(REPO, v.slice(appDir.length)) : v);
+  const env = {};
+  for (const l of stage.filter((x) => /^ENV\s/i.test(x))) {
+    for (const m of l.replace(/^ENV\s+/i, '').matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[m[1]] = local(m[2].replace(/^"|"$/g, ''));
+  }
+  return { argv: [process.execPath, ...args.map(local)], env, image: [node, ...args].join(' ') };
+}
+const IMAGE = imageCommand();
+const COMMAND = process.env.BENCH_THIS_BIN ? path.resolve(process.env.BENCH_THIS_BIN) : IMAGE.argv[1];
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount'; // thin_entrypoint hard-codes it
 
 // ---------------------------------------------------------------- settings
@@ -64,8 +99,8 @@ const KEEP = envFlag('BENCH_KEEP');
 const WARM_CACHE = (process.env.BENCH_COMPILE_CACHE ?? 'cold') === 'warm';
 const ONLY = process.env.BENCH_ONLY;
 const MODE = process.env.BENCH_MODE ?? 'compare';
-const PROGRAMS = ['this', 'thin'].filter((p) => !ONLY || ONLY === p);
-if (PROGRAMS.length === 0) throw new Error(`BENCH_ONLY=${ONLY}: use this or thin`);
+const PROGRAMS = ['this', 'thin', 'floor'].filter((p) => !ONLY || ONLY === p);
+if (PROGRAMS.length === 0) throw new Error(`BENCH_ONLY=${ONLY}: use this, thin or floor`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
@@ -259,9 +294,11 @@ function saMountPlan() {
 
 const WRAPPER = [
   'set -e',
-  'sa=$1; tmpfs_at=$2; rest=$3; n=$4; shift 4',
+  'sa=$1; tmpfs_at=$2; rest=$3; ro=$4; n=$5; shift 5',
   'if [ -n "$tmpfs_at" ]; then mount -t tmpfs -o mode=0755,size=1m bench-sa "$tmpfs_at"; mkdir -p "$tmpfs_at/$rest"; fi',
   `mount --bind "$sa" ${SA_PATH}`,
+  // The program's own files, read-only as in a pod with readOnlyRootFilesystem.
+  'if [ -n "$ro" ]; then mount --bind "$ro" "$ro"; mount -o remount,bind,ro "$ro"; fi',
   'while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done',
   'exec "$@"',
 ].join('\n');
@@ -354,23 +391,26 @@ const kubeconfigHas = (h, token) => readOr(h.kubeconfig).includes(token);
 
 // ---------------------------------------------------------------- programs
 let THIN;
+const dirFlags = (h) => [
+  `--cni-bin-dir=${h.binDir}`, `--cni-conf-dir=${h.confDir}`, `--multus-autoconfig-dir=${h.confDir}`,
+  `--multus-bin-file=${h.srcBinary}`, `--multus-cni-conf-dir=${h.multusCniConfDir}`,
+];
 function commandFor(prog, h) {
-  const flags = [
-    `--cni-bin-dir=${h.binDir}`, `--cni-conf-dir=${h.confDir}`, `--multus-autoconfig-dir=${h.confDir}`,
-    `--multus-bin-file=${h.srcBinary}`, `--multus-cni-conf-dir=${h.multusCniConfDir}`,
-  ];
+  const flags = dirFlags(h);
   // Thin watches only with --cleanup-config-on-exit; this program watches by
   // default and gets the stock args (its SA dir flag defaults to SA_PATH).
+  if (prog === 'floor') return [process.execPath, FLOOR, ...flags];
   return prog === 'this' ? thisArgv(flags) : [THIN, ...flags, '--cleanup-config-on-exit'];
 }
 
 function thisArgv(args) {
+  if (!process.env.BENCH_THIS_BIN) return [...IMAGE.argv, ...args];
   return COMMAND.endsWith('.blob')
     ? [process.execPath, '--snapshot-blob', COMMAND, '--', ...args]
     : [process.execPath, COMMAND, ...args];
 }
 
-function childEnv(h) {
+function childEnv(h, prog, extra = {}) {
   const tmp = h ? h.freshTmp() : os.tmpdir();
   if (WARM_CACHE) fs.mkdirSync(tmp, { recursive: true });
   return {
@@ -378,6 +418,8 @@ function childEnv(h) {
     KUBERNETES_SERVICE_HOST: '10.96.0.1',
     KUBERNETES_SERVICE_PORT: '443',
     TMPDIR: tmp, // Node's compile cache lives in os.tmpdir(): cold per start, as in a new container
+    ...(prog === 'this' && !process.env.BENCH_THIS_BIN ? IMAGE.env : {}),
+    ...extra,
   };
 }
 
@@ -401,16 +443,17 @@ function startSampler(cg) {
   };
 }
 
-function launch(prog, h, label, argvOverride) {
+function launch(prog, h, label, argvOverride, envExtra) {
   const cg = newCgroup(`${prog}-${label}`);
   const logFile = path.join(h ? h.root : baseDir, `${prog}-${label}.log`);
   const fd = fs.openSync(logFile, 'a');
   const plan = saMountPlan();
   const cmd = argvOverride ?? commandFor(prog, h);
   const t0 = now();
+  const ro = prog === 'this' && !process.env.BENCH_THIS_BIN ? path.join(REPO, 'dist') : '';
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', WRAPPER, 'bench-wrap',
-    h ? h.saDir : baseDir, plan.tmpfsAt, plan.rest, String(cg.procsFiles.length), ...cg.procsFiles, ...cmd],
-  { env: childEnv(h), stdio: ['ignore', fd, fd] });
+    h ? h.saDir : baseDir, plan.tmpfsAt, plan.rest, ro, String(cg.procsFiles.length), ...cg.procsFiles, ...cmd],
+  { env: childEnv(h, prog, envExtra), stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   const inst = { prog, h, cg, child, t0, logFile, exit: undefined, killedByUs: false };
   inst.exited = new Promise((resolve) => {
@@ -538,7 +581,8 @@ function recordStop(inst, s, res) {
   if (res.oom) s.oom = true;
   s.exits.push(res.exit.code ?? res.exit.signal);
   if (Number.isFinite(res.totalPeak)) s.totalPeak.push(res.totalPeak / MiB);
-  if (res.diedEarly) s.failures.push(`${inst.prog} ${path.basename(inst.logFile)} exited on its own (${res.exit.code ?? res.exit.signal}); log:\n    ${tail(inst.logFile)}`);
+  const done = inst.prog === 'floor' && res.exit.code === 0; // the floor exits when done
+  if (res.diedEarly && !done) s.failures.push(`${inst.prog} ${path.basename(inst.logFile)} exited on its own (${res.exit.code ?? res.exit.signal}); log:\n    ${tail(inst.logFile)}`);
 }
 
 async function wrapperBaseline() {
@@ -584,17 +628,46 @@ function summarize(s, runs) {
   };
 }
 
-function printTable(res) {
+function summarizeFloor(s, runs) {
+  return {
+    time_to_config_ms: round(median(s.ttc)),
+    time_to_config_installed_ms: round(median(s.ttcInstalled)),
+    start_cpu_ms: round(median(s.startCpu)),
+    start_cpu_installed_ms: round(median(s.startCpuInstalled)),
+    peak_memory_start_mib: round(median(s.peakStart)),
+    oom_killed: s.oom,
+    runs,
+    failures: s.failures.length,
+  };
+}
+
+/** this/thin and this/floor for both starts; the target is <= 2.5x thin, or <= 1.25x the floor. */
+function startRatios(res) {
+  const r = (a, b) => (a && b ? round(a / b, 2) : null);
+  const one = (key) => {
+    const vsThin = r(res.this?.[key], res.thin?.[key]);
+    const vsFloor = r(res.this?.[key], res.floor?.[key]);
+    const met = vsThin === null && vsFloor === null ? null : (vsThin !== null && vsThin <= 2.5) || (vsFloor !== null && vsFloor <= 1.25);
+    return { this_vs_thin: vsThin, this_vs_floor: vsFloor, floor_vs_thin: r(res.floor?.[key], res.thin?.[key]), target_met: met };
+  };
+  return { time_to_config: one('time_to_config_ms'), time_to_config_installed: one('time_to_config_installed_ms') };
+}
+
+function printTable(res, ratios) {
   const T = res.this ?? {};
   const H = res.thin ?? {};
+  const F = res.floor ?? {};
   const fmt = (v) => (v === null || v === undefined ? '—' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v));
   const ok = (b) => (b === null ? '?' : b ? 'ok' : 'MISS');
   const le = (a, b, f = 1) => (a === null || b === null || a === undefined || b === undefined ? null : a <= b * f);
   const rows = [
-    ['time_to_config_ms (50 MB install)', T.time_to_config_ms, H.time_to_config_ms, '<= 1.5x thin', ok(le(T.time_to_config_ms, H.time_to_config_ms, 1.5))],
-    ['time_to_config_installed_ms', T.time_to_config_installed_ms, H.time_to_config_installed_ms, '<= 1.5x thin', ok(le(T.time_to_config_installed_ms, H.time_to_config_installed_ms, 1.5))],
+    ['time_to_config_ms (50 MB install)', T.time_to_config_ms, H.time_to_config_ms, '<= 2.5x thin or 1.25x floor', ok(ratios.time_to_config.target_met)],
+    ['  this/thin, this/floor, floor/thin', ratios.time_to_config.this_vs_thin, ratios.time_to_config.floor_vs_thin, `floor ${fmt(F.time_to_config_ms)} ms, this/floor ${fmt(ratios.time_to_config.this_vs_floor)}`, ''],
+    ['time_to_config_installed_ms', T.time_to_config_installed_ms, H.time_to_config_installed_ms, '<= 2.5x thin or 1.25x floor', ok(ratios.time_to_config_installed.target_met)],
+    ['  this/thin, this/floor, floor/thin', ratios.time_to_config_installed.this_vs_thin, ratios.time_to_config_installed.floor_vs_thin, `floor ${fmt(F.time_to_config_installed_ms)} ms, this/floor ${fmt(ratios.time_to_config_installed.this_vs_floor)}`, ''],
+    ['  installed <= first install', T.time_to_config_installed_ms, T.time_to_config_ms, 'this: installed <= first', ok(le(T.time_to_config_installed_ms, T.time_to_config_ms))],
     ['reaction_ms master edit (median)', T.reaction_ms?.master_edit, H.reaction_ms?.master_edit, '<= thin, < 100', ok(le(T.reaction_ms?.master_edit, H.reaction_ms?.master_edit) === null ? null : le(T.reaction_ms?.master_edit, H.reaction_ms?.master_edit) && T.reaction_ms.master_edit < 100)],
-    ['reaction_ms token rotation (median)', T.reaction_ms?.token_rotation, H.reaction_ms?.token_rotation, '<= thin, < 100', ok(T.reaction_ms?.token_rotation === null || T.reaction_ms?.token_rotation === undefined ? null : (H.reaction_ms?.token_rotation === null || T.reaction_ms.token_rotation <= H.reaction_ms.token_rotation) && T.reaction_ms.token_rotation < 100)],
+    ['reaction_ms token rotation (median)', T.reaction_ms?.token_rotation, H.reaction_ms?.token_rotation, '<= thin, < 100', ok(T.reaction_ms?.token_rotation === null || T.reaction_ms?.token_rotation === undefined ? null : (H.reaction_ms?.token_rotation == null || T.reaction_ms.token_rotation <= H.reaction_ms.token_rotation) && T.reaction_ms.token_rotation < 100)],
     ['  reaction p90 master / token', `${fmt(T.reaction_p90_ms?.master_edit)} / ${fmt(T.reaction_p90_ms?.token_rotation)}`, `${fmt(H.reaction_p90_ms?.master_edit)} / ${fmt(H.reaction_p90_ms?.token_rotation)}`, '', ''],
     ['idle_cpu_ms_per_s', T.idle_cpu_ms_per_s, H.idle_cpu_ms_per_s, '<= thin', ok(le(T.idle_cpu_ms_per_s, H.idle_cpu_ms_per_s))],
     ['peak_memory_mib (anon, churn)', T.peak_memory_mib, H.peak_memory_mib, '< 40', ok(T.peak_memory_mib === null || T.peak_memory_mib === undefined ? null : T.peak_memory_max_mib < 40)],
@@ -603,8 +676,8 @@ function printTable(res) {
     ['  anon peak, start, installed', T.peak_memory_installed_start_mib, H.peak_memory_installed_start_mib, '', ''],
     ['  cgroup total peak (incl. cache)', T.cgroup_total_peak_mib, H.cgroup_total_peak_mib, '', ''],
     ['oom_killed', T.oom_killed, H.oom_killed, 'no', ok(T.oom_killed === undefined ? null : !T.oom_killed)],
-    ['start_cpu_ms (CPU until config)', T.start_cpu_ms, H.start_cpu_ms, '', ''],
-    ['start_cpu_installed_ms', T.start_cpu_installed_ms, H.start_cpu_installed_ms, '', ''],
+    ['start_cpu_ms (CPU until config)', T.start_cpu_ms, H.start_cpu_ms, `floor ${fmt(F.start_cpu_ms)}`, ''],
+    ['start_cpu_installed_ms', T.start_cpu_installed_ms, H.start_cpu_installed_ms, `floor ${fmt(F.start_cpu_installed_ms)}`, ''],
     ['start_throttled_ms (CFS)', T.start_throttled_ms, H.start_throttled_ms, '', ''],
     ['reaction_cpu_ms (CPU per change)', T.reaction_cpu_ms, H.reaction_cpu_ms, '', ''],
     ['churn_converge_ms', T.churn_converge_ms, H.churn_converge_ms, '', ''],
@@ -621,26 +694,36 @@ function printTable(res) {
 // compile cache) for variants that each add one piece of work.
 async function startupBreakdown(baseline) {
   const node = process.execPath;
-  const flags = (h) => commandFor('this', h).slice(COMMAND.endsWith('.blob') ? 4 : 2);
+  const flags = dirFlags;
   const thinFlags = (h) => commandFor('thin', h).slice(1);
+  // The binary already installed (a copy, not a link: its own pages).
+  const installed = (h) => fs.copyFileSync(h.srcBinary, path.join(h.binDir, 'multus'));
+  // [name, program (for its limits and mounts), argv, until, before, extra env]
   const variants = [
-    ['node -e 0 (Node boot)', () => [node, '-e', '0'], 'exit'],
-    ['this --help (load + parse)', () => thisArgv(['--help']), 'exit'],
-    ['this --once --skip-multus-binary-copy', (h) => thisArgv([...flags(h), '--once', '--skip-multus-binary-copy']), 'config'],
-    ['this --once (50 MB copy)', (h) => thisArgv([...flags(h), '--once']), 'config'],
-    ['this watching, --skip-multus-binary-copy', (h) => thisArgv([...flags(h), '--skip-multus-binary-copy']), 'config'],
-    ['this watching (50 MB copy) = time_to_config', (h) => thisArgv(flags(h)), 'config'],
-    ['thin --skip-multus-binary-copy', (h) => [THIN, ...thinFlags(h), '--skip-multus-binary-copy'], 'config'],
-    ['thin (50 MB copy) = time_to_config', (h) => [THIN, ...thinFlags(h)], 'config'],
-    ['cp + sync -f of the 50 MB file (coreutils)', (h) => ['sh', '-c', 'cp "$1" "$2" && sync -f "$2"', 'cp', h.srcBinary, path.join(h.binDir, 'cp-copy')], 'exit'],
-  ].filter(([name]) => !ONLY || name.startsWith(ONLY) || name.startsWith('node') || name.startsWith('cp'));
+    ['node -e 0 (Node boot)', 'node', () => [node, '-e', '0'], 'exit'],
+    ['floor (50 MB copy + two files) = floor time_to_config', 'floor', (h) => commandFor('floor', h), 'config'],
+    ['floor, binary installed (compare)', 'floor', (h) => commandFor('floor', h), 'config', installed],
+    ['this --help (load + parse)', 'this', () => thisArgv(['--help']), 'exit'],
+    ['this --help, code cache off', 'this', () => thisArgv(['--help']), 'exit', undefined, { MULTUS_ENTRYPOINT_CODE_CACHE: 'off' }],
+    ['this --once --skip-multus-binary-copy', 'this', (h) => thisArgv([...flags(h), '--once', '--skip-multus-binary-copy']), 'config'],
+    ['this --once (50 MB copy)', 'this', (h) => thisArgv([...flags(h), '--once']), 'config'],
+    ['this watching, --skip-multus-binary-copy', 'this', (h) => thisArgv([...flags(h), '--skip-multus-binary-copy']), 'config'],
+    ['this watching (50 MB copy) = time_to_config', 'this', (h) => thisArgv(flags(h)), 'config'],
+    ['this watching, binary installed', 'this', (h) => thisArgv(flags(h)), 'config', installed],
+    ['thin --skip-multus-binary-copy', 'thin', (h) => [THIN, ...thinFlags(h), '--skip-multus-binary-copy'], 'config'],
+    ['thin (50 MB copy) = time_to_config', 'thin', (h) => [THIN, ...thinFlags(h)], 'config'],
+    ['thin, binary installed', 'thin', (h) => [THIN, ...thinFlags(h)], 'config', installed],
+    ['cp + sync -f of the 50 MB file (coreutils)', 'cp', (h) => ['sh', '-c', 'cp "$1" "$2" && sync -f "$2"', 'cp', h.srcBinary, path.join(h.binDir, 'cp-copy')], 'exit'],
+  ].filter(([, prog]) => !ONLY || prog === ONLY || prog === 'node' || prog === 'cp');
   const rows = [];
   const data = variants.map(() => ({ wall: [], cpu: [], anon: [] }));
+  let failed = 0;
   for (let i = 0; i < RUNS; i++) {
     for (let v = 0; v < variants.length; v++) {
-      const [name, argv, until] = variants[v];
+      const [name, prog, argv, until, before, env] = variants[v];
       const h = new HostRoot(`startup${i}-${v}`);
-      const inst = launch(name.startsWith('thin') ? 'thin' : 'this', h, `v${v}`, argv(h));
+      before?.(h);
+      const inst = launch(prog, h, `v${v}`, argv(h), env);
       let t = null;
       if (until === 'exit') {
         await Promise.race([inst.exited, sleep(START_TIMEOUT_MS)]);
@@ -651,7 +734,10 @@ async function startupBreakdown(baseline) {
       const cpu = inst.cg.cpuUsageUs() / 1000;
       const anon = inst.sampler.peakAll() / MiB;
       await stop(inst);
-      if (t === null) log(`${name}: no result; log:\n    ${tail(inst.logFile)}`);
+      if (t === null) {
+        failed++;
+        log(`${name}: no result; log:\n    ${tail(inst.logFile)}`);
+      }
       data[v].wall.push(t === null ? null : t - inst.t0);
       data[v].cpu.push(t === null ? null : cpu);
       data[v].anon.push(anon);
@@ -666,7 +752,15 @@ async function startupBreakdown(baseline) {
   process.stdout.write(`\n${'variant'.padEnd(w)}  wall ms  CPU ms  anon MiB\n${'-'.repeat(w)}  -------  ------  --------\n`);
   for (const r of rows) process.stdout.write(`${r.variant.padEnd(w)}  ${String(r.wall_ms).padStart(7)}  ${String(r.cpu_ms).padStart(6)}  ${String(r.anon_peak_mib).padStart(8)}\n`);
   process.stdout.write(`\nmedians of ${RUNS} rounds; CPU is the cgroup's (cpuacct) at config time or exit; wall includes the launch wrapper (~${round(baseline)} ms); compile cache ${WARM_CACHE ? 'warm' : 'cold'}\n`);
-  process.stdout.write(`STARTUP ${JSON.stringify(rows)}\n`);
+  const at = (prefix) => rows.find((r) => r.variant.startsWith(prefix));
+  const ratio = (a, b, k) => (at(a)?.[k] && at(b)?.[k] ? round(at(a)[k] / at(b)[k], 2) : null);
+  const ratios = {
+    first_install: { vs_thin_wall: ratio('this watching (50', 'thin (50', 'wall_ms'), vs_floor_wall: ratio('this watching (50', 'floor (50', 'wall_ms'), vs_floor_cpu: ratio('this watching (50', 'floor (50', 'cpu_ms') },
+    installed: { vs_thin_wall: ratio('this watching, binary', 'thin, binary', 'wall_ms'), vs_floor_wall: ratio('this watching, binary', 'floor, binary', 'wall_ms'), vs_floor_cpu: ratio('this watching, binary', 'floor, binary', 'cpu_ms') },
+  };
+  process.stdout.write(`ratios (medians): ${JSON.stringify(ratios)}\n`);
+  process.stdout.write(`STARTUP ${JSON.stringify({ rows, ratios, failed })}\n`);
+  return failed;
 }
 
 // ---------------------------------------------------------------- main
@@ -711,15 +805,16 @@ async function main() {
   const baseline = await wrapperBaseline();
   log(`wrapper baseline (unshare + mounts + cgroup join + exec true): ${round(baseline)} ms`);
 
-  if (MODE === 'startup') return startupBreakdown(baseline);
+  if (MODE === 'startup') return (await startupBreakdown(baseline)) > 0 ? 1 : 0;
   if (MODE !== 'compare') throw new Error(`BENCH_MODE=${MODE}: use compare (default) or startup`);
   const S = Object.fromEntries(PROGRAMS.map((p) => [p, newSamples()]));
   const started = now();
   for (let i = 0; i < RUNS; i++) {
-    const order = i % 2 === 0 ? PROGRAMS : [...PROGRAMS].reverse();
+    const order = PROGRAMS.map((_, k) => PROGRAMS[(i + k) % PROGRAMS.length]);
     const insts = {};
     // 1. Cold start with a 50 MB binary to install, one program at a time
-    //    (the other, once started, idles in its own cgroup).
+    //    (the others, once started, idle in their own cgroups; the floor
+    //    exits when done).
     for (const p of order) {
       const h = new HostRoot(`run${i}-${p}`);
       const inst = launch(p, h, 'cold');
@@ -728,12 +823,13 @@ async function main() {
       if (!ok) continue;
       const installed = fs.statSync(path.join(h.binDir, 'multus'), { throwIfNoEntry: false });
       if (!installed || installed.size !== BIN_MB * MiB) S[p].failures.push(`${p}: installed binary has the wrong size`);
+      if (p === 'floor') { await Promise.race([inst.exited, sleep(START_TIMEOUT_MS)]); continue; }
       await sleep(SETTLE_MS);
       inst.sampler.mark('idle');
       S[p].peakStart.push(inst.sampler.peak('start') / MiB);
     }
     // 2. Idle: both windows overlap in time; CPU is accounted per cgroup.
-    const running = order.filter((p) => insts[p] && !insts[p].exit && S[p].ttc.at(-1) !== null);
+    const running = order.filter((p) => p !== 'floor' && insts[p] && !insts[p].exit && S[p].ttc.at(-1) !== null);
     const u0 = Object.fromEntries(running.map((p) => [p, insts[p].cg.cpuUsageUs()]));
     const tA = now();
     await sleep(IDLE_S * 1000);
@@ -752,18 +848,23 @@ async function main() {
       const inst = launch(p, h, 'installed');
       if (await startAndWait(inst, S[p], 'ttcInstalled', 'startCpuInstalled')) {
         S[p].peakInstalled.push(inst.sampler.peakAll() / MiB);
+        if (p === 'floor') await Promise.race([inst.exited, sleep(START_TIMEOUT_MS)]);
       }
       recordStop(inst, S[p], await stop(inst));
       h.remove();
     }
-    const line = PROGRAMS.map((p) => `${p}: ttc ${round(S[p].ttc.at(-1))} ms, installed ${round(S[p].ttcInstalled.at(-1))} ms, idle ${round(S[p].idle.at(-1), 3)} ms/s, churn anon ${round(S[p].peakChurn.at(-1))} MiB`).join(' | ');
+    const line = PROGRAMS.map((p) => `${p}: ttc ${round(S[p].ttc.at(-1))} ms, installed ${round(S[p].ttcInstalled.at(-1))} ms${p === 'floor' ? '' : `, idle ${round(S[p].idle.at(-1), 3)} ms/s, churn anon ${round(S[p].peakChurn.at(-1))} MiB`}`).join(' | ');
     log(`run ${i + 1}/${RUNS} (${Math.round((now() - started) / 1000)} s): ${line}`);
   }
 
-  const results = Object.fromEntries(PROGRAMS.map((p) => [p, summarize(S[p], RUNS)]));
+  const results = Object.fromEntries(PROGRAMS.map((p) => [p, p === 'floor' ? summarizeFloor(S[p], RUNS) : summarize(S[p], RUNS)]));
+  const ratios = startRatios(results);
   const notes = [
     `machine: ${machine.nproc} CPUs (${machine.cpu}), kernel ${machine.kernel}, cgroup ${machine.cgroup}, Node ${machine.node}, temp dirs on ${machine.tmpdir_fs}`,
-    `this = node ${path.relative(REPO, COMMAND)} at ${machine.commit}; thin = ${THIN ?? '—'}`,
+    process.env.BENCH_THIS_BIN
+      ? `this = node ${path.relative(REPO, COMMAND)} (BENCH_THIS_BIN) at ${machine.commit}; thin = ${THIN ?? '—'}`
+      : `this = the image's ENTRYPOINT (${IMAGE.image}) run as ${IMAGE.argv.map((a) => (a.startsWith(REPO) ? path.relative(REPO, a) : a)).join(' ')}${Object.keys(IMAGE.env).length ? ` with ${Object.keys(IMAGE.env).join(', ')}` : ''}, dist/ read-only, at ${machine.commit}; thin = ${THIN ?? '—'}`,
+    `floor = node ${path.relative(REPO, FLOOR)}: Node starting a script that installs the binary the same way (compare size then content in 256 KiB reads, or kernel copy to a temporary file + fsync + rename) and writes the two files (temporary file + fsync + rename), then exits`,
     `limits per process start: fresh cgroup, memory ${MEM_LIMIT / MiB} MiB, CPU quota ${CPU_QUOTA_US}/${CPU_PERIOD_US}`,
     `medians over ${RUNS} runs per program, alternating which starts first; reactions pooled (${REACT_EDITS} edits + ${REACT_ROTATIONS} rotations per run, each after a random 0-1 s pause)`,
     'thin runs with --cleanup-config-on-exit: without it thin_entrypoint v4.2.3 never watches; this program runs with the stock args (it watches by default)',
@@ -776,16 +877,20 @@ async function main() {
   if (results.thin && results.thin.reaction_ms.token_rotation === null) notes.push('thin never rewrote the kubeconfig after a token rotation: recorded null');
   for (const p of PROGRAMS) for (const f of S[p].failures.slice(0, 10)) notes.push(`${p} failure: ${f}`);
   for (const p of PROGRAMS) if (S[p].failures.length > 10) notes.push(`${p}: ${S[p].failures.length - 10} more failures`);
-  printTable(results);
+  printTable(results, ratios);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`total bench time ${Math.round((now() - started) / 1000)} s\n`);
-  const bench = { ...results, machine, notes };
+  const bench = { ...results, ratios, machine, notes };
   process.stdout.write(`BENCH ${JSON.stringify(bench)}\n`);
+  // A run that failed or was OOM-killed fails the bench; a missed target does not.
+  const broken = PROGRAMS.filter((p) => S[p].failures.length > 0 || S[p].oom);
+  if (broken.length) log(`failed runs: ${broken.map((p) => `${p} (${S[p].failures.length} failures${S[p].oom ? ', OOM-killed' : ''})`).join(', ')}`);
+  return broken.length ? 1 : 0;
 }
 
 let exitCode = 0;
 try {
-  await main();
+  exitCode = (await main()) ?? 0;
 } catch (err) {
   log(`failed: ${err.stack ?? err}`);
   exitCode = 1;

@@ -192,15 +192,16 @@ e2eDescribe('manifests: accepted by a real API server, least-privilege RBAC', ()
     group?: string;
     subresource?: string;
     namespace?: string;
+    name?: string;
   }
-  const label = (a: Access): string => `${a.verb} ${a.group ? `${a.group}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.namespace ? ` in ${a.namespace}` : ''}`;
+  const label = (a: Access): string => `${a.verb} ${a.group ? `${a.group}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.name ? ` ${a.name}` : ''}${a.namespace ? ` in ${a.namespace}` : ''}`;
 
   async function allowed(a: Access): Promise<boolean> {
     const review = await kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
       body: {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
-        spec: { user, groups, resourceAttributes: { verb: a.verb, resource: a.resource, group: a.group ?? '', subresource: a.subresource, namespace: a.namespace } },
+        spec: { user, groups, resourceAttributes: { verb: a.verb, resource: a.resource, group: a.group ?? '', subresource: a.subresource, namespace: a.namespace, name: a.name } },
       },
     });
     return review.status?.allowed === true;
@@ -223,6 +224,10 @@ e2eDescribe('manifests: accepted by a real API server, least-privilege RBAC', ()
       // multus-entrypoint: GET its own pod and its DaemonSet on SIGTERM.
       { verb: 'get', resource: 'pods', namespace: 'kube-system' },
       { verb: 'get', group: 'apps', resource: 'daemonsets', namespace: 'kube-system' },
+      // multus-entrypoint: does the DaemonSet still select its node (GET the node).
+      { verb: 'get', resource: 'nodes', name: 'node-1' },
+      // multus-entrypoint: the kubeconfig's node-bound token (TokenRequest for itself).
+      { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'kube-system', name: 'multus' },
     ];
     const denied: string[] = [];
     for (const a of needed) if (!(await allowed(a))) denied.push(label(a));
@@ -240,14 +245,17 @@ e2eDescribe('manifests: accepted by a real API server, least-privilege RBAC', ()
       { verb: 'patch', resource: 'pods', namespace: APP_NS },
       { verb: 'create', resource: 'pods', subresource: 'exec', namespace: APP_NS },
       { verb: 'update', resource: 'nodes' },
-      { verb: 'get', resource: 'nodes' },
+      { verb: 'list', resource: 'nodes' },
       { verb: 'delete', group: 'apps', resource: 'daemonsets', namespace: 'kube-system' },
       { verb: 'update', group: 'apps', resource: 'daemonsets', namespace: 'kube-system' },
       { verb: 'list', group: 'apps', resource: 'daemonsets' },
       { verb: 'create', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: APP_NS },
       { verb: 'delete', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: APP_NS },
       { verb: 'get', resource: 'configmaps', namespace: 'kube-system' },
+      // Tokens of itself only, in its own namespace (resourceNames in a Role).
       { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'kube-system' },
+      { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'kube-system', name: 'default' },
+      { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: APP_NS, name: 'multus' },
       { verb: 'update', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
       { verb: 'delete', resource: 'events', namespace: APP_NS },
     ];

@@ -7,12 +7,15 @@
 // scenarios.json, so a test file that failed to load counts as failed, not
 // as absent. Jest appends its own summary reporter after every custom one, so
 // to have the last word this reporter wraps jest's default and summary
-// reporters itself (the config lists only this one). Plain JavaScript: jest
-// loads reporters without transforming them.
+// reporters itself (the config lists only this one). Under CI=true a
+// skipped suite, or any skipped test, fails the run (exit 1, through
+// getLastError) instead of looking green. Plain JavaScript: jest loads
+// reporters without transforming them.
 import { DefaultReporter, SummaryReporter, VerboseReporter } from '@jest/reporters';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipFailsUnderCi } from '../ci.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TITLE = /^(multus-entrypoint|thin_entrypoint) scenario (\w+): (.*)$/;
@@ -51,6 +54,8 @@ export default class E2eSummaryReporter {
   constructor(globalConfig) {
     /** @type {Reporter[]} */
     this.inner = [globalConfig.verbose ? new VerboseReporter(globalConfig) : new DefaultReporter(globalConfig), new SummaryReporter(globalConfig, {})];
+    /** @type {Error | undefined} set when a skip must fail the run */
+    this.skipError = undefined;
   }
 
   /** @param {Parameters<NonNullable<Reporter['onRunStart']>>} args */
@@ -74,6 +79,7 @@ export default class E2eSummaryReporter {
   }
 
   getLastError() {
+    if (this.skipError) return this.skipError;
     for (const r of this.inner) {
       const err = r.getLastError?.();
       if (err) return err;
@@ -90,8 +96,13 @@ export default class E2eSummaryReporter {
   /** @param {import('@jest/reporters').AggregatedResult} results */
   printVerdict(results) {
     const skip = skipReason();
+    const pending = results.numPendingTests + results.numTodoTests;
+    const failure = skip
+      ? skipFailsUnderCi('e2e', `the suite was skipped (${skip})`)
+      : pending > 0 ? skipFailsUnderCi('e2e', `${pending} test(s) skipped`) : undefined;
+    if (failure) this.skipError = new Error(failure);
     if (skip) {
-      process.stdout.write(`e2e: skipped: ${skip}\n`);
+      process.stdout.write(`e2e: skipped: ${skip}${failure ? ' (FAILED: CI=true)' : ''}\n`);
       return;
     }
     const { programs, scenarios } = scenarioList();
@@ -132,6 +143,8 @@ export default class E2eSummaryReporter {
     });
     if (lines.length) process.stdout.write(`\ne2e failures by scenario:\n${lines.join('\n')}\n\n`);
     const [ours, thin] = counts;
-    process.stdout.write(`e2e: ${ours.passed}/${ours.total} scenarios passed with ${ours.program}; ${thin.passed}/${thin.total} with ${thin.program}\n`);
+    if (failure) process.stdout.write(`${failure}\n`);
+    const skipped = pending > 0 ? `, ${pending} test(s) skipped` : '';
+    process.stdout.write(`e2e: ${ours.passed}/${ours.total} scenarios passed with ${ours.program}; ${thin.passed}/${thin.total} with ${thin.program}${skipped}\n`);
   }
 }

@@ -1,7 +1,13 @@
-// A stand-in for the Kubernetes API server on 127.0.0.1, answering the two
-// GETs of the uninstall check the way the real one does: the pod with an
-// ownerReference to its DaemonSet, then the DaemonSet (present, gone, being
-// deleted), a 403 from RBAC, or no answer at all. HTTP or HTTPS.
+// A stand-in for the Kubernetes API server on 127.0.0.1, answering what the
+// program asks the way the real one does: the two GETs of the uninstall
+// check (the pod with an ownerReference to its DaemonSet, then the DaemonSet:
+// present, gone, being deleted, a 403 from RBAC, or no answer at all), the
+// node's GET, and the TokenRequest for a node-bound token (issued as a JWT
+// whose claims name the service account and the node, as
+// pkg/serviceaccount/claims.go writes them), the startup taint's JSON patch
+// of the node, and Events (events.k8s.io/v1 creates, kept apart from
+// `requests`). HTTP or HTTPS. Its behaviour can be changed while a test runs
+// (set()).
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,29 +19,99 @@ import { join } from 'node:path';
 export const NAMESPACE = 'kube-system';
 export const POD = 'kube-multus-ds-x7k2p';
 export const DAEMONSET = 'kube-multus-ds';
+export const POD_UID = '3f1c2a8e-0000-4000-8000-000000000001';
+
+export const NODE = 'node-1';
+export const SERVICE_ACCOUNT = 'multus';
 
 export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | 'hang';
+/** How a TokenRequest is answered: issued, refused by RBAC, node binding unsupported (1.28 and older), the node unknown, or no answer. */
+export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang';
+export type NodeState = 'present' | 'absent' | 'forbidden' | 'hang';
+/** owned: by the DaemonSet; absent: 404 (deleted); orphan: no owner; replicaset: owned by a ReplicaSet. */
+export type PodState = 'owned' | 'absent' | 'orphan' | 'replicaset';
+
+export interface Taint { key: string; effect: string; value?: string }
 
 export interface FakeApiOptions {
   daemonSet: DaemonSetState;
-  /** The bearer token the server accepts (401 for any other). */
+  /** The pod asked for first; owned by the DaemonSet unless said otherwise. */
+  pod?: PodState;
+  /** The bearer token the server accepts (401 for any other); tokens it issued are accepted too. */
   token: string;
   /** Serve HTTPS with this key and certificate. */
   tls?: { key: string; cert: string };
+  tokenRequest?: TokenRequestState;
+  /** The server shortens every token to this lifetime (as --service-account-max-token-expiration does). */
+  maxTokenSeconds?: number;
+  node?: NodeState;
+  nodeLabels?: Record<string, string>;
+  /** The DaemonSet's pod template scheduling constraints. */
+  nodeSelector?: Record<string, string>;
+  affinity?: unknown;
+  /** The node's taints at start; PATCHes change them (see taints()). */
+  nodeTaints?: Taint[];
+  /** Answer the node's PATCH, or refuse it as RBAC would. */
+  nodePatch?: 'accept' | 403;
+  /** Answer Event creates, refuse them as RBAC would, or never answer. */
+  events?: 'accept' | 403 | 'hang';
 }
 
 export interface ReceivedRequest {
   method: string;
   path: string;
   authorization: string | undefined;
+  /** The JSON body of a POST or PATCH. */
+  body?: unknown;
+  contentType?: string;
 }
 
 export interface FakeApi {
   port: number;
   requests: ReceivedRequest[];
+  /** Tokens issued by TokenRequest, in order. */
+  issued: string[];
+  /** Events created (the bodies as sent); not in `requests`. */
+  events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The node's taints now. */
+  taints(): Taint[];
   /** The env the command needs to reach this server as its API server. */
   env: NodeJS.ProcessEnv;
+  /** Changes how the server answers from now on. */
+  set(change: Partial<FakeApiOptions>): void;
+  /** Accepts this bearer token too (a rotated mounted token). */
+  accept(token: string): void;
   close(): Promise<void>;
+}
+
+function b64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/**
+ * A service-account JWT with the claims the API server writes (unsigned:
+ * the program only reads the claims). Bound to a pod (the mounted token)
+ * or to a node (a requested one).
+ */
+export function serviceAccountJwt(o: { namespace?: string; name?: string; pod?: string; node?: string; expiresInSeconds?: number; tag?: string }): string {
+  const now = Math.floor(Date.now() / 1000);
+  const k8s: Record<string, unknown> = {
+    namespace: o.namespace ?? NAMESPACE,
+    serviceaccount: { name: o.name ?? SERVICE_ACCOUNT, uid: '3f1c2a8e-0000-4000-8000-00000000000a' },
+  };
+  if (o.pod) k8s.pod = { name: o.pod, uid: '3f1c2a8e-0000-4000-8000-000000000001' };
+  if (o.node) k8s.node = { name: o.node, uid: '3f1c2a8e-0000-4000-8000-00000000000b' };
+  const payload = {
+    aud: ['https://kubernetes.default.svc'],
+    exp: now + (o.expiresInSeconds ?? 3600),
+    iat: now,
+    iss: 'https://kubernetes.default.svc',
+    jti: Math.random().toString(36).slice(2),
+    'kubernetes.io': k8s,
+    nbf: now,
+    sub: `system:serviceaccount:${o.namespace ?? NAMESPACE}:${o.name ?? SERVICE_ACCOUNT}`,
+  };
+  return `${b64url({ alg: 'RS256', kid: 'test' })}.${b64url(payload)}.${o.tag ?? 'sig'}-never-log-me`;
 }
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
@@ -62,7 +138,10 @@ const pod = {
   status: { phase: 'Running' },
 };
 
-function daemonSet(deleting: boolean): unknown {
+function daemonSet(deleting: boolean, o: FakeApiOptions): unknown {
+  const podSpec: Record<string, unknown> = { containers: [{ name: 'kube-multus', image: 'multus' }] };
+  if (o.nodeSelector) podSpec.nodeSelector = o.nodeSelector;
+  if (o.affinity) podSpec.affinity = o.affinity;
   return {
     kind: 'DaemonSet',
     apiVersion: 'apps/v1',
@@ -72,33 +151,147 @@ function daemonSet(deleting: boolean): unknown {
       uid: '3f1c2a8e-0000-4000-8000-000000000002',
       ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z', deletionGracePeriodSeconds: 0, finalizers: ['foregroundDeletion'] } : {}),
     },
-    spec: { selector: { matchLabels: { name: 'multus' } } },
+    spec: { selector: { matchLabels: { name: 'multus' } }, template: { metadata: { labels: { name: 'multus' } }, spec: podSpec } },
     status: { desiredNumberScheduled: 1, numberReady: 1 },
   };
 }
 
-export async function startFakeApi(o: FakeApiOptions): Promise<FakeApi> {
+/** The startup taint's PATCH: a JSON patch that tests the resourceVersion and sets the taints. */
+function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: FakeApiOptions & { nodeVersion?: number }): void {
+  if (o.nodePatch === 403) {
+    status(res, 403, 'Forbidden', `nodes "${NODE}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot patch resource "nodes" in API group "" at the cluster scope`);
+    return;
+  }
+  if (req.headers['content-type'] !== 'application/json-patch+json' || !Array.isArray(body)) {
+    status(res, 415, 'UnsupportedMediaType', 'expected a JSON patch');
+    return;
+  }
+  const version = String(o.nodeVersion ?? 1);
+  for (const op of body as { op: string; path: string; value: unknown }[]) {
+    if (op.op === 'test' && op.path === '/metadata/resourceVersion' && op.value !== version) {
+      status(res, 422, 'Invalid', 'the server rejected our request due to an error in our request');
+      return;
+    }
+  }
+  for (const op of body as { op: string; path: string; value: unknown }[]) {
+    if (op.op === 'add' && op.path === '/spec/taints') o.nodeTaints = op.value as Taint[];
+  }
+  o.nodeVersion = (o.nodeVersion ?? 1) + 1;
+  object(res, node(o));
+}
+
+function node(o: FakeApiOptions & { nodeVersion?: number }): unknown {
+  return {
+    kind: 'Node',
+    apiVersion: 'v1',
+    metadata: { name: NODE, uid: '3f1c2a8e-0000-4000-8000-00000000000b', resourceVersion: String(o.nodeVersion ?? 1), labels: { 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', ...o.nodeLabels } },
+    spec: o.nodeTaints ? { taints: o.nodeTaints } : {},
+  };
+}
+
+const tokenPath = `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`;
+
+/** Answers a TokenRequest as pkg/registry/core/serviceaccount/storage/token.go does. */
+function tokenRequest(res: ServerResponse, body: unknown, o: FakeApiOptions, issued: string[]): boolean {
+  const state = o.tokenRequest ?? 'ok';
+  if (state === 'hang') return false;
+  if (state === 'forbidden') {
+    status(res, 403, 'Forbidden', `serviceaccounts "${SERVICE_ACCOUNT}" is forbidden: User "system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${NAMESPACE}"`);
+    return true;
+  }
+  const spec = (body as { spec?: { expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string } } } | undefined)?.spec;
+  const ref = spec?.boundObjectRef;
+  if (ref?.kind === 'Node' && state === 'unsupported') {
+    status(res, 400, 'BadRequest', 'cannot bind token to object of type /v1, Kind=Node');
+    return true;
+  }
+  if (ref?.kind === 'Node' && (state === 'node-missing' || ref.name !== NODE)) {
+    status(res, 404, 'NotFound', `nodes "${ref.name}" not found`);
+    return true;
+  }
+  const requested = spec?.expirationSeconds ?? 3600;
+  if (requested < 600) {
+    status(res, 422, 'Invalid', 'TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes');
+    return true;
+  }
+  const seconds = Math.min(requested, o.maxTokenSeconds ?? requested);
+  const token = serviceAccountJwt({ node: ref?.kind === 'Node' ? ref.name : undefined, expiresInSeconds: seconds, tag: `issued-${issued.length + 1}` });
+  issued.push(token);
+  object(res, {
+    kind: 'TokenRequest',
+    apiVersion: 'authentication.k8s.io/v1',
+    metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE, creationTimestamp: new Date().toISOString() },
+    spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: ref ?? null },
+    status: { token, expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
+  });
+  return true;
+}
+
+export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
+  const o: FakeApiOptions & { nodeVersion?: number } = { ...options };
   const requests: ReceivedRequest[] = [];
+  const events: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const issued: string[] = [];
+  const accepted = new Set<string>([o.token]);
   const sockets = new Set<Socket>();
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+  const handler = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
     const path = (req.url ?? '/').split('?')[0]!;
-    requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization });
-    if (req.headers.authorization !== `Bearer ${o.token}`) {
+    const isEvent = req.method === 'POST' && path === `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events`;
+    if (!isEvent) {
+      const contentType = req.headers['content-type'];
+      requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, ...(body === undefined ? {} : { body }), ...(contentType ? { contentType } : {}) });
+    }
+    const bearer = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    if (!accepted.has(bearer) && !issued.includes(bearer)) {
       status(res, 401, 'Unauthorized', 'Unauthorized');
       return;
+    }
+    if (isEvent) {
+      const mode = o.events ?? 'accept';
+      if (mode === 'hang') return;
+      if (mode === 403) {
+        status(res, 403, 'Forbidden', `events.events.k8s.io is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot create resource "events" in API group "events.k8s.io" in the namespace "${NAMESPACE}"`);
+        return;
+      }
+      events.push(body as Record<string, unknown>);
+      res.writeHead(201, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+      return;
+    }
+    if (req.method === 'PATCH' && path === `/api/v1/nodes/${NODE}`) {
+      patchNode(req, res, body, o);
+      return;
+    }
+    if (req.method === 'POST' && path === tokenPath) {
+      tokenRequest(res, body, o, issued);
+      return;
+    }
+    if (req.method === 'GET' && path === `/api/v1/nodes/${NODE}`) {
+      switch (o.node ?? 'present') {
+        case 'present': object(res, node(o)); return;
+        case 'absent': status(res, 404, 'NotFound', `nodes "${NODE}" not found`); return;
+        case 'forbidden': status(res, 403, 'Forbidden', `nodes "${NODE}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot get resource "nodes" in API group "" at the cluster scope`); return;
+        case 'hang': return;
+      }
     }
     if (req.method !== 'GET') {
       status(res, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       return;
     }
     if (path === `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`) {
-      object(res, pod);
-      return;
+      switch (o.pod ?? 'owned') {
+        case 'owned': object(res, pod); return;
+        case 'absent': status(res, 404, 'NotFound', `pods "${POD}" not found`); return;
+        case 'orphan': object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: undefined } }); return;
+        case 'replicaset':
+          object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'multus-7d9f', uid: '3f1c2a8e-0000-4000-8000-000000000003', controller: true }] } });
+          return;
+      }
     }
     if (path === `/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/${DAEMONSET}`) {
       switch (o.daemonSet) {
-        case 'present': object(res, daemonSet(false)); return;
-        case 'deleting': object(res, daemonSet(true)); return;
+        case 'present': object(res, daemonSet(false, o)); return;
+        case 'deleting': object(res, daemonSet(true, o)); return;
         case 'absent': status(res, 404, 'NotFound', `daemonsets.apps "${DAEMONSET}" not found`); return;
         case 'forbidden':
           status(res, 403, 'Forbidden', `daemonsets.apps "${DAEMONSET}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot get resource "daemonsets" in API group "apps" in the namespace "${NAMESPACE}"`);
@@ -108,7 +301,18 @@ export async function startFakeApi(o: FakeApiOptions): Promise<FakeApi> {
     }
     status(res, 404, 'NotFound', 'the server could not find the requested resource');
   };
-  const server: Server = o.tls ? createHttpsServer({ key: o.tls.key, cert: o.tls.cert }, handler) : createHttpServer(handler);
+  const withBody = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body: unknown;
+      if (chunks.length > 0) {
+        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = Buffer.concat(chunks).toString('utf8'); }
+      }
+      handler(req, res, body);
+    });
+  };
+  const server: Server = o.tls ? createHttpsServer({ key: o.tls.key, cert: o.tls.cert }, withBody) : createHttpServer(withBody);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -118,12 +322,18 @@ export async function startFakeApi(o: FakeApiOptions): Promise<FakeApi> {
   return {
     port,
     requests,
+    issued,
+    events,
+    taints: () => o.nodeTaints ?? [],
+    set: (change) => { Object.assign(o, change); },
+    accept: (token) => { accepted.add(token); },
     env: {
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
       KUBERNETES_SERVICE_PORT: String(port),
       KUBERNETES_SERVICE_PROTOCOL: o.tls ? 'https' : 'http',
       POD_NAME: POD,
       POD_NAMESPACE: NAMESPACE,
+      POD_UID,
     },
     close: async () => {
       for (const s of sockets) s.destroy();

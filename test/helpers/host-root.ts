@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const COMMAND = join(REPO, 'bin', 'multus-entrypoint.js');
-export const TESTDATA = resolve(REPO, '..', 'shared', 'testdata');
+/** ../shared/testdata beside the clone; MULTUS_TESTDATA when run from a copy (Stryker's sandbox). */
+export const TESTDATA = process.env.MULTUS_TESTDATA ?? resolve(REPO, '..', 'shared', 'testdata');
 /** A recognisable fake token: tests assert it never shows in any output. */
 export const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-token-never-log-me.sig';
 

@@ -1,18 +1,25 @@
 // Bad input: a message naming the file or flag, exit 1 or 2, no stack
-// trace, and the previous good config left in place.
+// trace, and the previous good config left in place. Between the good run
+// and the failing one the master changes, so a config written before the
+// failure would differ from the good one and be seen.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostRoot } from '../helpers/host-root.js';
 import { copyMaster, makeHostRoot, readOrUndefined, runCommand, TOKEN } from '../helpers/host-root.js';
+import { editJson } from '../helpers/daemon.js';
 
 let h: HostRoot;
 let goodConfig: string;
+let goodKubeconfig: string;
 beforeEach(async () => {
   h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
+  const master = await copyMaster(h, 'masters/10-flannel.conflist');
   expect((await runCommand([...h.args, '--once'], h.env)).code).toBe(0);
   goodConfig = (await readOrUndefined(join(h.confDir, '00-multus.conf')))!;
+  goodKubeconfig = (await readOrUndefined(h.kubeconfig))!;
+  // Same cniVersion and name: every case below keeps its meaning.
+  await editJson(master, (c) => { ((c.plugins as Record<string, unknown>[])[0]!.delegate as Record<string, unknown>).mtu = 1400; });
 });
 afterEach(async () => { await h.remove(); });
 
@@ -23,6 +30,13 @@ interface Case {
   env?: NodeJS.ProcessEnv;
   code: 1 | 2;
   message: (h: HostRoot) => RegExp | string;
+  /**
+   * Fails today: the program writes 00-multus.conf for the new master
+   * before it fails on the kubeconfig. Issue 11, point 2 ("never half a
+   * configuration") fixes it; then drop this flag (jest reports these as
+   * failed once they pass).
+   */
+  awaitsIssue11?: true;
 }
 
 const cases: Case[] = [
@@ -31,11 +45,11 @@ const cases: Case[] = [
   { name: 'bad log level', flags: () => ['--multus-log-level=trace'], code: 2, message: () => /--multus-log-level: "trace"/ },
   { name: 'traversal in the pinned master name', flags: () => ['--multus-master-cni-file-name=../../etc/x.conf'], code: 2, message: () => /--multus-master-cni-file-name/ },
   { name: 'missing binary', flags: (x) => [`--multus-bin-file=${x.root}/nope`], code: 1, message: (x) => `${x.root}/nope (--multus-bin-file): no such file or directory` },
-  { name: 'missing token', prepare: (x) => fsp.rm(join(x.saDir, 'token')), code: 1, message: (x) => `${join(x.saDir, 'token')}: cannot read the service-account token: no such file or directory` },
-  { name: 'empty token', prepare: async (x) => { await fsp.rm(join(x.saDir, 'token')); await fsp.writeFile(join(x.saDir, 'token'), ' \n'); }, code: 1, message: (x) => `${join(x.saDir, 'token')}: the service-account token is empty` },
-  { name: 'missing CA', prepare: (x) => fsp.rm(join(x.saDir, 'ca.crt')), code: 1, message: (x) => new RegExp(`${join(x.saDir, 'ca.crt')}: cannot read the CA certificate`) },
-  { name: 'missing KUBERNETES_SERVICE_HOST', env: { KUBERNETES_SERVICE_HOST: '' }, code: 1, message: () => /multus.kubeconfig: environment variable KUBERNETES_SERVICE_HOST is not set/ },
-  { name: 'missing KUBERNETES_SERVICE_PORT', env: { KUBERNETES_SERVICE_PORT: '' }, code: 1, message: () => /environment variable KUBERNETES_SERVICE_PORT is not set/ },
+  { name: 'missing token', prepare: (x) => fsp.rm(join(x.saDir, 'token')), code: 1, message: (x) => `${join(x.saDir, 'token')}: cannot read the service-account token: no such file or directory`, awaitsIssue11: true },
+  { name: 'empty token', prepare: async (x) => { await fsp.rm(join(x.saDir, 'token')); await fsp.writeFile(join(x.saDir, 'token'), ' \n'); }, code: 1, message: (x) => `${join(x.saDir, 'token')}: the service-account token is empty`, awaitsIssue11: true },
+  { name: 'missing CA', prepare: (x) => fsp.rm(join(x.saDir, 'ca.crt')), code: 1, message: (x) => new RegExp(`${join(x.saDir, 'ca.crt')}: cannot read the CA certificate`), awaitsIssue11: true },
+  { name: 'missing KUBERNETES_SERVICE_HOST', env: { KUBERNETES_SERVICE_HOST: '' }, code: 1, message: () => /multus.kubeconfig: environment variable KUBERNETES_SERVICE_HOST is not set/, awaitsIssue11: true },
+  { name: 'missing KUBERNETES_SERVICE_PORT', env: { KUBERNETES_SERVICE_PORT: '' }, code: 1, message: () => /environment variable KUBERNETES_SERVICE_PORT is not set/, awaitsIssue11: true },
   { name: 'pinned master is truncated JSON', prepare: (x) => copyMaster(x, 'invalid/01-truncated.conflist'), flags: () => ['--multus-master-cni-file-name=01-truncated.conflist'], code: 1, message: (x) => new RegExp(`${join(x.confDir, '01-truncated.conflist')} \\(--multus-master-cni-file-name\\): not valid JSON`) },
   { name: 'pinned master is Multus itself', prepare: (x) => copyMaster(x, 'invalid/02-multus-custom.conf'), flags: () => ['--multus-master-cni-file-name=02-multus-custom.conf'], code: 1, message: () => /02-multus-custom.conf \(--multus-master-cni-file-name\): it is of type "multus"/ },
   { name: 'pinned master has a numeric cniVersion', prepare: (x) => copyMaster(x, 'invalid/03-numeric-version.conf'), flags: () => ['--multus-master-cni-file-name=03-numeric-version.conf'], code: 1, message: () => /03-numeric-version.conf .*"cniVersion" is not a string/ },
@@ -49,18 +63,26 @@ const cases: Case[] = [
   { name: 'unreadable non-auto source', flags: (x) => [`--multus-conf-file=${x.root}/missing.conf`], code: 1, message: (x) => `${x.root}/missing.conf (--multus-conf-file): no such file or directory` },
 ];
 
+async function failsAndKeepsTheNode(c: Case): Promise<void> {
+  await c.prepare?.(h);
+  const r = await runCommand([...h.args, '--once', '--master-cni-wait-timeout=0', ...(c.flags?.(h) ?? [])], { ...h.env, ...c.env });
+  expect(r.code).toBe(c.code);
+  const message = c.message(h);
+  if (typeof message === 'string') expect(r.stderr).toContain(message);
+  else expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  expect(await readOrUndefined(join(h.confDir, '00-multus.conf'))).toBe(goodConfig);
+  expect((await readOrUndefined(h.kubeconfig)) === goodKubeconfig).toBe(true);
+}
+
+const table = (list: Case[]): (readonly [string, Case])[] => list.map((c) => [c.name, c] as const);
+
 describe('bad input', () => {
-  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    await c.prepare?.(h);
-    const r = await runCommand([...h.args, '--once', '--master-cni-wait-timeout=0', ...(c.flags?.(h) ?? [])], { ...h.env, ...c.env });
-    expect(r.code).toBe(c.code);
-    const message = c.message(h);
-    if (typeof message === 'string') expect(r.stderr).toContain(message);
-    else expect(r.stderr).toMatch(message);
-    expect(r.stderr).not.toMatch(/^\s+at /m);
-    expect(r.stdout + r.stderr).not.toContain(TOKEN);
-    expect(await readOrUndefined(join(h.confDir, '00-multus.conf'))).toBe(goodConfig);
-  });
+  it.each(table(cases.filter((c) => !c.awaitsIssue11)))('%s', async (_name, c) => failsAndKeepsTheNode(c));
+
+  // Issue 11 point 2: remove `.failing` when the fix is merged.
+  it.failing.each(table(cases.filter((c) => c.awaitsIssue11)))('%s (awaits issue 11: a config written before the kubeconfig fails)', async (_name, c) => failsAndKeepsTheNode(c));
 
   it('prints help on stdout and exits 0', async () => {
     const r = await runCommand(['--help'], h.env);

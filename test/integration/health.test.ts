@@ -1,6 +1,7 @@
 // --health-port: /healthz while the loop is alive, /readyz only while the
 // files on disk are what the program would write now. Over real HTTP.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -39,9 +40,9 @@ describe('--health-port', () => {
     const run = await startDaemon(h, [`--health-port=${port}`]);
     expect(await fetchHealth('/healthz')).toEqual({ status: 200, body: 'ok\n' });
     expect(await fetchHealth('/readyz')).toEqual({ status: 200, body: 'ok\n' });
-    expect(await status('/metrics')).toBe(404);
+    expect(await status('/nope')).toBe(404);
     const r = await stopDaemon(run);
-    expect(r.stderr).toMatch(new RegExp(`serving /healthz and /readyz port=${port}`));
+    expect(r.stderr).toMatch(new RegExp(`serving /healthz, /readyz and /metrics port=${port}`));
   });
 
   it('is not ready while the master is gone, alive all the same, and ready again when it is back', async () => {
@@ -88,6 +89,36 @@ describe('--health-port', () => {
     await stopDaemon(run);
   });
 
+  it('is not ready while a stale twin of the config exists (it would sort first)', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const run = await startDaemon(h, [`--health-port=${port}`, '--skip-config-watch'], h.env, /not watching/);
+    expect(await status('/readyz')).toBe(200);
+    const twin = join(h.confDir, '00-multus.conflist');
+    await fsp.writeFile(twin, '{"cniVersion":"1.0.0","name":"old","plugins":[{"type":"multus"}]}');
+    expect(await fetchHealth('/readyz')).toEqual({ status: 503, body: `${twin} should not exist\n` });
+    await fsp.rm(twin);
+    expect(await status('/readyz')).toBe(200);
+    await stopDaemon(run);
+  });
+
+  it('turns /healthz 503 when the reconcile loop stalls', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    // --resync-interval=1: a healthy loop turns at least every second, so
+    // /healthz gives up on it after 2 s + 30 s of grace.
+    const run = await startDaemon(h, [`--health-port=${port}`, '--resync-interval=1']);
+    expect(await fetchHealth('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    // A token that is a FIFO with no writer: reading it blocks, as a hung
+    // volume would, and the loop stops in the middle of a turn.
+    const token = join(h.saDir, 'token');
+    await fsp.rm(token);
+    execFileSync('mkfifo', [token]);
+    const stalled = await eventually(() => fetchHealth('/healthz'), (a) => a.status !== 200, 90_000, '/healthz not 200');
+    expect(stalled.status).toBe(503);
+    expect(stalled.body).toMatch(/^reconcile loop stalled for \d+ s\n$/);
+    run.child.kill('SIGKILL');
+    await run.exited;
+  }, 120_000);
+
   it('serves health while it waits for a master, not ready until one comes', async () => {
     const run = await startDaemon(h, [`--health-port=${port}`], h.env, /waiting for a valid/);
     expect(await status('/healthz')).toBe(200);
@@ -104,7 +135,7 @@ describe('--health-port', () => {
     try {
       const r = await runDaemonToEnd(h, [`--health-port=${port}`]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`--health-port ${port}: cannot serve /healthz and /readyz: listen EADDRINUSE`));
+      expect(r.stderr).toMatch(new RegExp(`--health-port ${port}: cannot serve /healthz, /readyz and /metrics: listen EADDRINUSE`));
       expect(r.stderr).not.toMatch(/unexpected failure|^\s+at /m);
     } finally {
       await new Promise((r) => taken.close(r));

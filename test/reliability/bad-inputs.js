@@ -365,6 +365,7 @@ export async function badInputPhase({ abilities, width, log, verbose }) {
     }
   }
   const ok = results.filter((r) => !r.faults.length).length;
-  log(`bad inputs: ${ok}/${results.length} clear${skipped.length ? ` (${skipped.length} skipped on this machine)` : ''}`);
-  return { ok, total: results.length };
+  // Skipped cases stay in the total: a skip must not read as all clear.
+  log(`bad inputs: ${ok}/${all.length} clear, ${skipped.length} skipped on this machine`);
+  return { ok, total: all.length, skipped: skipped.length };
 }

@@ -9,6 +9,7 @@ import { watch } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { jwt, NODE, startTokenApi } from './token-api.js';
 import {
   configsParse, DIST, exists, hostAt, inParallel, leftoverTemps, makeRng, median, newRootDir, readKubeconfig, readOr,
   runProgram, sha256, sleep, startProgram, TEMP_PREFIX, TESTDATA, TOKEN, writeAtomic, writeServiceAccount,
@@ -123,12 +124,15 @@ async function checkAfterKill(h, { configs, tokens, binHashes, binMayBeAbsent, k
 }
 
 /** The restart with --once and what it must converge to. */
-async function restartConverges(h, args, expected, { token, ca, binHash, renamed }) {
-  const r = await runProgram([...args, '--once'], h.env, { timeoutMs: 30_000 });
+async function restartConverges(h, args, expected, { token: wanted, ca, binHash, renamed, env = h.env }) {
+  const r = await runProgram([...args, '--once'], env, { timeoutMs: 30_000 });
   const faults = [];
+  // A node-bound token is known only once the restart asked for it.
+  const token = typeof wanted === 'function' ? wanted() : wanted;
   if (r.timedOut) faults.push('the restart did not finish within 30 s');
   else if (r.code !== 0) faults.push(`the restart exited ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  if (r.stderr.includes(token) || r.stdout.includes(token)) faults.push('the token shows in the output');
+  if (token === undefined) faults.push('no token was issued to the restart');
+  if (r.stderr.includes('never-log-me') || r.stdout.includes('never-log-me')) faults.push('a token shows in the output');
   const text = await readOr(join(h.confDir, expected.fileName));
   if (text !== expected.content) faults.push(`${expected.fileName} is not the expected config${text === undefined ? ' (absent)' : ''}`);
   else {
@@ -141,7 +145,7 @@ async function restartConverges(h, args, expected, { token, ca, binHash, renamed
   else {
     if (kc.token !== token) faults.push('the kubeconfig does not hold the last token');
     if (kc.ca !== Buffer.from(ca).toString('base64')) faults.push('the kubeconfig does not hold the last CA');
-    if (kc.server !== `https://${h.env.KUBERNETES_SERVICE_HOST}:${h.env.KUBERNETES_SERVICE_PORT}`) faults.push(`wrong server ${kc.server}`);
+    if (kc.server !== `${env.KUBERNETES_SERVICE_PROTOCOL ?? 'https'}://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT}`) faults.push(`wrong server ${kc.server}`);
     const mode = (await fsp.stat(h.kubeconfig)).mode & 0o777;
     if (mode !== 0o600) faults.push(`kubeconfig mode ${mode.toString(8)}`);
   }
@@ -353,11 +357,140 @@ async function reconcileKill(fx, i, rng, scope) {
   return { kind: 'reconcile', i, ops: done, killAt: Math.round(killAt), phase, faults, root: h.root };
 }
 
+// ---------------------------------------------------------------- token renewal kills
+
+/**
+ * The kubeconfig carries a node-bound token (NODE_NAME set, a TokenRequest
+ * stand-in that answers after a random delay). Killed during the first
+ * request at start, or during renewals set off by rotations of the mounted
+ * token: the kubeconfig must stay whole with a token that was mounted or
+ * issued, and a restart must carry a freshly issued one.
+ */
+async function tokenKill(fx, i, rng, scope) {
+  const h = await cloneTemplate(fx, `tk${i}`);
+  scope.root = h.root;
+  const api = await startTokenApi({ rng: makeRng(rng.int(0, 2 ** 31)) });
+  scope.api = api;
+  const mounted = [jwt({ pod: `multus-${i}`, node: NODE, tag: `mounted-${i}-0` })];
+  api.accept(mounted[0]);
+  let ca = `CA-token-${i}\n`;
+  await writeServiceAccount(h.saDir, mounted[0], ca);
+  const env = { ...h.env, NODE_NAME: NODE, KUBERNETES_SERVICE_PROTOCOL: 'http', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port) };
+  const args = [...withBinary(h, fx.oldBin), '--resync-interval=3600', '--kubeconfig-token-expiration=600'];
+  const when = rng.pick(['start', 'renewal', 'renewal']);
+  const p = startProgram(args, env);
+  scope.program = p;
+  const t0 = performance.now();
+  let killAt;
+  if (when === 'start') {
+    killAt = rng.next() * 400;
+  } else {
+    if (!(await p.waitForLog(/watching for changes/, 30_000))) {
+      p.child.kill('SIGKILL');
+      await api.close();
+      return { kind: 'token', i, phase: 'did not start', faults: [`the program did not start watching:\n${p.stderr()}`], root: h.root };
+    }
+    // 1-3 rotations of the mounted token, each renewing the node-bound one at once.
+    const rotations = rng.int(1, 3);
+    killAt = performance.now() - t0 + rng.next() * 300;
+    for (let n = 1; n <= rotations; n++) {
+      await sleep(rng.next() * 80);
+      if (performance.now() - t0 >= killAt) break;
+      mounted.push(jwt({ pod: `multus-${i}`, node: NODE, tag: `mounted-${i}-${n}` }));
+      api.accept(mounted.at(-1));
+      ca = rng.chance(0.3) ? `CA-token-${i}-${n}\n` : ca;
+      await writeServiceAccount(h.saDir, mounted.at(-1), ca);
+    }
+  }
+  await sleep(Math.max(0, killAt - (performance.now() - t0)));
+  const issuedBefore = api.issued.length;
+  p.child.kill('SIGKILL');
+  await p.exited;
+  const kc = await readKubeconfig(h.kubeconfig);
+  const phase = (await leftoverTemps(h.root)).length ? 'mid-write (temporary file present)'
+    : kc && !kc.fault && api.issued.includes(kc.token) ? (kc.token === api.issued.at(-1) ? 'latest issued token written' : 'an older issued token written')
+      : issuedBefore > 0 ? 'token issued, not yet written' : 'before any token was issued';
+  const faults = await checkAfterKill(h, {
+    configs: new Set([fx.oldConfig]),
+    tokens: [TOKEN, ...mounted, ...api.issued],
+    binHashes: [fx.oldHash],
+    binMayBeAbsent: false,
+    kubeconfigMayBeAbsent: false,
+  });
+  const expected = expectedConfig(new Map([['10-flannel.conflist', FLANNEL]]), args, env);
+  const restart = await restartConverges(h, args, expected, { token: () => (api.issued.length > issuedBefore ? api.issued.at(-1) : undefined), ca, binHash: fx.oldHash, renamed: false, env });
+  faults.push(...restart);
+  await api.close();
+  return { kind: 'token', i, variant: when, killAt: Math.round(killAt), phase, faults, root: h.root };
+}
+
+// ---------------------------------------------------------------- readiness wait kills
+
+/**
+ * Started with --readiness-indicator-file missing (its directory too) and a
+ * changed master: killed while it waits, while the file appears (and maybe
+ * goes again), or while it writes. Before the file ever existed the node
+ * must hold its old config; after, the old or the new one. A restart with
+ * the file present converges.
+ */
+async function readinessKill(fx, i, rng, scope) {
+  const h = await cloneTemplate(fx, `rw${i}`);
+  scope.root = h.root;
+  const master = FLANNEL.replace('"cbr0"', `"cbr-ready-${i}"`);
+  await writeAtomic(join(h.confDir, '10-flannel.conflist'), master);
+  const indicator = join(h.root, 'run/flannel/subnet.env');
+  const args = [...withBinary(h, fx.oldBin), '--resync-interval=3600', `--readiness-indicator-file=${indicator}`, ...(rng.chance(0.5) ? ['--cleanup-config-on-exit'] : [])];
+  const p = startProgram(args, h.env);
+  scope.program = p;
+  if (!(await p.waitForLog(/waiting for the readiness indicator file/, 30_000))) {
+    p.child.kill('SIGKILL');
+    return { kind: 'readiness', i, phase: 'did not wait', faults: [`the program did not wait for the readiness indicator file:\n${p.stderr()}`], root: h.root };
+  }
+  const t0 = performance.now();
+  const killAt = rng.next() * 400;
+  const appearAt = rng.chance(0.75) ? rng.next() * 300 : Infinity;
+  const goneAt = rng.chance(0.3) ? appearAt + rng.next() * 100 : Infinity;
+  let appeared = false;
+  for (const [at, op] of [[appearAt, 'appear'], [goneAt, 'gone']]) {
+    if (at >= killAt) break;
+    await sleep(Math.max(0, at - (performance.now() - t0)));
+    if (op === 'appear') {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      await writeAtomic(indicator, 'FLANNEL_NETWORK=10.244.0.0/16\n');
+      appeared = true;
+    } else {
+      await fsp.rm(indicator, { force: true });
+    }
+  }
+  await sleep(Math.max(0, killAt - (performance.now() - t0)));
+  p.child.kill('SIGKILL');
+  await p.exited;
+  const expected = expectedConfig(new Map([['10-flannel.conflist', master]]), args, h.env);
+  const now = await readOr(join(h.confDir, '00-multus.conf'));
+  const phase = !appeared ? 'waiting (the file never appeared)' : now === expected.content ? 'configured' : 'the file appeared, config pending';
+  const faults = await checkAfterKill(h, {
+    // The invalidated config is legal only once a config was written and the file went again.
+    configs: new Set(appeared ? [fx.oldConfig, expected.content, '{Multus configuration intentionally invalidated to prevent pods from being scheduled.}\n'] : [fx.oldConfig]),
+    tokens: [TOKEN],
+    binHashes: [fx.oldHash],
+    binMayBeAbsent: false,
+    kubeconfigMayBeAbsent: false,
+  });
+  await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+  await writeAtomic(indicator, 'FLANNEL_NETWORK=10.244.0.0/16\n');
+  faults.push(...await restartConverges(h, args, expected, { token: TOKEN, ca: CA0, binHash: fx.oldHash, renamed: false }));
+  return { kind: 'readiness', i, variant: appeared ? (goneAt < killAt ? 'appeared and went' : 'appeared') : 'never appeared', killAt: Math.round(killAt), phase, faults, root: h.root };
+}
+
 // ---------------------------------------------------------------- the phase
 
 export async function killsPhase({ kills, width, rng, log, keep }) {
   const fx = await makeFixtures(log);
-  const nInstall = Math.ceil(kills / 2);
+  // 35% install, 35% reconcile, 15% token renewal, 15% readiness wait.
+  const nToken = Math.floor(kills * 0.15);
+  const nReadiness = Math.floor(kills * 0.15);
+  const nInstall = Math.ceil((kills - nToken - nReadiness) / 2);
+  const nReconcile = kills - nToken - nReadiness - nInstall;
   const results = [];
   const finish = async (r) => {
     if (r.faults.length) {
@@ -375,6 +508,7 @@ export async function killsPhase({ kills, width, rng, log, keep }) {
       return await finish(await run(s, i, scope));
     } catch (err) {
       if (scope.program?.alive()) { scope.program.child.kill('SIGKILL'); await scope.program.exited; }
+      await scope.api?.close().catch(() => undefined);
       return finish({ kind, i, phase: 'harness error', faults: [`harness: ${err.stack ?? err}`], root: scope.root });
     }
   };
@@ -382,11 +516,14 @@ export async function killsPhase({ kills, width, rng, log, keep }) {
     const windows = await calibrate(fx, width, log);
     const seeds = Array.from({ length: kills }, () => Math.floor(rng.next() * 2 ** 32));
     await inParallel(seeds.slice(0, nInstall), width, guarded('install', (s, i, scope) => installKill(fx, i, makeRng(s), windows, scope)));
-    await inParallel(seeds.slice(nInstall), width, guarded('reconcile', (s, i, scope) => reconcileKill(fx, i, makeRng(s), scope)));
+    let at = nInstall;
+    await inParallel(seeds.slice(at, at += nReconcile), width, guarded('reconcile', (s, i, scope) => reconcileKill(fx, i, makeRng(s), scope)));
+    await inParallel(seeds.slice(at, at += nToken), width, guarded('token', (s, i, scope) => tokenKill(fx, i, makeRng(s), scope)));
+    await inParallel(seeds.slice(at), width, guarded('readiness', (s, i, scope) => readinessKill(fx, i, makeRng(s), scope)));
   } finally {
     await fsp.rm(fx.dir, { recursive: true, force: true });
   }
-  for (const kind of ['install', 'reconcile']) {
+  for (const kind of ['install', 'reconcile', 'token', 'readiness']) {
     const mine = results.filter((r) => r.kind === kind);
     const phases = {};
     for (const r of mine) phases[r.phase] = (phases[r.phase] ?? 0) + 1;

@@ -22,6 +22,11 @@ export CGO_ENABLED=0
 
 log() { echo "build-components: $*" >&2; }
 
+# One build at a time: two runs would remove each other's work dirs.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+flock 9
+
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(multus kubernetes)
 wants() { local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }

@@ -112,7 +112,7 @@ describe('manifests', () => {
 
   it('the objects form the install: the CRD, the service account bound to the ClusterRole, the ConfigMap, the DaemonSet', () => {
     const kinds = objects().map((o) => o.kind as string).sort();
-    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'ServiceAccount']);
+    expect(kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'Role', 'RoleBinding', 'ServiceAccount']);
     const sa = one('ServiceAccount');
     const binding = one('ClusterRoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: one('ClusterRole').metadata.name });
@@ -120,6 +120,17 @@ describe('manifests', () => {
     expect(daemonSet().spec.template.spec.serviceAccountName).toBe(sa.metadata.name);
     expect(daemonSet().metadata.namespace).toBe(sa.metadata.namespace);
     expect(one('ConfigMap').metadata.namespace).toBe(sa.metadata.namespace);
+  });
+
+  it('the Role lets the service account create tokens of itself only, in its namespace, and is bound to it', () => {
+    const sa = one('ServiceAccount');
+    const role = one('Role');
+    expect(role.metadata.namespace).toBe(sa.metadata.namespace);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [sa.metadata.name], verbs: ['create'] }]);
+    const binding = one('RoleBinding');
+    expect(binding.metadata.namespace).toBe(sa.metadata.namespace);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
   });
 
   it('the CRD is NetworkAttachmentDefinition v1 with its structural schema', () => {
@@ -133,11 +144,11 @@ describe('manifests', () => {
     expect(v1!.schema.openAPIV3Schema.properties.spec.properties.config.type).toBe('string');
   });
 
-  it('the ClusterRole grants what Multus and the uninstall check use, and no wildcard, secret or node', () => {
+  it('the ClusterRole grants what Multus and the uninstall check use, and no wildcard or secret; nodes only get', () => {
     const rules = one('ClusterRole').rules as Obj[];
     const text = JSON.stringify(rules);
     expect(text).not.toContain('*');
-    expect(text).not.toMatch(/secrets|nodes|serviceaccounts/);
+    expect(text).not.toMatch(/secrets|serviceaccounts/);
     const grants = new Set<string>();
     for (const r of rules) {
       for (const g of r.apiGroups as string[]) for (const res of r.resources as string[]) for (const v of r.verbs as string[]) grants.add(`${g}/${res}:${v}`);
@@ -158,6 +169,7 @@ describe('manifests', () => {
         'events.k8s.io/events:patch',
         'events.k8s.io/events:update',
         'apps/daemonsets:get',
+        '/nodes:get',
       ].sort(),
     );
   });
@@ -212,6 +224,12 @@ describe('the DaemonSet', () => {
     expect(env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
   });
 
+  it('gives the node-bound token NODE_NAME from the downward API, and keeps it on', () => {
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+    expect(options(dsArgs()).kubeconfigTokenExpirationSeconds).toBeGreaterThan(0);
+  });
+
   it('mounts the host dirs the flags point at', () => {
     const o = options(dsArgs());
     expect(hostPathOf(o.cniConfDir)).toBe('/etc/cni/net.d');
@@ -233,8 +251,16 @@ describe('the DaemonSet', () => {
       ]),
     );
     expect(container().securityContext.privileged).toBe(false);
-    // The uninstall check gives up after 5 s.
-    expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(10);
+    // Least privilege (issue 14; the real-node suite checks it in the running container).
+    expect(container().securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container().securityContext.capabilities.add).toBeUndefined();
+    // The uninstall check gives up after 10 s of no answer.
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
     // Upstream's selector (immutable): applying over an upstream install updates it in place.
     expect(daemonSet().spec.selector.matchLabels).toEqual({ name: 'multus' });
     expect(daemonSet().spec.template.metadata.labels).toMatchObject({ name: 'multus' });
@@ -253,6 +279,72 @@ describe('the DaemonSet', () => {
     expect(patch.find((p) => p.path.endsWith('/securityContext'))?.value).toEqual({ privileged: true });
     const image = patch.find((p) => p.path.endsWith('/image'))?.value as string;
     expect((kustomization().images as Obj[]).map((i) => i.name)).toContain(image);
+  });
+});
+
+describe('metrics and the startup taint', () => {
+  it('annotates the pod for scraping /metrics on --health-port and names that port', () => {
+    const port = options(dsArgs()).healthPort;
+    expect(daemonSet().spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+    expect(container().ports).toEqual([{ name: 'http-metrics', containerPort: port, protocol: 'TCP' }]);
+  });
+
+  it('gives Events the pod uid and the taint the node name from the downward API', () => {
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('POD_UID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.uid');
+    expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+  });
+
+  const component = (): Obj => parseFile(path.join(MANIFESTS, 'node-ready-taint/kustomization.yaml'))[0]!;
+  const componentObjects = (): Obj[] => (component().resources as string[]).flatMap((f) => parseFile(path.join(MANIFESTS, 'node-ready-taint', f)));
+
+  it('the node-ready-taint component adds the flag, with the key its policy allows', () => {
+    expect(component().kind).toBe('Component');
+    const patch = parse(component().patches[0].patch as string) as Obj[];
+    const added = patch.filter((p) => p.path === '/spec/template/spec/containers/0/args/-').map((p) => p.value as string);
+    const key = options([...dsArgs(), ...added]).nodeReadyTaint;
+    expect(key).toBe('k8s.cni.cncf.io/multus-not-ready');
+    const policy = componentObjects().find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    expect((policy.spec.variables as Obj[]).find((v) => v.name === 'key')?.expression).toBe(`'${key}'`);
+    // Off in the base: nodes that do not register with the taint need nothing.
+    expect(options(dsArgs()).nodeReadyTaint).toBe('');
+  });
+
+  it('the component grants get and patch on nodes to the service account, and binds the policy that narrows it', () => {
+    const objs = componentObjects();
+    const sa = one('ServiceAccount');
+    const role = objs.find((o) => o.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }]);
+    const binding = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    const policy = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    expect(policy.spec.matchConditions[0].expression).toBe(`request.userInfo.username == 'system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}'`);
+    const vapBinding = objs.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding')!;
+    expect(vapBinding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
+  });
+});
+
+// The chart's defaults against manifests/ without helm (the e2e suite
+// renders the chart and compares every object): the parts copied verbatim.
+describe('the Helm chart', () => {
+  const CHART = path.join(ROOT, 'charts/multus-entrypoint');
+  const values = (): Obj => parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Obj;
+
+  it('defaults to the DaemonSet\'s args, port, image and resources', () => {
+    const v = values();
+    expect([...(v.args as string[]), `--health-port=${v.healthPort}`]).toEqual(dsArgs());
+    const image = (kustomization().images as Obj[]).find((i) => i.name === 'multus-entrypoint')!;
+    expect(`${v.image.repository}:${v.image.tag}`).toBe(`${image.newName}:${image.newTag}`);
+    expect(v.resources).toEqual(container().resources);
+    expect(v.securityContext).toEqual(container().securityContext);
+    expect(v.tolerations).toEqual(daemonSet().spec.template.spec.tolerations);
+    expect(v.nodeReadyTaint).toMatchObject({ enabled: false, key: 'k8s.cni.cncf.io/multus-not-ready' });
+  });
+
+  it('ships the CRD and the ConfigMap\'s config of manifests/', () => {
+    expect(parseFile(path.join(CHART, 'crds/network-attachment-definitions.yaml'))).toEqual([one('CustomResourceDefinition')]);
+    expect(fs.readFileSync(path.join(CHART, 'files/cni-conf.json'), 'utf8')).toBe(one('ConfigMap').data['cni-conf.json']);
   });
 });
 
@@ -322,6 +414,19 @@ function entrypoint(stage: Stage): string[] {
   return JSON.parse(e.args) as string[];
 }
 
+/** The copy of the build stage's /app into a runtime stage: directly (crio) or through the code-cache stage, at the same path. */
+function appCopy(stage: Stage): Copy {
+  const direct = copies(stage).find((c) => c.from === 'build' && c.sources[0] === '/app');
+  if (direct) return direct;
+  const via = copies(stage).find((c) => c.from === 'code-cache');
+  if (!via) throw new Error(`stage ${stage.name ?? stage.from} copies the app neither from build nor from code-cache`);
+  const cache = dockerfileStages().find((s) => s.name === 'code-cache')!;
+  const inner = copies(cache).find((c) => c.from === 'build' && c.sources[0] === '/app')!;
+  expect(via.sources).toEqual([inner.dest]);
+  expect(via.dest).toBe(inner.dest);
+  return { from: 'build', sources: ['/app'], dest: via.dest };
+}
+
 describe('the Dockerfile', () => {
   const stages = dockerfileStages();
   const runtime = stages.at(-1)!;
@@ -339,11 +444,9 @@ describe('the Dockerfile', () => {
     expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus']);
   });
 
-  // Upstream's install_multus installs passthru from this path too; the image
-  // ships it there for --passthru-bin-file's default.
-  it.each(['default', 'crio'])('%s image: ships upstream passthru at upstream path', (which) => {
+  it.each(['default', 'crio'])('%s image: the passthru plugin lands where --passthru-bin-file points by default', (which) => {
     const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
-    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === '/usr/src/multus-cni/bin/passthru');
+    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === DEFAULTS.passthruBinFile);
     expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/passthru']);
   });
 
@@ -355,26 +458,50 @@ describe('the Dockerfile', () => {
       const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Obj;
       const binRel = pkg.bin['multus-entrypoint'] as string;
       expect(binRel).toBe('bin/multus-entrypoint.js');
-      // /app of the build stage is copied to the app dir; the script is bin/ in it.
-      const app = copies(stage).find((c) => c.from === 'build' && c.sources[0] === '/app');
-      expect(app).toBeDefined();
-      expect(script).toBe(path.posix.join(app!.dest, binRel));
+      // /app of the build stage is copied to the app dir (for the default
+      // image through the code-cache stage, at the same path); the script
+      // is bin/ in it.
+      const app = appCopy(stage);
+      expect(script).toBe(path.posix.join(app.dest, binRel));
     }
   });
 
-  it('ships package.json, bin/ and the bundle bin/ imports, and no node_modules', () => {
+  it('the default image gets the code cache made by its own node, on the app at its final path', () => {
+    const cache = stages.find((s) => s.name === 'code-cache')!;
+    expect(cache.from).toBe(runtime.from);
+    const app = copies(cache).find((c) => c.from === 'build' && c.sources[0] === '/app')!;
+    const [node, script] = entrypoint(runtime);
+    expect(script).toBe(path.posix.join(app.dest, 'bin/multus-entrypoint.js'));
+    // Exec form (no shell in distroless): the image's node runs the script
+    // the build stage copied in, on the app dir the runtime then copies out.
+    const runs = cache.body.filter((i) => i.op === 'RUN').map((i) => JSON.parse(i.args) as string[]);
+    expect(runs).toHaveLength(1);
+    const [runNode, trainer, appDir] = runs[0]!;
+    expect(runNode).toBe(node);
+    expect(appDir).toBe(app.dest);
+    const trainerCopy = copies(cache).find((c) => c.dest === trainer)!;
+    expect(trainerCopy).toMatchObject({ from: 'build', sources: ['/src/scripts/code-cache.cjs'] });
+    expect(copies(runtime).find((c) => c.from === 'code-cache')).toEqual({ from: 'code-cache', sources: [app.dest], dest: app.dest });
+  });
+
+  it('ships package.json, bin/ and the bundle bin/ loads, and no node_modules', () => {
     const build = stages.find((s) => s.name === 'build')!;
     const runs = build.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     const binText = fs.readFileSync(path.join(ROOT, 'bin/multus-entrypoint.js'), 'utf8');
-    const imported = /import\(\s*['"]([^'"]+)['"]\s*\)/.exec(binText)?.[1];
-    expect(imported).toBe('../dist/bundle/cli.js');
+    const loaded = /join\(\s*__dirname\s*,\s*['"]([^'"]+)['"]\s*\)/.exec(binText)?.[1];
+    expect(loaded).toBe('../dist/bundle/cli.cjs');
+    // bin/ is CommonJS (its own package.json), so no ESM loader starts.
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'bin/package.json'), 'utf8'))).toMatchObject({ type: 'commonjs' });
     // bin/ and dist/bundle/ side by side in /app, so ../dist/bundle resolves.
     expect(runs).toMatch(/cp -R \/src\/bin \.\//);
     expect(runs).toMatch(/cp -R \/src\/dist\/bundle \.\/dist\/bundle/);
     expect(runs).toMatch(/cp \/src\/package\.json \.\//);
-    // The build script writes that bundle from src/cli.ts.
+    // The build script writes that bundle from src/cli.ts as one CommonJS
+    // file (no chunks to load), then its code cache.
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Obj;
-    expect(pkg.scripts.build).toMatch(/esbuild src\/cli\.ts .*--outdir=dist\/bundle/);
+    expect(pkg.scripts.build).toMatch(/esbuild src\/cli\.ts .*--format=cjs .*--outfile=dist\/bundle\/cli\.cjs/);
+    expect(pkg.scripts.build).not.toContain('--splitting');
+    expect(pkg.scripts.build).toMatch(/&& node scripts\/code-cache\.cjs$/);
     // Nothing in /app comes from npm: no node_modules, no npm cache.
     const appAt = build.body.findIndex((i) => i.op === 'WORKDIR' && i.args === '/app');
     expect(appAt).toBeGreaterThan(-1);
@@ -411,10 +538,10 @@ describe('the Dockerfile', () => {
     // Replays the build stage's RUNs in its app dir (only mkdir and cp from
     // /src, the repository) on the repository's own build, then runs the
     // ENTRYPOINT's script from there with no node_modules anywhere above it.
-    const bundle = path.join(ROOT, 'dist/bundle/cli.js');
+    const bundle = path.join(ROOT, 'dist/bundle/cli.cjs');
     if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
     const build = stages.find((s) => s.name === 'build')!;
-    const app = copies(runtime).find((c) => c.from === 'build')!;
+    const app = appCopy(runtime);
     const appDir = app.sources[0]!;
     const start = build.body.findIndex((i) => i.op === 'WORKDIR' && i.args === appDir);
     expect(start).toBeGreaterThan(-1);
@@ -442,6 +569,10 @@ describe('the Dockerfile', () => {
         }
       }
       expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+      // The code-cache stage's RUN on it; the script fails unless the second
+      // of its two starts used the cache the first one wrote.
+      const trainer = spawnSync(process.execPath, [path.join(ROOT, 'scripts/code-cache.cjs'), dir], { encoding: 'utf8', timeout: 240_000 });
+      expect({ status: trainer.status, said: trainer.stderr.trim() }).toEqual({ status: 0, said: expect.stringMatching(/^code-cache: cli\.cjs\.[0-9a-f]{16}\.v8cache \(\d+ KiB\)/) });
       const [, script] = entrypoint(runtime);
       const local = path.join(dir, path.posix.relative(app.dest, script!));
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -460,7 +591,7 @@ describe('the Dockerfile', () => {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   it('puts images/70-multus.conf where the non-auto example points', () => {
     const conf = copies(runtime).find((c) => c.sources[0] === 'images/70-multus.conf');

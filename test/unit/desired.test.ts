@@ -67,6 +67,40 @@ describe('desiredState', () => {
     expect(desired.errors).toEqual(['/c/10-b.conf: cniVersion "0.4.0" differs from --cni-version "1.0.0" (set --force-cni-version to overwrite it)']);
   });
 
+  it('never wants half a configuration: no Multus config (nor twin removal, nor rename) without its kubeconfig', () => {
+    const { o, env } = setup(['--rename-conf-file']);
+    const last = { fileName: '00-multus.conf', content: 'LAST' };
+    const { desired, last: next } = desiredState({ serviceAccount: { error: 'token: missing' }, selection: found('10-b.conf') }, o, env, last);
+    expect(desired.files).toEqual([]);
+    expect(desired.remove).toEqual([]);
+    expect(desired.renameMaster).toBeUndefined();
+    expect(desired.master).toBe('10-b.conf');
+    expect(next).toBe(last);
+    // The invalidated config names no kubeconfig: it may still be written.
+    const c = setup(['--cleanup-config-on-exit']);
+    const gone = desiredState({ serviceAccount: { error: 'token: missing' }, selection: none }, c.o, c.env, last).desired;
+    expect(gone.files.map((f) => f.content)).toEqual([INVALIDATED_CONTENT]);
+  });
+
+  it('holds the Multus config back while the readiness indicator file is missing: kept, or invalidated with cleanup', () => {
+    const { o, env } = setup(['--readiness-indicator-file=/run/flannel/subnet.env']);
+    const missing = { path: '/run/flannel/subnet.env', ready: false };
+    const first = desiredState({ serviceAccount: sa, selection: found('10-b.conf'), readiness: missing }, o, env, undefined);
+    expect(first.desired.files.map((f) => f.what)).toEqual(['kubeconfig']);
+    expect(first.desired.remove).toEqual([]);
+    expect(first.desired).toMatchObject({ waitingFor: 'readiness', waiting: expect.stringContaining('/run/flannel/subnet.env (--readiness-indicator-file)') });
+    expect(first.last).toBeUndefined();
+    const last = { fileName: '00-multus.conf', content: 'LAST' };
+    expect(desiredState({ serviceAccount: sa, selection: found('10-b.conf'), readiness: missing }, o, env, last).desired.files[1]).toMatchObject({ content: 'LAST' });
+    const c = setup(['--readiness-indicator-file=/r', '--cleanup-config-on-exit']);
+    expect(desiredState({ serviceAccount: sa, selection: found('10-b.conf'), readiness: missing }, c.o, c.env, last).desired.files[1]).toMatchObject({ content: INVALIDATED_CONTENT });
+    const ready = desiredState({ serviceAccount: sa, selection: found('10-b.conf'), readiness: { ...missing, ready: true } }, o, env, undefined).desired;
+    expect(ready.waiting).toBeUndefined();
+    expect(ready.files.map((f) => f.what)).toEqual(['kubeconfig', 'Multus config']);
+    // No master either: the wait is for the master.
+    expect(desiredState({ serviceAccount: sa, selection: none, readiness: missing }, o, env, undefined).desired.waitingFor).toBe('master');
+  });
+
   it('names the missing environment variable and the kubeconfig', () => {
     const { o, env } = setup([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
     const { desired } = desiredState({ serviceAccount: sa, selection: found('10-b.conf') }, o, env, undefined);

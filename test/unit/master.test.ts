@@ -18,6 +18,22 @@ describe('candidateNames', () => {
     expect(names.map((c) => c.name)).toEqual(['A.conflist', 'a.json', 'b.conf']);
   });
 
+  it('ranks by the bytes of the names, not by locale or UTF-16 order', () => {
+    // localeCompare gives _, a, Z; UTF-16 code units put the emoji (a
+    // surrogate pair, 0xD83D) before U+FF01. Runtimes compare bytes.
+    const listing = ['a.conf', '_.conf', 'Z.conf', '\u{1F600}.conf', '\uFF01.conf', '10.conf', '9.conf'];
+    const names = candidateNames(listing, { pinned: '', renamedMasters: false }).map((c) => c.name);
+    expect(names).toEqual(['10.conf', '9.conf', 'Z.conf', '_.conf', 'a.conf', '\uFF01.conf', '\u{1F600}.conf']);
+  });
+
+  it('picks the master by that byte order', () => {
+    const bridge = (name: string): CandidateContent => content(name, `{"cniVersion":"0.4.0","name":"${name}","type":"bridge"}`);
+    const listing = ['a-lower.conf', 'Z-upper.conf', '_under.conf'];
+    const ranked = candidateNames(listing, { pinned: '', renamedMasters: false });
+    const selection = selectMaster(ranked.map((c) => bridge(c.name)), '');
+    expect(selection.kind === 'found' && selection.master.name).toBe('Z-upper.conf');
+  });
+
   it('with a pinned name, only that file is a candidate, whatever its extension', () => {
     expect(candidateNames(['a.conf', 'pinned.cfg'], { pinned: 'pinned.cfg', renamedMasters: false }).map((c) => c.name)).toEqual(['pinned.cfg']);
   });

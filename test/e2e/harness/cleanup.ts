@@ -61,19 +61,19 @@ export function pruneKeptLogs(): void {
   }
 }
 
-/** Cleans up after earlier runs whose jest process is gone. */
-export async function reapStaleRuns(currentRunDir: string): Promise<string[]> {
+/** Cleans up after earlier runs (under `root`) whose owner process is gone. */
+export async function reapStaleRuns(currentRunDir: string, root: string = RUNS_ROOT, cleanup: (dir: string) => Promise<string[]> = cleanupRunDir): Promise<string[]> {
   let entries: string[];
   try {
-    entries = fs.readdirSync(RUNS_ROOT);
+    entries = fs.readdirSync(root);
   } catch {
     return [];
   }
   const done: string[] = [];
   for (const entry of entries) {
-    const dir = path.join(RUNS_ROOT, entry);
+    const dir = path.join(root, entry);
     if (dir === currentRunDir || !entry.startsWith('run-') || runIsAlive(dir)) continue;
-    done.push(...(await cleanupRunDir(dir)));
+    done.push(...(await cleanup(dir)));
   }
   return done;
 }

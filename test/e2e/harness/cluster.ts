@@ -112,11 +112,11 @@ function startEtcd(components: Components, dir: string, clientPort: number, peer
   );
 }
 
-function startApiserver(components: Components, dir: string, pki: Pki, port: number, etcdPort: number): Daemon {
+function startApiserver(components: Components, dir: string, pki: Pki, port: number, etcdPort: number, adjust: (args: string[]) => string[]): Daemon {
   return startDaemon(
     'kube-apiserver',
     components.kubeApiserver,
-    [
+    adjust([
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -138,7 +138,7 @@ function startApiserver(components: Components, dir: string, pki: Pki, port: num
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       '--v=1',
-    ],
+    ]),
     { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, logFile: path.join(dir, 'kube-apiserver.log') },
   );
 }
@@ -148,6 +148,8 @@ export interface StartClusterOptions {
   components?: Components;
   /** Where certificates, etcd data and logs go; a temporary dir (removed by stop()) if omitted. */
   dir?: string;
+  /** Changes kube-apiserver's arguments (the real-node suite runs a kubelet and the ServiceAccount admission). */
+  apiserverArgs?: (args: string[]) => string[];
 }
 
 /** Starts etcd and kube-apiserver on loopback and waits for /readyz. */
@@ -167,7 +169,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   try {
     // etcd must accept connections before the API server's storage factory dials it.
     await waitFor('etcd', daemons, () => tcpOpen(etcdClient), 30000);
-    const apiserver = startApiserver(components, dir, pki, apiPort, etcdClient);
+    const apiserver = startApiserver(components, dir, pki, apiPort, etcdClient, opts.apiserverArgs ?? ((a) => a));
     daemons.push(apiserver);
     const info: ClusterInfo = {
       host: '127.0.0.1',

@@ -277,3 +277,56 @@ export async function statusWithToken(kc: KubeConfig, token: string, namespace: 
     throw err;
   }
 }
+
+/** The Node object pods are "scheduled" to, which node-bound tokens are bound to (no kubelet registers it here). */
+export async function ensureNode(kc: KubeConfig, name = NODE_NAME): Promise<void> {
+  await createOrKeep(() => kc.makeApiClient(CoreV1Api).createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name } } } }));
+}
+
+/**
+ * manifests/token-role.yaml in the e2e's multus namespace: create on
+ * serviceaccounts/token for the multus ServiceAccount only, a Role.
+ */
+export async function ensureTokenRole(kc: KubeConfig, namespace: string, name = 'multus'): Promise<void> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const role = `${name}-token`;
+  await createOrKeep(() =>
+    rbac.createNamespacedRole({
+      namespace,
+      body: { metadata: { name: role }, rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: [name], verbs: ['create'] }] },
+    }),
+  );
+  await createOrKeep(() =>
+    rbac.createNamespacedRoleBinding({
+      namespace,
+      body: { metadata: { name: role }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role }, subjects: [{ kind: 'ServiceAccount', name, namespace }] },
+    }),
+  );
+}
+
+/**
+ * The installer's own pod, as the DaemonSet controller would create it
+ * (an API object only), and a token bound to it the way the kubelet
+ * projects one: rejected once the pod object is gone.
+ */
+export async function installerPodWithToken(kc: KubeConfig, namespace: string, podName: string, serviceAccount = 'multus'): Promise<BoundToken> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pod = await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: podName, labels: { name: 'multus' } },
+      spec: { nodeName: NODE_NAME, serviceAccountName: serviceAccount, containers: [{ name: 'kube-multus', image: 'registry.invalid/e2e/multus:1' }] },
+    },
+  });
+  const uid = pod.metadata?.uid;
+  if (!uid) throw new Error(`pod ${namespace}/${podName} has no uid`);
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: podName, uid } } },
+  });
+  const token = tr.status?.token;
+  if (!token) throw new Error(`TokenRequest bound to pod ${namespace}/${podName} returned no token`);
+  registerSecret(token);
+  return { token, secretName: '', revoke: () => deletePod(kc, namespace, podName) };
+}

@@ -26,7 +26,7 @@ async function ecKey(file: string): Promise<void> {
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file]);
 }
 
-async function signedCert(dir: string, name: string, subject: string, extensions: string, pki: { caCert: string; caKey: string }): Promise<{ cert: string; key: string }> {
+export async function signedCert(dir: string, name: string, subject: string, extensions: string, pki: { caCert: string; caKey: string }): Promise<{ cert: string; key: string }> {
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
   const cert = path.join(dir, `${name}.crt`);

@@ -29,9 +29,10 @@ export function runDir(): string {
   return dir;
 }
 
-export function createRunDir(): string {
-  fs.mkdirSync(RUNS_ROOT, { recursive: true, mode: 0o700 });
-  const dir = fs.mkdtempSync(path.join(RUNS_ROOT, `run-${process.pid}-`));
+/** `root`: the real-node suite keeps its runs apart, since only its own cleanup can undo them. */
+export function createRunDir(root: string = RUNS_ROOT): string {
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const dir = fs.mkdtempSync(path.join(root, `run-${process.pid}-`));
   for (const sub of ['pids', 'netns', 'mountpoints']) fs.mkdirSync(path.join(dir, sub));
   fs.writeFileSync(path.join(dir, 'owner'), `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
   process.env[RUN_DIR_ENV] = dir;

@@ -1,0 +1,23 @@
+// How this pod reaches the API server: the in-cluster service env and the
+// mounted service account, read afresh for each use (the token rotates).
+import { readServiceAccount } from './host.js';
+import type { ApiAccess } from './kube-api.js';
+import type { Logger } from './log.js';
+import type { Environment, Options } from './options.js';
+
+export type AccessReader = () => Promise<ApiAccess>;
+
+export function apiAccessReader(o: Options, env: Environment, log: Logger): AccessReader {
+  return async () => {
+    const sa = await readServiceAccount(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);
+    log.addSecret(sa.token);
+    return {
+      protocol: env.kubernetesServiceProtocol,
+      host: env.kubernetesServiceHost,
+      port: env.kubernetesServicePort,
+      token: sa.token,
+      ca: sa.ca,
+      skipTlsVerify: o.skipTlsVerify,
+    };
+  };
+}

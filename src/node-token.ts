@@ -1,0 +1,219 @@
+// The kubeconfig's own token, bound to the node instead of the pod. The
+// mounted (projected) token dies with this pod (pkg/serviceaccount/claims.go:
+// rejected once the pod object is gone), so a kubeconfig kept across a
+// restart would carry a dead credential until the next pod writes a new one.
+// This asks the API server for a token of the same service account bound to
+// the Node (TokenRequest, boundObjectRef kind Node; GA in Kubernetes 1.33),
+// renews it at 80% of its lifetime and when the mounted token or CA rotates,
+// retries a failure with backoff while the last good token stays, and falls
+// back to the mounted token (logged once per reason) when there is none.
+// Loaded only when NODE_NAME is set and --kubeconfig-token-expiration > 0.
+import { messageOf } from './errors.js';
+import type { ServiceAccount } from './host.js';
+import { readServiceAccount } from './host.js';
+import { expectOk, type ApiAccess } from './kube-api.js';
+import type { Logger } from './log.js';
+import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from './token-claims.js';
+
+export interface NodeTokenConfig {
+  nodeName: string;
+  expirationSeconds: number;
+  /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */
+  server: Pick<ApiAccess, 'protocol' | 'host' | 'port' | 'skipTlsVerify'>;
+}
+
+interface Issued {
+  token: string;
+  issuedMs: number;
+  expiresMs: number;
+}
+
+/** Longest delay a Node timer takes (about 24.8 days); a longer wait wakes and looks again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A request made while the kubeconfig is waited for must not hold it longer than this. */
+const REQUEST_TIMEOUT_MS = 5000;
+
+function basisOf(sa: ServiceAccount): string {
+  return `${sa.token}\0${sa.ca?.toString('base64') ?? ''}`;
+}
+
+export class NodeTokenSource {
+  private sa: ServiceAccount | undefined;
+  /** The mounted service account the current token (or the request in flight) was asked with. */
+  private basis: string | undefined;
+  private current: Issued | undefined;
+  private inFlight = false;
+  private failures = 0;
+  private lastFailure = '';
+  private renewTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly stopping = new AbortController();
+  private firstSettled = false;
+  private readonly first: Promise<void>;
+  private settleFirst: () => void = () => undefined;
+
+  constructor(
+    private readonly cfg: NodeTokenConfig,
+    private readonly log: Logger,
+    /** Called when the token the kubeconfig should carry changed (wakes the reconcile loop). */
+    private readonly onChange: () => void,
+  ) {
+    this.first = new Promise((resolve) => { this.settleFirst = resolve; });
+  }
+
+  /** Reads the mounted service account and sends the first request (without waiting for it). */
+  async begin(serviceAccountDir: string, caFile: string, skipTlsVerify: boolean): Promise<void> {
+    try {
+      this.tokenFor(await readServiceAccount(serviceAccountDir, caFile, skipTlsVerify));
+    } catch {
+      // The first reconcile reports the unreadable service account.
+      this.markFirstSettled();
+    }
+  }
+
+  /** Resolves once the first request has an answer, or after ms: the first config does not wait longer. */
+  async firstAnswer(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.first, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+    // Unanswered by now: the request's own deadline (the same 5 s, started
+    // earlier) fails it and logs the fallback.
+    clearTimeout(timer);
+  }
+
+  /**
+   * The token the kubeconfig should carry now, given the mounted service
+   * account just read. A rotated mounted token or CA renews at once.
+   */
+  tokenFor(sa: ServiceAccount): string {
+    this.sa = sa;
+    if (!this.inFlight && this.basis !== basisOf(sa) && !this.stopping.signal.aborted) {
+      // Not awaited: the reconcile that asked carries the last good token meanwhile.
+      void this.request(false);
+    }
+    const c = this.current;
+    if (c && Date.now() < usableUntil(c.issuedMs, c.expiresMs)) return c.token;
+    return sa.token;
+  }
+
+  /** The node-bound token in use, if any: for metrics and messages, never logged. */
+  expiresAt(): Date | undefined {
+    const c = this.current;
+    return c && Date.now() < usableUntil(c.issuedMs, c.expiresMs) ? new Date(c.expiresMs) : undefined;
+  }
+
+  stop(): void {
+    this.stopping.abort();
+    clearTimeout(this.renewTimer);
+    clearTimeout(this.expiryTimer);
+    this.markFirstSettled();
+  }
+
+  private markFirstSettled(): void {
+    if (this.firstSettled) return;
+    this.firstSettled = true;
+    this.settleFirst();
+  }
+
+  private after(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(fn, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+    // Timers never keep a finished run alive; the reconcile loop does while it runs.
+    t.unref();
+    return t;
+  }
+
+  private async request(retry: boolean): Promise<void> {
+    const sa = this.sa;
+    if (!sa || this.inFlight) return;
+    this.inFlight = true;
+    clearTimeout(this.renewTimer);
+    const basis = basisOf(sa);
+    this.basis = basis;
+    const claims = tokenClaims(sa.token);
+    try {
+      if ('error' in claims) throw new PermanentError(`cannot tell the service account from the mounted token: ${claims.error}`);
+      const issued = await this.ask(sa, claims.namespace, claims.serviceAccount);
+      this.log.addSecret(issued.token);
+      const renewed = this.current !== undefined;
+      this.current = issued;
+      this.failures = 0;
+      this.lastFailure = '';
+      const renewAt = renewalTime(issued.issuedMs, issued.expiresMs);
+      this.log.info(renewed ? 'renewed the node-bound token of the kubeconfig' : 'the kubeconfig carries a node-bound token (it outlives this pod)', {
+        serviceAccount: `${claims.namespace}/${claims.serviceAccount}`,
+        node: this.cfg.nodeName,
+        expires: new Date(issued.expiresMs).toISOString(),
+        renewAt: new Date(renewAt).toISOString(),
+      });
+      this.renewTimer = this.after(renewAt - Date.now(), () => { this.basis = undefined; void this.request(true); });
+      clearTimeout(this.expiryTimer);
+      this.expiryTimer = this.after(usableUntil(issued.issuedMs, issued.expiresMs) - Date.now(), () => this.expired());
+    } catch (err) {
+      if (this.stopping.signal.aborted) return;
+      this.failed(messageOf(err), !(err instanceof PermanentError), retry);
+    } finally {
+      this.inFlight = false;
+      this.markFirstSettled();
+    }
+    this.onChange();
+  }
+
+  private async ask(sa: ServiceAccount, namespace: string, name: string): Promise<Issued> {
+    const api: ApiAccess = { ...this.cfg.server, token: sa.token, ca: sa.ca };
+    const issuedMs = Date.now();
+    const body = await expectOk(api, {
+      method: 'POST',
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`,
+      what: `create a token for service account ${namespace}/${name} bound to node ${this.cfg.nodeName}`,
+      rbac: `create on serviceaccounts/token for "${name}" in namespace ${namespace}`,
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          expirationSeconds: this.cfg.expirationSeconds,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Node', name: this.cfg.nodeName },
+        },
+      },
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      signal: this.stopping.signal,
+    });
+    const status = (body as { status?: { token?: unknown; expirationTimestamp?: unknown } } | undefined)?.status;
+    const token = typeof status?.token === 'string' ? status.token.trim() : '';
+    const expiresMs = typeof status?.expirationTimestamp === 'string' ? Date.parse(status.expirationTimestamp) : NaN;
+    if (token === '' || /\s/.test(token)) throw new Error('the TokenRequest answer has no usable status.token');
+    if (!Number.isFinite(expiresMs) || expiresMs <= issuedMs) throw new Error('the TokenRequest answer has no future status.expirationTimestamp');
+    const claims = tokenClaims(token);
+    if (!('error' in claims) && (claims.node !== this.cfg.nodeName || claims.pod !== undefined)) {
+      throw new PermanentError(`the API server did not bind the token to node ${this.cfg.nodeName} (node binding unsupported?)`);
+    }
+    return { token, issuedMs, expiresMs };
+  }
+
+  private failed(reason: string, retryable: boolean, renewal: boolean): void {
+    const c = this.current;
+    const keeping = c !== undefined && Date.now() < usableUntil(c.issuedMs, c.expiresMs);
+    let retryIn: number | undefined;
+    if (retryable || renewal) {
+      this.failures += 1;
+      retryIn = retryDelayMs(this.failures);
+      this.renewTimer = this.after(retryIn, () => { this.basis = undefined; void this.request(true); });
+    }
+    // Logged once per reason: a retry that fails the same way says nothing new.
+    if (reason === this.lastFailure) return;
+    this.lastFailure = reason;
+    const fields = { error: reason, retryInSeconds: retryIn === undefined ? undefined : retryIn / 1000 };
+    if (keeping) {
+      this.log.warn('cannot renew the node-bound token; the kubeconfig keeps the current one', { ...fields, expires: new Date(c.expiresMs).toISOString() });
+    } else {
+      this.log.warn('the kubeconfig carries the mounted service-account token (it stops working once this pod is gone): no node-bound token', fields);
+    }
+  }
+
+  private expired(): void {
+    if (this.stopping.signal.aborted) return;
+    this.log.warn('the node-bound token is about to expire and could not be renewed: the kubeconfig falls back to the mounted service-account token');
+    this.onChange();
+  }
+}
+
+/** A failure that retrying with the same mounted token cannot fix (a new mounted token may). */
+class PermanentError extends Error {}

@@ -1,0 +1,29 @@
+// Counters of what happened, kept from the first write on (before the
+// metrics library is loaded): /metrics reads them at scrape time.
+import type { FileKind, NodeEvent, Observer } from './observer.js';
+
+export class Stats implements Observer {
+  readonly reconciles = { ok: 0, error: 0 };
+  readonly writes: Record<FileKind, number> = { config: 0, kubeconfig: 0 };
+  restores = 0;
+  invalidations = 0;
+  /** The master config in use (its name), once there is one. */
+  master: string | undefined;
+
+  notify(e: NodeEvent): void {
+    switch (e.kind) {
+      case 'wrote':
+        this.writes[e.file]++;
+        if (e.cause === 'restored') this.restores++;
+        if (e.cause === 'invalidated') this.invalidations++;
+        return;
+      case 'master':
+        this.master = e.master;
+        return;
+      case 'reconciled':
+        this.reconciles[e.result]++;
+        return;
+      default:
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// Kubernetes Events regarding the program's own pod, as an operator sees
+// them in `kubectl describe pod`, sent to a stand-in API server on 127.0.0.1:
+// config written, master switched, restored, writer fight, invalidated,
+// uninstall cleanup; a refused or hanging events API is logged once and never
+// holds up the loop.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { type FakeApi, NAMESPACE, POD, POD_UID, startFakeApi } from '../helpers/api-server.js';
+import { countMatches, expectNoSecrets, killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import type { HostRoot } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+
+let h: HostRoot;
+let api: FakeApi | undefined;
+beforeEach(async () => {
+  h = await makeHostRoot();
+  await copyMaster(h, 'masters/10-flannel.conflist');
+});
+afterEach(async () => {
+  await killLeftovers();
+  await api?.close();
+  api = undefined;
+  await h.remove();
+});
+
+const confPath = (): string => join(h.confDir, '00-multus.conf');
+const reasons = (): string[] => api!.events.map((e) => String(e.reason));
+const waitForEvent = (reason: string, count = 1): Promise<number> =>
+  eventually(async () => reasons().filter((r) => r === reason).length, (n) => n >= count, 20_000, `${count} ${reason} event(s); got ${reasons().join(', ')}`);
+
+describe('Kubernetes Events on the pod', () => {
+  it('records what an operator must see, from first write to uninstall', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    // Without NODE_NAME: the kubeconfig keeps the mounted token (no TokenRequest here).
+    const run = await startDaemon(h, ['--cleanup-config-on-exit'], { ...h.env, ...api.env });
+    await waitForEvent('ConfigWritten');
+    await waitForEvent('KubeconfigWritten');
+    const written = api.events.find((e) => e.reason === 'ConfigWritten')!;
+    // What `kubectl describe pod` matches on (name, namespace, kind and uid) and what the API requires.
+    expect(written).toMatchObject({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { namespace: NAMESPACE, name: expect.stringMatching(new RegExp(`^${POD}\\.[0-9a-f]+$`)) },
+      regarding: { apiVersion: 'v1', kind: 'Pod', namespace: NAMESPACE, name: POD, uid: POD_UID },
+      type: 'Normal',
+      action: 'Write',
+      reportingController: 'k8s.cni.cncf.io/multus-entrypoint',
+      reportingInstance: `k8s.cni.cncf.io/multus-entrypoint-${POD}`,
+      note: `wrote the Multus config ${confPath()} (master 10-flannel.conflist)`,
+    });
+    expect(written.eventTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+
+    await copyMaster(h, 'masters/05-cilium.conflist');
+    await waitForEvent('MasterSwitched');
+    expect(api.events.find((e) => e.reason === 'MasterSwitched')?.note).toBe('master CNI config switched from 10-flannel.conflist to 05-cilium.conflist');
+
+    await fsp.rm(confPath().replace('.conf', '.conflist')).catch(() => fsp.rm(confPath()));
+    await waitForEvent('ConfigRestored');
+    expect(api.events.find((e) => e.reason === 'ConfigRestored')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/it was deleted by someone else/) });
+
+    // Three restores of one file within a minute: a writer fight.
+    const kubeconfigRestores = async (n: number): Promise<void> => {
+      await fsp.rm(h.kubeconfig);
+      await eventually(() => readOrUndefined(h.kubeconfig), (t) => t !== undefined, 10_000, `kubeconfig restore ${n}`);
+    };
+    for (let i = 1; i <= 3; i++) {
+      await kubeconfigRestores(i);
+      await run.waitForLog(new RegExp(`(restored the kubeconfig[^\\n]*\\n[^]*){${i}}`));
+    }
+    await waitForEvent('WriterFight');
+    expect(api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s\)/) });
+
+    await fsp.rm(join(h.confDir, '05-cilium.conflist'));
+    await fsp.rm(join(h.confDir, '10-flannel.conflist'));
+    await waitForEvent('ConfigInvalidated');
+
+    api.set({ daemonSet: 'absent' });
+    const r = await stopDaemon(run);
+    // Sent before the program exits.
+    expect(reasons()).toContain('UninstallCleanup');
+    const uninstall = String(api.events.find((e) => e.reason === 'UninstallCleanup')?.note);
+    expect(uninstall).toMatch(/^uninstall \(DaemonSet kube-system\/kube-multus-ds is gone\): removed /);
+    expect(uninstall).toContain(join(h.confDir, '00-multus.conflist'));
+    expect(uninstall).toContain(h.kubeconfig);
+    expectNoSecrets(JSON.stringify(api.events) + r.stderr);
+  });
+
+  it('logs a refused event once and keeps working', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, events: 403 });
+    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    await run.waitForLog(/cannot record a Kubernetes Event/);
+    await fsp.rm(confPath());
+    await run.waitForLog(/restored the Multus config/);
+    await fsp.rm(h.kubeconfig);
+    await run.waitForLog(/restored the kubeconfig/);
+    const r = await stopDaemon(run);
+    expect(countMatches(r.stderr, /cannot record a Kubernetes Event/g)).toBe(1);
+    expect(r.stderr).toMatch(/cannot record a Kubernetes Event on this pod; later failures are not logged .*HTTP 403.*grant the service account create on events\.events\.k8s\.io in kube-system/);
+    expect(r.code).toBe(0);
+  });
+
+  it('never holds up the loop when the events API does not answer', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, events: 'hang' });
+    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const good = await readOrUndefined(confPath());
+    for (let i = 0; i < 3; i++) {
+      await fsp.rm(confPath());
+      await eventually(() => readOrUndefined(confPath()), (t) => t === good, 10_000, `the config restored (${i + 1})`);
+    }
+    const r = await stopDaemon(run);
+    expect(r.code).toBe(0);
+  });
+
+  it('records nothing without --events', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    const run = await startDaemon(h, ['--events=false'], { ...h.env, ...api.env });
+    await fsp.rm(confPath());
+    await run.waitForLog(/restored the Multus config/);
+    await stopDaemon(run);
+    expect(api.events).toEqual([]);
+  });
+});

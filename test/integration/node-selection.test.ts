@@ -1,0 +1,110 @@
+// Uninstall when the DaemonSet no longer wants this node: on SIGTERM with
+// --cleanup-config-on-exit, a DaemonSet that exists but whose nodeSelector or
+// required node affinity no longer matches node NODE_NAME is removing its
+// pod for good, so the files go. An API server that does not answer is
+// asked again every second for up to 10 s before the check gives up.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { type FakeApi, type FakeApiOptions, NODE, startFakeApi } from '../helpers/api-server.js';
+import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import type { HostRoot } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+
+let h: HostRoot;
+let api: FakeApi | undefined;
+beforeEach(async () => {
+  h = await makeHostRoot();
+  await copyMaster(h, 'masters/10-flannel.conflist');
+});
+afterEach(async () => {
+  await killLeftovers();
+  await api?.close();
+  api = undefined;
+  await h.remove();
+});
+
+// The node-bound token is not what these tests are about.
+const FLAGS = ['--cleanup-config-on-exit', '--kubeconfig-token-expiration=0'];
+const NODE_PATH = `/api/v1/nodes/${NODE}`;
+
+async function snapshot(): Promise<{ config?: string; kubeconfig?: string }> {
+  return { config: await readOrUndefined(join(h.confDir, '00-multus.conf')), kubeconfig: await readOrUndefined(h.kubeconfig) };
+}
+
+async function stopWith(o: Partial<FakeApiOptions>): Promise<{ stderr: string; before: { config?: string; kubeconfig?: string } }> {
+  api = await startFakeApi({ daemonSet: 'present', token: TOKEN, ...o });
+  const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+  const before = await snapshot();
+  expect(before.config).toBeDefined();
+  const r = await stopDaemon(run);
+  return { stderr: r.stderr, before };
+}
+
+const affinity = (key: string, operator: string, values?: string[]): unknown => ({
+  nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key, operator, ...(values ? { values } : {}) }] }] } },
+});
+
+describe('uninstall when the DaemonSet no longer selects this node', () => {
+  it('a DaemonSet that still selects the node (nodeSelector and affinity match): a restart, nothing touched', async () => {
+    const { stderr, before } = await stopWith({ nodeLabels: { multus: 'true', disk: 'ssd' }, nodeSelector: { multus: 'true' }, affinity: affinity('disk', 'In', ['ssd']) });
+    expect(stderr).toMatch(/restart, not uninstall: .*DaemonSet kube-system\/kube-multus-ds still exists and selects node node-1/);
+    expect(await snapshot()).toEqual(before);
+    expect(api!.requests.map((r) => r.path)).toContain(NODE_PATH);
+  });
+
+  it('a nodeSelector the node no longer matches: uninstall, the files removed', async () => {
+    const { stderr } = await stopWith({ nodeLabels: { multus: 'false' }, nodeSelector: { multus: 'true' } });
+    expect(stderr).toMatch(/uninstall: removing what this program wrote .*DaemonSet kube-system\/kube-multus-ds no longer selects node node-1: its nodeSelector multus=true does not match/);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+  });
+
+  it('a required node affinity the node no longer matches: uninstall', async () => {
+    const { stderr } = await stopWith({ nodeLabels: { disk: 'hdd' }, affinity: affinity('disk', 'In', ['ssd']) });
+    expect(stderr).toMatch(/uninstall: .*no longer selects node node-1: none of its required node affinity terms matches/);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+  });
+
+  it('the node deleted: uninstall', async () => {
+    const { stderr } = await stopWith({ node: 'absent' });
+    expect(stderr).toMatch(/uninstall: .*node node-1 no longer exists/);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+  });
+
+  it('the node cannot be read (403): the DaemonSet remains, so a restart, and the log names the rule to grant', async () => {
+    const { stderr, before } = await stopWith({ node: 'forbidden', nodeSelector: { multus: 'true' } });
+    expect(stderr).toMatch(/restart, not uninstall: .*whether it still selects node node-1 is unknown .*HTTP 403.*grant the service account get on nodes/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('without NODE_NAME the node is not checked: a restart', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, nodeSelector: { multus: 'true' } });
+    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/restart, not uninstall: .*NODE_NAME is not set/);
+    expect(api.requests.map((q) => q.path)).not.toContain(NODE_PATH);
+  });
+});
+
+describe('an API server that does not answer at once', () => {
+  it('is asked again after a second, and its late answer decides (a restart)', async () => {
+    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN });
+    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    const before = await snapshot();
+    run.child.kill('SIGTERM');
+    await eventually(async () => api!.requests.filter((r) => r.path.includes('/daemonsets/')).length, (n) => n >= 1, 20_000, 'the DaemonSet asked for');
+    api.set({ daemonSet: 'present' });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/restart, not uninstall: .*still exists and selects node node-1/);
+    expect(api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('gives up after 10 s of no answer: uninstall, naming the attempts', async () => {
+    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN });
+    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within 10 s, \d+ attempts; last: get DaemonSet/);
+    expect(api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
+    expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
+  });
+});

@@ -1,0 +1,369 @@
+// The scenarios, each a user's check on the real node. A scenario throws with
+// what it saw when the behaviour is not there; metrics go to the report.
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { daemonSetPods, DS_NAMESPACE, kubectl, oursDir, upstreamDir, waitRolledOut, type Program, type Variant } from './deploy.js';
+import { LINK_PREFIX } from './host.js';
+import { defaultNetworkConf, type NodeRun } from './node.js';
+import {
+  createNad,
+  createPod,
+  DEFAULT_NETWORK_ANNOTATION,
+  deletePods,
+  describeOutcome,
+  NETWORKS_ANNOTATION,
+  networkStatusOf,
+  observePod,
+  TEST_NAMESPACE,
+} from './pods.js';
+
+export interface Metrics {
+  applyToReadyS?: number;
+  podsDuringUpdate?: number;
+  podsWithNet1?: number;
+  sandboxFailures?: number;
+  uninstallToGoneS?: number;
+}
+
+export interface Ctx {
+  node: NodeRun;
+  healthPort: number;
+  upstreamManifest: string;
+  metrics: Metrics;
+  log(line: string): void;
+}
+
+export const MACVLAN_MASTER = `${LINK_PREFIX}mv0`;
+export const NET1_NAD = 'macvlan-net1';
+export const ALT_NAD = 'alt-default';
+const SUBNETS = { default: '198.18.0.', net1: '198.18.1.', alt: '198.18.2.', v1: '198.18.3.' };
+const ROLLOUT_MS = 300000;
+const POD_MS = 240000;
+const DEFAULT_CONF = '10-node-default.conf';
+const V1_CONFLIST = '10-node-default.conflist';
+
+let podCounter = 0;
+function podName(program: Program, scenario: string): string {
+  podCounter += 1;
+  return `${program === 'multus-entrypoint' ? 'me' : 'up'}-${scenario}-${podCounter}`;
+}
+
+function secondsSince(t0: number): number {
+  return Math.round((Date.now() - t0) / 100) / 10;
+}
+
+/** The directory `apply -k` uses for a program (and variant). */
+async function deployDir(ctx: Ctx, program: Program, label: string, variant: Variant = {}): Promise<string> {
+  if (program === 'multus-entrypoint') return oursDir(ctx.node, ctx.healthPort, label, variant);
+  return upstreamDir(ctx.node, ctx.upstreamManifest, label, variant);
+}
+
+function multusConfigFile(node: NodeRun): string | undefined {
+  return fs.readdirSync(node.dirs.cniConfDir).find((n) => /^00-multus\.conf(list)?$/.test(n));
+}
+
+function kubeconfigFile(node: NodeRun): string {
+  return path.join(node.dirs.cniConfDir, 'multus.d', 'multus.kubeconfig');
+}
+
+/** Waits until `check` holds (polling), or throws with `what`. */
+async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function dsPodLogs(ctx: Ctx): Promise<string> {
+  const pods = await daemonSetPods(ctx.node).catch(() => []);
+  const out: string[] = [];
+  for (const p of pods) {
+    const logs = await kubectl(ctx.node, ['-n', DS_NAMESPACE, 'logs', p.name, '--all-containers', '--tail=15']).catch((e: unknown) => String(e));
+    out.push(`--- ${p.name} (${p.phase}, ready=${p.ready}, ${p.image})\n${logs}`);
+  }
+  return out.join('\n');
+}
+
+async function describeDs(ctx: Ctx): Promise<string> {
+  const events = await kubectl(ctx.node, ['-n', DS_NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp', '-o', 'custom-columns=OBJ:.involvedObject.name,REASON:.reason,MSG:.message']).catch(() => '');
+  return `${await dsPodLogs(ctx)}\n--- events\n${events.split('\n').slice(-12).join('\n')}`;
+}
+
+/** Apply and wait for the rollout; returns seconds from apply to Ready. */
+async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
+  const t0 = Date.now();
+  await kubectl(ctx.node, ['apply', '-k', dir]);
+  if (!(await waitRolledOut(ctx.node, ROLLOUT_MS))) throw new Error(`the DaemonSet did not roll out within ${ROLLOUT_MS / 1000} s:\n${await describeDs(ctx)}`);
+  return secondsSince(t0);
+}
+
+/** The NADs the scenarios use (the CRD comes with each program's manifests; uninstall deletes it). */
+async function ensureNads(ctx: Ctx): Promise<void> {
+  const ipam = (subnet: string) => ({ type: 'host-local', ranges: [[{ subnet }]], dataDir: ctx.node.dirs.ipamDir });
+  await until('the NetworkAttachmentDefinition CRD', 60000, async () =>
+    (await kubectl(ctx.node, ['get', 'crd', 'network-attachment-definitions.k8s.cni.cncf.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => '')) === 'True',
+  );
+  await createNad(ctx.node.kubeConfig, NET1_NAD, { cniVersion: '0.4.0', name: NET1_NAD, type: 'macvlan', master: MACVLAN_MASTER, mode: 'bridge', ipam: ipam(`${SUBNETS.net1}0/24`) });
+  await createNad(ctx.node.kubeConfig, ALT_NAD, { cniVersion: '0.4.0', name: ALT_NAD, type: 'bridge', bridge: `${LINK_PREFIX}alt0`, isGateway: false, ipMasq: false, ipam: ipam(`${SUBNETS.alt}0/24`) });
+}
+
+function hasAddr(addrs: string[] | undefined, prefix: string): boolean {
+  return (addrs ?? []).some((a) => a.startsWith(prefix));
+}
+
+/** One annotated pod gets eth0 (default network) and net1 (the NAD), and network-status lists both. */
+async function checkNet1Pod(ctx: Ctx, program: Program, scenario: string, eth0Subnet = SUBNETS.default): Promise<void> {
+  const name = podName(program, scenario);
+  await createPod(ctx.node.kubeConfig, name, { [NETWORKS_ANNOTATION]: NET1_NAD });
+  const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0', 'net1'], POD_MS);
+  await deletePods(ctx.node.kubeConfig, [name]);
+  const ok =
+    o.running &&
+    hasAddr(o.interfaces.eth0, eth0Subnet) &&
+    hasAddr(o.interfaces.net1, SUBNETS.net1) &&
+    o.networkStatus.some((s) => s.interface === 'eth0' && s.default === true) &&
+    o.networkStatus.some((s) => s.interface === 'net1' && s.name.endsWith(NET1_NAD));
+  if (!ok) throw new Error(`annotated pod: want eth0 in ${eth0Subnet}0/24 and net1 in ${SUBNETS.net1}0/24, both in network-status; got ${describeOutcome(o)}`);
+}
+
+// ---------------------------------------------------------------------------
+
+/** Back to a node without Multus: only the default network's config and Debian's plugins. */
+export async function resetNode(ctx: Ctx): Promise<void> {
+  const { cniConfDir, cniBinDir } = ctx.node.dirs;
+  for (const n of fs.readdirSync(cniConfDir)) if (n !== DEFAULT_CONF) fs.rmSync(path.join(cniConfDir, n), { recursive: true, force: true });
+  fs.writeFileSync(path.join(cniConfDir, DEFAULT_CONF), defaultNetworkConf(ctx.node.dirs.ipamDir));
+  for (const n of fs.readdirSync(cniBinDir)) if (!fs.lstatSync(path.join(cniBinDir, n)).isSymbolicLink()) fs.rmSync(path.join(cniBinDir, n), { force: true });
+}
+
+export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void> {
+  ctx.metrics.applyToReadyS = await applyAndWait(ctx, await deployDir(ctx, program, 'base'));
+  const { cniConfDir, cniBinDir } = ctx.node.dirs;
+  const conf = multusConfigFile(ctx.node);
+  if (!fs.existsSync(path.join(cniBinDir, 'multus'))) throw new Error(`multus was not installed into the node's ${cniBinDir}`);
+  if (!conf) throw new Error(`no 00-multus.conf[list] in the node's ${cniConfDir}: ${fs.readdirSync(cniConfDir).join(', ')}`);
+  if (!fs.existsSync(kubeconfigFile(ctx.node))) throw new Error(`no ${kubeconfigFile(ctx.node)}`);
+  await ensureNads(ctx);
+  await checkNet1Pod(ctx, program, 's1');
+  // default-network annotation: eth0 from the NAD instead of the node's default.
+  const name = podName(program, 's1');
+  await createPod(ctx.node.kubeConfig, name, { [DEFAULT_NETWORK_ANNOTATION]: ALT_NAD });
+  const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0'], POD_MS);
+  await deletePods(ctx.node.kubeConfig, [name]);
+  if (!o.running || !hasAddr(o.interfaces.eth0, SUBNETS.alt)) throw new Error(`pod with ${DEFAULT_NETWORK_ANNOTATION}: ${ALT_NAD}: want eth0 in ${SUBNETS.alt}0/24; got ${describeOutcome(o)}`);
+}
+
+/** Creates an annotated pod every second while `busy` runs; then waits for each; all must get net1. */
+async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: () => Promise<void>, minSeconds: number): Promise<string[]> {
+  const names: string[] = [];
+  let done = false;
+  let failure: unknown;
+  const t0 = Date.now();
+  const work = busy()
+    .catch((err: unknown) => {
+      failure = err;
+    })
+    .finally(() => {
+      done = true;
+    });
+  while (!done || Date.now() - t0 < minSeconds * 1000) {
+    const name = podName(program, scenario);
+    await createPod(ctx.node.kubeConfig, name, { [NETWORKS_ANNOTATION]: NET1_NAD }).catch((err: unknown) => ctx.log(`could not create ${name}: ${String(err)}`));
+    names.push(name);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await work;
+  if (failure) throw failure;
+  return names;
+}
+
+/** Waits for every pod to run with net1 in network-status; counts them and their sandbox failures. */
+async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number; failures: number; bad: string[] }> {
+  const kc: KubeConfig = ctx.node.kubeConfig;
+  const api = kc.makeApiClient(CoreV1Api);
+  const good = new Set<string>();
+  const deadline = Date.now() + POD_MS;
+  while (good.size < names.length && Date.now() < deadline) {
+    const list = await api.listNamespacedPod({ namespace: TEST_NAMESPACE }).catch(() => ({ items: [] }));
+    for (const p of list.items) {
+      const n = p.metadata?.name ?? '';
+      if (!names.includes(n) || good.has(n)) continue;
+      if (p.status?.phase === 'Running' && networkStatusOf(p).some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const events = await api.listNamespacedEvent({ namespace: TEST_NAMESPACE }).catch(() => ({ items: [] }));
+  let failures = 0;
+  const lastFailure = new Map<string, string>();
+  for (const ev of events.items) {
+    const n = ev.involvedObject.name ?? '';
+    if (ev.reason !== 'FailedCreatePodSandBox' || !names.includes(n)) continue;
+    failures += ev.count ?? 1;
+    lastFailure.set(n, ev.message ?? '');
+  }
+  const bad = names.filter((n) => !good.has(n)).map((n) => `${n}${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
+  await deletePods(kc, names);
+  return { withNet1: good.size, failures, bad };
+}
+
+function net1Verdict(ctx: Ctx, names: string[], r: { withNet1: number; failures: number; bad: string[] }, what: string): void {
+  ctx.metrics.podsDuringUpdate = names.length;
+  ctx.metrics.podsWithNet1 = r.withNet1;
+  ctx.metrics.sandboxFailures = r.failures;
+  if (r.withNet1 !== names.length) throw new Error(`${what}: ${r.withNet1}/${names.length} pods got net1; without it: ${r.bad.slice(0, 3).join(' | ')}`);
+}
+
+export async function scenarioRollingUpdate(ctx: Ctx, program: Program): Promise<void> {
+  const before = (await daemonSetPods(ctx.node)).map((p) => p.uid);
+  const arg = program === 'multus-entrypoint' ? '--resync-interval=30' : '--multus-log-level=verbose';
+  const dir = await deployDir(ctx, program, 'changed-arg', { extraArgs: [arg] });
+  const names = await podsDuring(
+    ctx,
+    program,
+    's2',
+    async () => {
+      ctx.metrics.applyToReadyS = await applyAndWait(ctx, dir);
+      const now = await daemonSetPods(ctx.node);
+      if (now.some((p) => before.includes(p.uid))) throw new Error('the rollout kept the old pod');
+    },
+    5,
+  );
+  net1Verdict(ctx, names, await judgePods(ctx, names), `rolling update (${arg})`);
+}
+
+export async function scenarioBadUpgrade(ctx: Ctx, program: Program): Promise<void> {
+  const before = (await daemonSetPods(ctx.node)).map((p) => p.uid);
+  await kubectl(ctx.node, ['apply', '-k', await deployDir(ctx, program, 'bad-image', { imageTag: 'does-not-exist' })]);
+  await until('the old DaemonSet pod to be gone and the new one to be stuck', ROLLOUT_MS, async () => {
+    const pods = await daemonSetPods(ctx.node);
+    return pods.length > 0 && pods.every((p) => !before.includes(p.uid) && !p.ready);
+  });
+  const names: string[] = [];
+  const t0 = Date.now();
+  while (Date.now() - t0 < 120000) {
+    const name = podName(program, 's3');
+    await createPod(ctx.node.kubeConfig, name, { [NETWORKS_ANNOTATION]: NET1_NAD });
+    names.push(name);
+    await new Promise((r) => setTimeout(r, 10000));
+  }
+  const r = await judgePods(ctx, names);
+  // Back to a good DaemonSet for the next scenarios.
+  await applyAndWait(ctx, await deployDir(ctx, program, 'base')).catch((err: unknown) => ctx.log(`restoring after the bad upgrade failed: ${String(err)}`));
+  net1Verdict(ctx, names, r, 'in the two minutes after a bad upgrade');
+}
+
+export async function scenarioDefaultNetworkChange(ctx: Ctx, program: Program): Promise<void> {
+  const { cniConfDir, ipamDir } = ctx.node.dirs;
+  const conflist = {
+    cniVersion: '1.0.0',
+    name: 'node-default-v1',
+    plugins: [{ type: 'bridge', bridge: `${LINK_PREFIX}v10`, isGateway: false, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: `${SUBNETS.v1}0/24` }]], dataDir: ipamDir } }],
+  };
+  try {
+    fs.writeFileSync(path.join(cniConfDir, V1_CONFLIST), `${JSON.stringify(conflist, null, 2)}\n`);
+    fs.rmSync(path.join(cniConfDir, DEFAULT_CONF));
+    // The program's job: its config follows the node's default network.
+    await until('00-multus.conf[list] to delegate to the new 1.0.0 conflist', 120000, () => {
+      const f = multusConfigFile(ctx.node);
+      return f !== undefined && fs.readFileSync(path.join(cniConfDir, f), 'utf8').includes('node-default-v1');
+    }).catch((err: unknown) => {
+      const f = multusConfigFile(ctx.node);
+      throw new Error(`${(err as Error).message}; ${f ?? 'no multus config'}: ${f ? fs.readFileSync(path.join(cniConfDir, f), 'utf8').slice(0, 400) : ''}`);
+    });
+    await checkNet1Pod(ctx, program, 's4', SUBNETS.v1);
+  } finally {
+    fs.writeFileSync(path.join(cniConfDir, DEFAULT_CONF), defaultNetworkConf(ipamDir));
+    fs.rmSync(path.join(cniConfDir, V1_CONFLIST), { force: true });
+  }
+  await until('00-multus.conf[list] back on the original default network', 120000, () => {
+    const f = multusConfigFile(ctx.node);
+    return f !== undefined && fs.readFileSync(path.join(cniConfDir, f), 'utf8').includes('"node-default"');
+  }).catch((err: unknown) => ctx.log(`after scenario 4: ${(err as Error).message}`));
+}
+
+export async function scenarioUninstall(ctx: Ctx, program: Program): Promise<void> {
+  const dir = await deployDir(ctx, program, 'base');
+  const t0 = Date.now();
+  await kubectl(ctx.node, ['delete', '-k', dir, '--wait=false']);
+  let gone = true;
+  await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(ctx.node)).length === 0).catch(() => undefined);
+  await until('00-multus.conf[list] and the kubeconfig to be removed', 60000, () => multusConfigFile(ctx.node) === undefined && !fs.existsSync(kubeconfigFile(ctx.node))).catch(() => {
+    gone = false;
+  });
+  if (gone) ctx.metrics.uninstallToGoneS = secondsSince(t0);
+  // The next pod: the default network alone, and no Multus error on the way.
+  const name = podName(program, 's5');
+  await createPod(ctx.node.kubeConfig, name, {});
+  const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0'], gone ? POD_MS : 60000);
+  await deletePods(ctx.node.kubeConfig, [name]);
+  const left = fs.readdirSync(ctx.node.dirs.cniConfDir).join(', ');
+  if (!gone) throw new Error(`after delete -k, the node still has Multus' config (${left}); next pod: ${describeOutcome(o)}`);
+  if (!o.running || !hasAddr(o.interfaces.eth0, SUBNETS.default) || o.sandboxFailures > 0 || o.networkStatus.length > 0) {
+    throw new Error(`after uninstall, want a pod on the default network alone with no Multus error; got ${describeOutcome(o)}`);
+  }
+}
+
+/** Issue 14: the hardening is in force in the running container (CapEff 0, read-only root, seccomp 2). */
+export async function scenarioHardening(ctx: Ctx): Promise<void> {
+  const pods = await daemonSetPods(ctx.node);
+  const pod = pods.find((p) => p.ready);
+  if (!pod) throw new Error('no Ready DaemonSet pod to inspect');
+  const ids = (await ctx.node.containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"=="${pod.uid}",labels."io.kubernetes.container.name"==kube-multus`])).split('\n').filter(Boolean);
+  const tasks = await ctx.node.containerd.ctr(['tasks', 'ls']);
+  const pid = ids.map((id) => tasks.split('\n').find((l) => l.startsWith(`${id} `) && l.includes('RUNNING'))?.trim().split(/\s+/)[1]).find(Boolean);
+  if (!pid) throw new Error(`no running kube-multus container for pod ${pod.name}`);
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (k: string): string => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '?';
+  const problems: string[] = [];
+  if (field('CapEff') !== '0000000000000000') problems.push(`CapEff ${field('CapEff')} (want 0)`);
+  if (field('CapBnd') !== '0000000000000000') problems.push(`CapBnd ${field('CapBnd')} (want 0)`);
+  if (field('Seccomp') !== '2') problems.push(`Seccomp ${field('Seccomp')} (want 2, filter)`);
+  if (field('NoNewPrivs') !== '1') problems.push(`NoNewPrivs ${field('NoNewPrivs')} (want 1)`);
+  // The root filesystem, as the container sees it: a write must fail with EROFS.
+  const w = await execa('nsenter', ['-t', pid, '-m', 'sh', '-c', 'echo x > /.node-e2e-probe'], { reject: false });
+  if (w.exitCode === 0) {
+    await execa('nsenter', ['-t', pid, '-m', 'rm', '-f', '/.node-e2e-probe'], { reject: false });
+    problems.push('the root filesystem is writable');
+  } else if (!/read-only/i.test(w.stderr)) problems.push(`writing / failed, but not as read-only: ${w.stderr.trim()}`);
+  if (problems.length > 0) throw new Error(`kube-multus (pid ${pid}): ${problems.join('; ')}`);
+  ctx.log(`hardening: kube-multus pid ${pid}: CapEff ${field('CapEff')}, CapBnd ${field('CapBnd')}, Seccomp ${field('Seccomp')}, NoNewPrivs ${field('NoNewPrivs')}, root read-only`);
+}
+
+/** Issue 14: upstream's DaemonSet serving, ours applied over it while pods keep coming. */
+export async function scenarioMigration(ctx: Ctx): Promise<void> {
+  await resetNode(ctx);
+  await applyAndWait(ctx, await deployDir(ctx, 'thin_entrypoint', 'base'));
+  await ensureNads(ctx);
+  await checkNet1Pod(ctx, 'thin_entrypoint', 'mig');
+  const binBefore = fs.readdirSync(ctx.node.dirs.cniBinDir).filter((n) => !fs.lstatSync(path.join(ctx.node.dirs.cniBinDir, n)).isSymbolicLink());
+  const before = (await daemonSetPods(ctx.node)).map((p) => p.uid);
+  const dir = await deployDir(ctx, 'multus-entrypoint', 'base');
+  const names = await podsDuring(
+    ctx,
+    'multus-entrypoint',
+    'mig',
+    async () => {
+      ctx.metrics.applyToReadyS = await applyAndWait(ctx, dir);
+      const now = await daemonSetPods(ctx.node);
+      if (now.some((p) => before.includes(p.uid))) throw new Error('upstream\'s pod is still there');
+    },
+    5,
+  );
+  net1Verdict(ctx, names, await judgePods(ctx, names), 'migrating from upstream');
+  // Ours is Ready, and its /readyz means the files on disk are what it would write.
+  const pods = await daemonSetPods(ctx.node);
+  if (!pods.every((p) => p.ready && p.image.includes('multus-entrypoint'))) throw new Error(`after the migration: ${JSON.stringify(pods)}`);
+  if (!multusConfigFile(ctx.node) || !fs.existsSync(kubeconfigFile(ctx.node))) throw new Error('after the migration the node lacks the config or kubeconfig');
+  // Upstream's binaries ours does not write stay (README: Swapping from upstream).
+  const missing = binBefore.filter((n) => !fs.existsSync(path.join(ctx.node.dirs.cniBinDir, n)));
+  if (missing.length > 0) throw new Error(`upstream's ${missing.join(', ')} disappeared from the bin dir`);
+  ctx.log(`migration: upstream's files in the bin dir before: ${binBefore.join(', ')}; all still there`);
+}
+
+export async function uninstallQuietly(ctx: Ctx, program: Program): Promise<void> {
+  await kubectl(ctx.node, ['delete', '-k', await deployDir(ctx, program, 'base'), '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(ctx.node).catch(() => [])).length === 0).catch(() => undefined);
+}
