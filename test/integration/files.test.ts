@@ -87,7 +87,7 @@ function straced(args: string[], env: NodeJS.ProcessEnv, out: string): Promise<{
 function writesOf(calls: Syscall[], dir: string, name: string): { temp?: string; fileSync?: number; rename?: number; dirSync?: number; inPlace: Syscall[] } {
   const target = join(dir, name);
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const renameRe = new RegExp(`rename(?:at2?)?\\((?:[^"]*, )?"(${esc(join(dir, TEMP + name))}\\.[0-9a-f]+)", (?:[^"]*, )?"${esc(target)}"`);
+  const renameRe = new RegExp(`rename(?:at2?)?\\((?:[^"]*, )?"(${esc(join(dir, TEMP + name))}\\.[0-9a-z]+)", (?:[^"]*, )?"${esc(target)}"`);
   const rename = calls.find((c) => renameRe.test(c.line));
   const temp = rename ? renameRe.exec(rename.line)![1] : undefined;
   const fileSync = temp === undefined ? undefined : calls.find((c) => c.line.includes(`fsync(`) && c.line.includes(`<${temp}>`))?.index;
