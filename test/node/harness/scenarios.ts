@@ -150,7 +150,8 @@ export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void>
   await checkNet1Pod(ctx, program, 's1');
   // default-network annotation: eth0 from the NAD instead of the node's default.
   const name = podName(program, 's1');
-  await createPod(ctx.node.kubeConfig, name, { [DEFAULT_NETWORK_ANNOTATION]: ALT_NAD });
+  // Without a namespace Multus looks the NAD up in its own (kube-system).
+  await createPod(ctx.node.kubeConfig, name, { [DEFAULT_NETWORK_ANNOTATION]: `${TEST_NAMESPACE}/${ALT_NAD}` });
   const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0'], POD_MS);
   await deletePods(ctx.node.kubeConfig, [name]);
   if (!o.running || !hasAddr(o.interfaces.eth0, SUBNETS.alt)) throw new Error(`pod with ${DEFAULT_NETWORK_ANNOTATION}: ${ALT_NAD}: want eth0 in ${SUBNETS.alt}0/24; got ${describeOutcome(o)}`);
