@@ -5,6 +5,9 @@
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
+  // Per checkout: a transform cache shared in /tmp with other checkouts (or
+  // a mutation run's sandboxes) was seen handing an ESM test CommonJS output.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },

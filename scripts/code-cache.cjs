@@ -26,6 +26,9 @@ const fail = (msg) => { process.stderr.write(`code-cache: ${msg}\n`); process.ex
 // 1. Stamp: the loader finds the cache by this hash, so a rebuilt bundle
 //    never meets a cache made for another one.
 let source = fs.readFileSync(bundle, 'utf8');
+// The loader reads the bundle as latin1 (no UTF-8 decoding): esbuild's
+// default charset keeps it ASCII.
+if (/[^\x00-\x7f]/.test(source)) fail(`${bundle}: not ASCII (was esbuild run with --charset=utf8?)`);
 if (!/\/\/# bundle-hash=[0-9a-f]+\n$/.test(source)) {
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   source += `\n//# bundle-hash=${hash}\n`;
@@ -36,6 +39,7 @@ for (const f of fs.readdirSync(path.dirname(bundle))) {
 }
 
 // 2. A scratch host root.
+fs.mkdirSync(os.tmpdir(), { recursive: true }); // a bare build image may lack /tmp
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'multus-code-cache-'));
 const at = (p) => path.join(root, p);
 for (const d of ['net.d', 'bin', 'sa', 'multus-net.d']) fs.mkdirSync(at(d));

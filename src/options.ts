@@ -202,7 +202,8 @@ function specOf(option: Option): { term: string; description: string } | undefin
 
 /** The usage text and the environment the program reads. */
 export function helpText(): string {
-  const env = ENVIRONMENT.map(([name, use]) => `  ${name}\n      ${use}`).join('\n');
+  const width = Math.max(...ENVIRONMENT.map(([name]) => name.length));
+  const env = ENVIRONMENT.map(([name, use]) => `  ${name.padEnd(width)}  ${use}`).join('\n');
   return `${buildCommand().helpInformation()}\nEnvironment:\n${env}\n`;
 }
 

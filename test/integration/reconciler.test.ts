@@ -198,6 +198,64 @@ describe('a reconcile', () => {
   });
 });
 
+describe('faults while writing', () => {
+  it('says it cannot remove a stale twin, naming it, and keeps going', async () => {
+    await fsp.mkdir(join(confPath(), 'in-the-way'), { recursive: true });
+    await copyMaster(h, 'masters/05-cilium.conflist');
+    const { desired } = await reconciler().reconcile();
+    expect(desired.errors).toEqual([expect.stringContaining(`${confPath()}: cannot remove the stale twin of the Multus config: `)]);
+    expect(await readOrUndefined(conflistPath())).toContain('"type": "multus"');
+  });
+
+  it('logs that it cannot rename the master, naming it, and the config stays written', async () => {
+    const master = await copyMaster(h, 'masters/10-flannel.conflist');
+    await fsp.mkdir(join(`${master}.old`, 'in-the-way'), { recursive: true });
+    const r = reconciler(['--rename-conf-file']);
+    const { desired } = await r.reconcile();
+    expect(desired.errors).toEqual([]);
+    expect(logged()).toMatch(new RegExp(`ERROR cannot rename the master config file=${master} error=`));
+    expect(r.ownedFiles().renamed.size).toBe(0);
+    expect(await readOrUndefined(confPath())).toContain('"type": "multus"');
+  });
+
+  it('reports an unreadable token as an error naming the file, never the token', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    await fsp.rm(join(h.saDir, 'token'));
+    const { desired } = await reconciler().reconcile();
+    expect(desired.errors).toContain(`${join(h.saDir, 'token')}: cannot read the service-account token: no such file or directory`);
+    expect(await readOrUndefined(h.kubeconfig)).toBeUndefined();
+  });
+
+  it('masks the token in every line it logs', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const r = reconciler();
+    await r.reconcile();
+    // A file named after the token is absurd, but a log line must still not show it.
+    await fsp.writeFile(join(h.confDir, `05-${TOKEN}.conf`), 'not json');
+    await r.reconcile();
+    // Booleans: a failure message must not print the token either.
+    expect(logged().includes('05-[redacted].conf')).toBe(true);
+    expect(logged().includes(TOKEN)).toBe(false);
+  });
+});
+
+describe('a non-auto --multus-conf-file', () => {
+  it('is copied into the conf dir under its own name, and copied again when it changes', async () => {
+    const source = join(h.root, 'image/70-multus.conf');
+    await fsp.writeFile(source, '{"cniVersion":"0.3.1","name":"multus-cni-network","type":"multus","delegates":[{"type":"bridge"}]}\n');
+    const r = reconciler([`--multus-conf-file=${source}`]);
+    const { desired } = await r.reconcile();
+    expect(desired.errors).toEqual([]);
+    expect(await readOrUndefined(join(h.confDir, '70-multus.conf'))).toBe(await fsp.readFile(source, 'utf8'));
+    await fsp.writeFile(source, '{"cniVersion":"0.4.0","name":"multus-cni-network","type":"multus","delegates":[{"type":"bridge"}]}\n');
+    await r.reconcile();
+    expect(await readOrUndefined(join(h.confDir, '70-multus.conf'))).toContain('0.4.0');
+    await fsp.rm(source);
+    expect((await r.reconcile()).desired.errors).toEqual([`${source} (--multus-conf-file): no such file or directory`]);
+    expect(await readOrUndefined(join(h.confDir, '70-multus.conf'))).toContain('0.4.0');
+  });
+});
+
 describe('checkInSync (what /readyz answers)', () => {
   it('is ok only while every file on disk is what it would write now', async () => {
     await copyMaster(h, 'masters/10-flannel.conflist');

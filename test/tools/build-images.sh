@@ -14,7 +14,8 @@
 # Each image is exported to a docker-archive (for `ctr images import`), then
 # the two product images run `--help` under a throwaway containerd + runc.
 #
-# stdout: `image <name> <archive> <bytes>`, one line per image; logs on stderr.
+# stdout: `image <name> <archive> <bytes>`, one line per image (also written
+# to <out>/images.lines); logs on stderr.
 # Exits non-zero on any failure (a broken Dockerfile, an image that does not start).
 #
 # Usage: build-images.sh [--out DIR] [--no-run]
@@ -65,6 +66,9 @@ done
 mkdir -p "$STORE" "$OUT"
 exec 9>"$STORE/lock"
 flock -n 9 || { log "waiting for another build-images run (lock $STORE/lock)"; flock 9; }
+
+# A failed run must not leave the last run's list pointing at its archives.
+rm -f "$OUT/images.lines"
 
 TMP=$(mktemp -d /tmp/build-images.XXXXXX)
 CONTAINERS=()     # buildah working containers to remove on exit
@@ -335,7 +339,8 @@ state = "$SMOKE_DIR/state"
     bin_dir = "$SMOKE_DIR/cni-bin"
     conf_dir = "$SMOKE_DIR/cni-conf"
 EOF
-  containerd --config "$SMOKE_DIR/config.toml" > "$SMOKE_DIR/containerd.log" 2>&1 &
+  # 9>&-: containerd and its shims must not hold this script's lock
+  containerd --config "$SMOKE_DIR/config.toml" > "$SMOKE_DIR/containerd.log" 2>&1 9>&- &
   CTRD_PID=$!
   local i
   for i in $(seq 1 120); do
@@ -443,11 +448,14 @@ if [ $RUN_SMOKE = 1 ]; then
   stop_containerd || true  # best effort, like the exit trap
 fi
 
+lines=''
 for entry in "${ARCHIVES[@]}"; do
   name=${entry%%=*} file=${entry#*=}
   bytes=$(stat -c %s "$file")
-  gz=$(gzip -c "$file" | wc -c)
-  log "$(awk -v n="$name" -v b="$bytes" -v g="$gz" 'BEGIN {printf "%-48s %6.1f MB (%5.1f MB gzipped)", n, b / 1e6, g / 1e6}')"
-  echo "image $name $file $bytes"
+  log "$(awk -v n="$name" -v b="$bytes" 'BEGIN {printf "%-48s %6.1f MB", n, b / 1e6}')"
+  lines+="image $name $file $bytes"$'\n'
 done
+# also kept beside the archives, for a suite that reuses this run's images
+printf '%s' "$lines" > "$OUT/images.lines"
+printf '%s' "$lines"
 log "done in $(( $(date +%s) - START )) s"

@@ -206,18 +206,19 @@ describe('every flag of the contract', () => {
   it('describes every flag in --help', () => {
     const parsed = parseCommandLine(['--help'], {});
     if (parsed.kind !== 'help') throw new Error('expected help');
-    const flagLines = parsed.text.split('\n').filter((l) => /^ {1,4}--[a-z]/.test(l));
+    // Flag lines start with two spaces; wrapped description lines with more.
+    const flagLines = parsed.text.split('\n').filter((l) => /^ {2}--[a-z]/.test(l));
     expect(flagLines.length).toBeGreaterThanOrEqual(strings.length + booleans.length);
     for (const line of flagLines) {
-      // "  --flag string   what it does" (pflag's look; a boolean has no type)
-      const m = /^\s+--([a-z-]+)(?: (?:string|int))?\s+(\S.*)$/.exec(line);
+      // pflag's look: "  --flag string   what it does", "  --flag int ...", a bare boolean
+      const m = /^ {2}--([a-z-]+)(?: string| int)?\s+(\S.*)$/.exec(line);
       expect({ line, parsed: m !== null }).toEqual({ line, parsed: true });
       expect({ line, described: m![2]!.length > 10 }).toEqual({ line, described: true });
     }
-    expect(parsed.text).toMatch(/--cni-bin-dir string\s+directory the multus binary is installed/);
-    expect(parsed.text).toMatch(/-h, --help\s+print this help and exit/);
+    expect(parsed.text).toMatch(/--cni-bin-dir string\s+directory the multus binary is installed\s+into \(default "\/host\/opt\/cni\/bin"\)$/m);
     expect(parsed.text).toMatch(/^Usage: multus-entrypoint \[options\]/);
     expect(parsed.text).toContain('Installs Multus on this node and keeps its CNI config and kubeconfig true.');
+    expect(parsed.text).toMatch(/-h, --help\s+print this help and exit/);
   });
 
   it('reads KUBERNETES_SERVICE_PROTOCOL, KUBE_CA_FILE and a three-digit KUBECONFIG_MODE', () => {

@@ -128,7 +128,9 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   );
   ops.push(...apiEnvOps(c, base, node.cluster.port));
   const images = variant.imageTag ? `images:\n  - name: localhost/multus-entrypoint\n    newTag: ${variant.imageTag}\n` : '';
-  return writeLayer(path.join(node.dirs.run, 'deploy', `ours-${label}`), OVERLAY_DIR, ops, images);
+  const dir = path.join(node.dirs.run, 'deploy', `ours-${label}`);
+  // kustomize takes a base directory by relative path only.
+  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images);
 }
 
 /** Upstream's own manifest for this node: the directory to `apply -k`. */
