@@ -70,8 +70,11 @@ async function replaceAtomically(target: string, mode: number, fill: (tmp: strin
 
 /** Writes content to path atomically unless it already holds exactly that (and that mode). */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<WriteResult> {
-  const before = await readTextIfExists(path);
-  if (before === content && (await modeOf(path)) === mode) return { written: false, before };
+  const found = await readTextIfExists(path);
+  // The mode is read after the content: a file deleted in between is reported gone, not changed.
+  const foundMode = found === undefined ? undefined : await modeOf(path);
+  const before = foundMode === undefined ? undefined : found;
+  if (before === content && foundMode === mode) return { written: false, before };
   await replaceAtomically(path, mode, (tmp) => fsp.writeFile(tmp, content, { flag: 'wx', mode }));
   return { written: true, before };
 }
