@@ -30,13 +30,6 @@ interface Case {
   env?: NodeJS.ProcessEnv;
   code: 1 | 2;
   message: (h: HostRoot) => RegExp | string;
-  /**
-   * Fails today: the program writes 00-multus.conf for the new master
-   * before it fails on the kubeconfig. Issue 11, point 2 ("never half a
-   * configuration") fixes it; then drop this flag (jest reports these as
-   * failed once they pass).
-   */
-  awaitsIssue11?: true;
 }
 
 const cases: Case[] = [
@@ -45,11 +38,11 @@ const cases: Case[] = [
   { name: 'bad log level', flags: () => ['--multus-log-level=trace'], code: 2, message: () => /--multus-log-level: "trace"/ },
   { name: 'traversal in the pinned master name', flags: () => ['--multus-master-cni-file-name=../../etc/x.conf'], code: 2, message: () => /--multus-master-cni-file-name/ },
   { name: 'missing binary', flags: (x) => [`--multus-bin-file=${x.root}/nope`], code: 1, message: (x) => `${x.root}/nope (--multus-bin-file): no such file or directory` },
-  { name: 'missing token', prepare: (x) => fsp.rm(join(x.saDir, 'token')), code: 1, message: (x) => `${join(x.saDir, 'token')}: cannot read the service-account token: no such file or directory`, awaitsIssue11: true },
-  { name: 'empty token', prepare: async (x) => { await fsp.rm(join(x.saDir, 'token')); await fsp.writeFile(join(x.saDir, 'token'), ' \n'); }, code: 1, message: (x) => `${join(x.saDir, 'token')}: the service-account token is empty`, awaitsIssue11: true },
-  { name: 'missing CA', prepare: (x) => fsp.rm(join(x.saDir, 'ca.crt')), code: 1, message: (x) => new RegExp(`${join(x.saDir, 'ca.crt')}: cannot read the CA certificate`), awaitsIssue11: true },
-  { name: 'missing KUBERNETES_SERVICE_HOST', env: { KUBERNETES_SERVICE_HOST: '' }, code: 1, message: () => /multus.kubeconfig: environment variable KUBERNETES_SERVICE_HOST is not set/, awaitsIssue11: true },
-  { name: 'missing KUBERNETES_SERVICE_PORT', env: { KUBERNETES_SERVICE_PORT: '' }, code: 1, message: () => /environment variable KUBERNETES_SERVICE_PORT is not set/, awaitsIssue11: true },
+  { name: 'missing token', prepare: (x) => fsp.rm(join(x.saDir, 'token')), code: 1, message: (x) => `${join(x.saDir, 'token')}: cannot read the service-account token: no such file or directory` },
+  { name: 'empty token', prepare: async (x) => { await fsp.rm(join(x.saDir, 'token')); await fsp.writeFile(join(x.saDir, 'token'), ' \n'); }, code: 1, message: (x) => `${join(x.saDir, 'token')}: the service-account token is empty` },
+  { name: 'missing CA', prepare: (x) => fsp.rm(join(x.saDir, 'ca.crt')), code: 1, message: (x) => new RegExp(`${join(x.saDir, 'ca.crt')}: cannot read the CA certificate`) },
+  { name: 'missing KUBERNETES_SERVICE_HOST', env: { KUBERNETES_SERVICE_HOST: '' }, code: 1, message: () => /multus.kubeconfig: environment variable KUBERNETES_SERVICE_HOST is not set/ },
+  { name: 'missing KUBERNETES_SERVICE_PORT', env: { KUBERNETES_SERVICE_PORT: '' }, code: 1, message: () => /environment variable KUBERNETES_SERVICE_PORT is not set/ },
   { name: 'pinned master is truncated JSON', prepare: (x) => copyMaster(x, 'invalid/01-truncated.conflist'), flags: () => ['--multus-master-cni-file-name=01-truncated.conflist'], code: 1, message: (x) => new RegExp(`${join(x.confDir, '01-truncated.conflist')} \\(--multus-master-cni-file-name\\): not valid JSON`) },
   { name: 'pinned master is Multus itself', prepare: (x) => copyMaster(x, 'invalid/02-multus-custom.conf'), flags: () => ['--multus-master-cni-file-name=02-multus-custom.conf'], code: 1, message: () => /02-multus-custom.conf \(--multus-master-cni-file-name\): it is of type "multus"/ },
   { name: 'pinned master has a numeric cniVersion', prepare: (x) => copyMaster(x, 'invalid/03-numeric-version.conf'), flags: () => ['--multus-master-cni-file-name=03-numeric-version.conf'], code: 1, message: () => /03-numeric-version.conf .*"cniVersion" is not a string/ },
@@ -79,10 +72,7 @@ async function failsAndKeepsTheNode(c: Case): Promise<void> {
 const table = (list: Case[]): (readonly [string, Case])[] => list.map((c) => [c.name, c] as const);
 
 describe('bad input', () => {
-  it.each(table(cases.filter((c) => !c.awaitsIssue11)))('%s', async (_name, c) => failsAndKeepsTheNode(c));
-
-  // Issue 11 point 2: remove `.failing` when the fix is merged.
-  it.failing.each(table(cases.filter((c) => c.awaitsIssue11)))('%s (awaits issue 11: a config written before the kubeconfig fails)', async (_name, c) => failsAndKeepsTheNode(c));
+  it.each(table(cases))('%s', async (_name, c) => failsAndKeepsTheNode(c));
 
   it('prints help on stdout and exits 0', async () => {
     const r = await runCommand(['--help'], h.env);

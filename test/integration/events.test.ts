@@ -71,8 +71,9 @@ describe('Kubernetes Events on the pod', () => {
     await waitForEvent('WriterFight');
     expect(api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s\)/) });
 
-    await fsp.rm(join(h.confDir, '05-cilium.conflist'));
+    // The outranked master goes first, so no switch back to it can come in between.
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
+    await fsp.rm(join(h.confDir, '05-cilium.conflist'));
     await waitForEvent('ConfigInvalidated');
 
     api.set({ daemonSet: 'absent' });

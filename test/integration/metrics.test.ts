@@ -93,15 +93,18 @@ describe('/metrics', () => {
     await scrapeUntil('the new token expiry', (t) => sample(t, 'multus_entrypoint_kubeconfig_token_expiry_timestamp_seconds') === exp + 3600);
 
     // Every master gone (with --cleanup-config-on-exit): invalidated, not ready.
-    await fsp.rm(join(h.confDir, '05-cilium.conflist'));
+    // The outranked master goes first, so no switch back to it comes in between.
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
+    await fsp.rm(join(h.confDir, '05-cilium.conflist'));
     // (A scrape may fall between the write and the reconcile's end: wait for the whole state.)
     text = await scrapeUntil('invalidations_total 1, no master', (t) => sample(t, 'multus_entrypoint_invalidations_total') === 1 && !t.includes('multus_entrypoint_master_info{'));
     expect(sample(text, 'multus_entrypoint_ready')).toBe(0);
 
     // A master back: ready again, and the master named.
     await copyMaster(h, 'masters/10-flannel.conflist');
-    await scrapeUntil('ready again with master 10-flannel.conflist', (t) => sample(t, 'multus_entrypoint_ready') === 1 && sample(t, 'multus_entrypoint_master_info{file="10-flannel.conflist"}') === 1);
+    // ready is read from the disk at scrape time, master_info once the reconcile that wrote it ends: wait for both.
+    text = await scrapeUntil('ready again, with flannel as the master', (t) => sample(t, 'multus_entrypoint_ready') === 1 && sample(t, 'multus_entrypoint_master_info{file="10-flannel.conflist"}') === 1);
+    expect(sample(text, 'multus_entrypoint_master_info{file="05-cilium.conflist"}')).toBeUndefined();
     const r = await stopDaemon(run);
     expectNoSecrets(r.stderr + text);
   });

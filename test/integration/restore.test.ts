@@ -48,7 +48,9 @@ describe('files changed by someone else', () => {
   it('restores the kubeconfig dir when it is removed, and keeps watching the new one', async () => {
     const run = await startDaemon(h);
     const good = await readOrUndefined(h.kubeconfig);
-    await fsp.rm(dirname(h.kubeconfig), { recursive: true });
+    // The program may write into the dir while rm empties it (ENOTEMPTY), as
+    // it would under an admin's rm -rf: rm tries again, as rm -rf's user would.
+    await fsp.rm(dirname(h.kubeconfig), { recursive: true, maxRetries: 20, retryDelay: 50 });
     await eventually(() => readOrUndefined(h.kubeconfig), (t) => t === good, 10_000, 'the kubeconfig restored');
     await fsp.writeFile(h.kubeconfig, 'edited again');
     await eventually(() => readOrUndefined(h.kubeconfig), (t) => t === good, 10_000, 'the kubeconfig restored again');
