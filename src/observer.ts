@@ -13,8 +13,8 @@ export type NodeEvent =
   | { kind: 'fight'; file: FileKind; path: string; times: number; windowSeconds: number }
   /** The master in use changed (`previous` is undefined for the first one). */
   | { kind: 'master'; master: string; previous?: string }
-  /** A reconcile ended: `configured` when the node's files are what they should be and no master is awaited. */
-  | { kind: 'reconciled'; result: 'ok' | 'error'; configured: boolean; error?: string }
+  /** A reconcile ended: `configured` when the node's files are what they should be and no master is awaited; `master` the one in use (none while waiting). */
+  | { kind: 'reconciled'; result: 'ok' | 'error'; configured: boolean; master?: string; error?: string }
   /** Cleanup on exit removed what was written (an uninstall). */
   | { kind: 'uninstall'; reason: string; removed: string[] };
 

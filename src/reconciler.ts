@@ -135,7 +135,7 @@ export class Reconciler {
       kind: 'reconciled',
       result: ok ? 'ok' : 'error',
       configured: ok && !desired.waiting,
-      ...(ok ? {} : { error: desired.errors.join('; ') }),
+      ...(ok ? { master: desired.master } : { error: desired.errors.join('; ') }),
     });
   }
 

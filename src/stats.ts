@@ -7,7 +7,7 @@ export class Stats implements Observer {
   readonly writes: Record<FileKind, number> = { config: 0, kubeconfig: 0 };
   restores = 0;
   invalidations = 0;
-  /** The master config in use (its name), once there is one. */
+  /** The master config in use (its name); none while waiting for one. */
   master: string | undefined;
 
   notify(e: NodeEvent): void {
@@ -17,11 +17,10 @@ export class Stats implements Observer {
         if (e.cause === 'restored') this.restores++;
         if (e.cause === 'invalidated') this.invalidations++;
         return;
-      case 'master':
-        this.master = e.master;
-        return;
       case 'reconciled':
         this.reconciles[e.result]++;
+        // A failed reconcile keeps the files, and so the master, as they were.
+        if (e.result === 'ok') this.master = e.master;
         return;
       default:
     }
