@@ -180,7 +180,7 @@ describe('--dry-run and flags', () => {
     const r = await runCommand(['--help'], h.env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--kubeconfig-token-expiration');
-    expect(r.stdout).toMatch(/NODE_NAME\s+this node \(downward API spec\.nodeName\): the node-bound kubeconfig token/);
+    expect(r.stdout).toMatch(/NODE_NAME\s+this\s+node\s+\(downward\s+API\s+spec\.nodeName\):\s+the\s+node-bound\s+kubeconfig\s+token/);
   });
 
   it('refuses a lifetime the API server would refuse (under 600 s), naming the flag', async () => {
