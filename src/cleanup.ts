@@ -3,9 +3,10 @@
 // restart leave everything, so pods keep getting Multus meanwhile.
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { apiAccessReader } from './api-access.js';
 import { describeFsError, messageOf } from './errors.js';
 import { removeIfExists } from './files.js';
-import { readCandidates, readServiceAccount } from './host.js';
+import { readCandidates } from './host.js';
 import type { Logger } from './log.js';
 import type { Environment, Options } from './options.js';
 import type { Reconciler } from './reconciler.js';
@@ -15,21 +16,13 @@ import { checkUninstall, type Verdict } from './uninstall-check.js';
 const CHECK_BUDGET_MS = 10_000;
 
 async function decide(o: Options, env: Environment, log: Logger): Promise<Verdict> {
-  let sa;
+  let api;
   try {
-    sa = await readServiceAccount(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);
+    api = await apiAccessReader(o, env, log)();
   } catch (err) {
     return { uninstall: true, reason: `cannot ask the API server: ${messageOf(err)}` };
   }
-  log.addSecret(sa.token);
-  return checkUninstall({
-    protocol: env.kubernetesServiceProtocol,
-    host: env.kubernetesServiceHost,
-    port: env.kubernetesServicePort,
-    token: sa.token,
-    ca: sa.ca,
-    skipTlsVerify: o.skipTlsVerify,
-  }, env.podNamespace, env.podName, CHECK_BUDGET_MS, env.nodeName);
+  return checkUninstall(api, env.podNamespace, env.podName, CHECK_BUDGET_MS, env.nodeName);
 }
 
 /** Renamed masters to restore: those renamed by this process, and one found renamed at start. */
