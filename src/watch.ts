@@ -4,7 +4,7 @@
 // symlink, an event on the dir entry itself. Events only wake the loop: the
 // reconciler compares and writes nothing when nothing differs, so events
 // from its own writes end there instead of looping.
-import { existsSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { existsSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Logger } from './log.js';
 
@@ -113,16 +113,20 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
 function watchPath(path: string, onEvent: () => void): { close(): void } {
   const target = resolvePath(path);
   let watched = '';
+  let watchedIno = -1;
   let current: FSWatcher | undefined;
   let closed = false;
-  const arm = (): void => {
-    if (closed) return;
+  /** Watches the deepest directory that exists now (the same one, not one made anew under its name); true when that moved. */
+  const arm = (): boolean => {
+    if (closed) return false;
     let dir = dirname(target);
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-    if (dir === watched && current) return;
+    const ino = inodeOf(dir);
+    if (dir === watched && ino === watchedIno && current) return false;
     current?.close();
     current = undefined;
     watched = dir;
+    watchedIno = ino;
     try {
       current = fsWatch(dir, { persistent: false }, () => { arm(); onEvent(); });
       // The directory itself went away: watch higher up.
@@ -130,9 +134,23 @@ function watchPath(path: string, onEvent: () => void): { close(): void } {
     } catch {
       watched = '';
     }
+    return true;
   };
   arm();
-  return { close: () => { closed = true; current?.close(); } };
+  // A watched directory removed with its parents (rm -r) can end its watch
+  // without a last event; a cheap look every second moves the watch and
+  // wakes the loop instead of leaving it to the slow resync.
+  const look = setInterval(() => { if (arm()) onEvent(); }, 1000);
+  look.unref();
+  return { close: () => { closed = true; clearInterval(look); current?.close(); } };
+}
+
+function inodeOf(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return -1;
+  }
 }
 
 /** What to watch for these options. */
