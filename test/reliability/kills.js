@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { jwt, NODE, startTokenApi } from './token-api.js';
 import {
-  configsParse, DIST, exists, hostAt, inParallel, leftoverTemps, makeRng, median, newRootDir, readKubeconfig, readOr,
+  configsParse, DIST, exists, INVALIDATED_CONFIG, hostAt, inParallel, leftoverTemps, makeRng, median, newRootDir, readKubeconfig, readOr,
   runProgram, sha256, sleep, startProgram, TEMP_PREFIX, TESTDATA, TOKEN, writeAtomic, writeServiceAccount,
 } from './lib.js';
 
@@ -469,8 +469,8 @@ async function readinessKill(fx, i, rng, scope) {
   const now = await readOr(join(h.confDir, '00-multus.conf'));
   const phase = !appeared ? 'waiting (the file never appeared)' : now === expected.content ? 'configured' : 'the file appeared, config pending';
   const faults = await checkAfterKill(h, {
-    // The invalidated config is legal only once a config was written and the file went again.
-    configs: new Set(appeared ? [fx.oldConfig, expected.content, '{Multus configuration intentionally invalidated to prevent pods from being scheduled.}\n'] : [fx.oldConfig]),
+    // The invalidated config is legal only once a config was written and the file went again, with --cleanup-config-on-exit.
+    configs: new Set(appeared ? [fx.oldConfig, expected.content, ...(goneAt < killAt && args.includes('--cleanup-config-on-exit') ? [INVALIDATED_CONFIG] : [])] : [fx.oldConfig]),
     tokens: [TOKEN],
     binHashes: [fx.oldHash],
     binMayBeAbsent: false,
