@@ -34,14 +34,16 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
 COPY scripts ./scripts
-# tsc, the esbuild bundle (dist/bundle/cli.cjs) and its V8 code cache,
-# made by running the program with this stage's node (the crio stage's).
+# tsc, the esbuild bundles (dist/bundle/cli.cjs, src/; dist/bundle/vendor/,
+# one file per third-party package, loaded on first use: scripts/build.mjs)
+# and their V8 code caches, made by running the program with this stage's
+# node (the crio stage's).
 RUN npm run build
 # What the image runs: package.json, bin/ (CommonJS, its own package.json
-# says so) and dist/bundle (the bundle and its code cache). The bundle inlines every
-# runtime dependency (commander, yaml, chokidar, execa), so the image has no
-# node_modules at all; the tsc output next to it in dist/ is not needed
-# either.
+# says so) and dist/bundle (the bundles and their code caches). The vendor
+# bundles hold every runtime dependency (commander, yaml, chokidar, execa,
+# prom-client), so the image has no node_modules at all; the tsc output next
+# to them in dist/ is not needed either.
 WORKDIR /app
 RUN mkdir -p dist \
  && cp /src/package.json ./ \
@@ -69,10 +71,10 @@ WORKDIR /
 ENTRYPOINT ["/usr/local/bin/node", "/usr/src/multus-entrypoint/bin/multus-entrypoint.js"]
 
 # ---------------------------------------------------------------------------
-# The code cache the default runtime loads the bundle with: V8 accepts a
-# cache only from the same node binary and flags, so it is made here by the
-# runtime image's own node, on the app at its final path, by running the
-# program twice on a scratch host root in /tmp (scripts/code-cache.cjs).
+# The code caches the default runtime loads the bundles with: V8 accepts a
+# cache only from the same node binary and flags, so they are made here by
+# the runtime image's own node, on the app at its final path, by running the
+# program on a scratch host root in /tmp (scripts/code-cache.cjs).
 # Exec form: distroless has no shell.
 FROM gcr.io/distroless/nodejs24-debian12 AS code-cache
 COPY --from=build /app /usr/src/multus-entrypoint

@@ -42,7 +42,7 @@ export async function writeServiceAccount(saDir, token, ca) {
 
 /**
  * The command under test: a copy of bin/multus-entrypoint.js and the
- * self-contained bundle it loads (dist/bundle, only node: imports), taken by
+ * bundles it loads (dist/bundle and its vendor/, only node: imports), taken by
  * prepareCommand() at the start, so that a rebuild in the working tree
  * during the run cannot pull the files from under it; or
  * RELIABILITY_COMMAND (another build, e.g. a candidate fix), as it is.
