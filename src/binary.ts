@@ -2,7 +2,7 @@
 // install_multus does (multus and the passthru plugin): streamed by the
 // kernel (a 50 MB binary read into memory would be OOM-killed at 50Mi),
 // atomically, and not at all when the installed file is already identical.
-import * as fsp from 'node:fs/promises';
+import * as fsp from './fs-async.js';
 import { join } from 'node:path';
 import { describeFsError, JobError } from './errors.js';
 import { copyFileAtomic, sameFileContent } from './files.js';

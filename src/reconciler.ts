@@ -1,7 +1,7 @@
 // The reconciler joins the pure core to the host: observe -> desired state
 // -> write only the differences. One-shot install is one reconcile; the
 // watch loop calls it again on every event and on a slow timer.
-import * as fsp from 'node:fs/promises';
+import * as fsp from './fs-async.js';
 import { dirname, join } from 'node:path';
 import type { Desired, LastConfig, Observation } from './desired.js';
 import { desiredState, kubeconfigPath } from './desired.js';
