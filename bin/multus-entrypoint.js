@@ -15,7 +15,7 @@
 // MULTUS_ENTRYPOINT_CODE_CACHE=write (the build only) writes the caches at
 // exit and says on stderr whether the ones found were used; =off ignores them.
 'use strict';
-const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, writeFileSync, writeSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const { compileFunction } = require('node:vm');
@@ -47,7 +47,8 @@ function load(file) {
   }
   const fn = compileFunction(source, params, { filename: file, cachedData });
   if (mode === 'write' && cacheFile) {
-    process.stderr.write(`code cache: ${file.slice(file.lastIndexOf('/bundle/') + 8)}: ${cachedData ? (fn.cachedDataRejected ? 'rejected' : 'used') : 'none'}\n`);
+    // fd 2 directly, as the program logs: the lines keep their order.
+    writeSync(2, `code cache: ${file.slice(file.lastIndexOf('/bundle/') + 8)}: ${cachedData ? (fn.cachedDataRejected ? 'rejected' : 'used') : 'none'}\n`);
     process.on('exit', () => {
       // Compiling the same text again in this process gets V8's compiled
       // function back, with every inner function this run compiled.
