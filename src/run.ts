@@ -17,7 +17,7 @@ import { fanOut, type Observer } from './observer.js';
 import { Reconciler } from './reconciler.js';
 import { Stats } from './stats.js';
 import { printPlan } from './dry-run.js';
-import type { NodeTokenSource } from './node-token.js';
+import { FIRST_TOKEN_WAIT_MS, startTokens } from './token-choice.js';
 import { startWatcher, Trigger, watchTargets, type Watcher } from './watch.js';
 
 /**
@@ -141,42 +141,6 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     // Events still queued and the taint being put back (on uninstall) finish first.
     await observer.close?.(OBSERVERS_DEADLINE_MS);
   }
-}
-
-/** How long the first config waits for a node-bound token before it carries the mounted one. */
-const FIRST_TOKEN_WAIT_MS = 5000;
-
-/** Why the kubeconfig carries the mounted token, or undefined when a node-bound one is asked for. */
-function nodeTokenOff(o: Options, env: Environment): string | undefined {
-  if (o.kubeconfigTokenExpirationSeconds === 0) return '--kubeconfig-token-expiration=0';
-  if (env.nodeName === '') return 'NODE_NAME is not set (set it from the downward API, spec.nodeName)';
-  return undefined;
-}
-
-/**
- * Starts the node-bound token source (loaded only then), or says once why
- * the kubeconfig carries the mounted token. --dry-run asks for nothing: it
- * only says which source a run would use.
- */
-async function startTokens(o: Options, env: Environment, reconciler: Reconciler, trigger: Trigger, log: Logger): Promise<{ source?: NodeTokenSource; note: string }> {
-  const off = nodeTokenOff(o, env);
-  if (off) {
-    const note = `the kubeconfig carries the mounted service-account token (it stops working once this pod is gone): ${off}`;
-    if (!o.dryRun) log.info(note);
-    return { note: `${note.replace('carries', 'would carry')}` };
-  }
-  if (o.dryRun) {
-    return { note: `the kubeconfig would carry a node-bound token, requested when run (TokenRequest bound to node ${env.nodeName}, ${o.kubeconfigTokenExpirationSeconds} s, renewed at 80%); shown below: the mounted token, masked` };
-  }
-  const { NodeTokenSource } = await import('./node-token.js');
-  const source = new NodeTokenSource({
-    nodeName: env.nodeName,
-    expirationSeconds: o.kubeconfigTokenExpirationSeconds,
-    server: { protocol: env.kubernetesServiceProtocol, host: env.kubernetesServiceHost, port: env.kubernetesServicePort, skipTlsVerify: o.skipTlsVerify },
-  }, log, () => trigger.kick());
-  reconciler.useTokens(source);
-  if (env.kubernetesServiceHost && env.kubernetesServicePort) await source.begin(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);
-  return { source, note: '' };
 }
 
 /** What the phases of a run share. */
