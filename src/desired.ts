@@ -2,7 +2,7 @@
 // reconciler observes, calls desiredState, and writes only the differences.
 import { basename, join } from 'node:path';
 import { isJsonObject } from './json.js';
-import { renderKubeconfig } from './kubeconfig.js';
+import { renderKubeconfig, type KubeconfigInput, type YamlStringify } from './kubeconfig.js';
 import type { Selection, Skipped } from './master.js';
 import { RENAMED_SUFFIX } from './master.js';
 import { INVALIDATED_CONTENT, renderMultusConfig, RenderError } from './multus-config.js';
@@ -56,6 +56,8 @@ export interface Observation {
   serviceAccount: { token: string; ca: Buffer | undefined } | { error: string };
   /** With --readiness-indicator-file: whether it exists. */
   readiness?: Readiness;
+  /** yaml's stringify, when the kubeconfig needs it (kubeconfigNeedsYamlLibrary); loaded lazily to keep it off the start path. */
+  yamlStringify?: YamlStringify;
 }
 
 const CONFIG_MODE = 0o644;
@@ -64,21 +66,26 @@ export function kubeconfigPath(o: Pick<Options, 'cniConfDir'>): string {
   return join(o.cniConfDir, 'multus.d', 'multus.kubeconfig');
 }
 
-function desiredKubeconfig(obs: Observation, o: Options, env: Environment): DesiredFile | { error: string } {
-  const path = kubeconfigPath(o);
-  if ('error' in obs.serviceAccount) return { error: obs.serviceAccount.error };
+/** What the kubeconfig is rendered from, or why it cannot be. */
+export function kubeconfigInput(serviceAccount: Observation['serviceAccount'], o: Options, env: Environment): KubeconfigInput | { error: string } {
+  if ('error' in serviceAccount) return { error: serviceAccount.error };
   for (const [name, value] of [['KUBERNETES_SERVICE_HOST', env.kubernetesServiceHost], ['KUBERNETES_SERVICE_PORT', env.kubernetesServicePort]]) {
-    if (!value) return { error: `${path}: environment variable ${name} is not set (it is needed to write the kubeconfig)` };
+    if (!value) return { error: `${kubeconfigPath(o)}: environment variable ${name} is not set (it is needed to write the kubeconfig)` };
   }
-  const content = renderKubeconfig({
+  return {
     protocol: env.kubernetesServiceProtocol,
     host: env.kubernetesServiceHost,
     port: env.kubernetesServicePort,
-    token: obs.serviceAccount.token,
-    ca: obs.serviceAccount.ca,
+    token: serviceAccount.token,
+    ca: serviceAccount.ca,
     skipTlsVerify: o.skipTlsVerify,
-  });
-  return { path, content, mode: env.kubeconfigMode, what: 'kubeconfig' };
+  };
+}
+
+function desiredKubeconfig(obs: Observation, o: Options, env: Environment): DesiredFile | { error: string } {
+  const input = kubeconfigInput(obs.serviceAccount, o, env);
+  if ('error' in input) return input;
+  return { path: kubeconfigPath(o), content: renderKubeconfig(input, obs.yamlStringify), mode: env.kubeconfigMode, what: 'kubeconfig' };
 }
 
 function desiredNonAuto(source: NonAutoSource, o: Options, last: LastConfig | undefined, out: Desired): LastConfig | undefined {

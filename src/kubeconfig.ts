@@ -1,7 +1,14 @@
 // Rendering multus.d/multus.kubeconfig from the pod's service account.
-// Pure: built as a data structure and serialised by the yaml package, never
-// by pasting strings into a template (a token or host cannot break the YAML).
-import { stringify } from 'yaml';
+// Pure: built as a data structure and serialised exactly as the yaml package
+// writes it, never by pasting strings into a template (a token or host cannot
+// break the YAML). The usual document (a JWT, base64 CA data, an https URL)
+// is written by yaml-plain.ts; the library itself is needed only for other
+// strings, and is passed in by the caller so it stays off the start path.
+import type { stringify } from 'yaml';
+import { stringifyPlain, type PlainMap } from './yaml-plain.js';
+
+/** yaml's stringify, loaded by the caller (await import('yaml')) when needed. */
+export type YamlStringify = typeof stringify;
 
 export interface KubeconfigInput {
   protocol: string;
@@ -20,19 +27,35 @@ export function serverUrl(protocol: string, host: string, port: string): string 
   return `${protocol}://${bracketed}:${port}`;
 }
 
-export function renderKubeconfig(input: KubeconfigInput): string {
+/** The kubeconfig as a data structure. */
+export function kubeconfigDocument(input: KubeconfigInput): PlainMap {
   const cluster: Record<string, string | boolean> = { server: serverUrl(input.protocol, input.host, input.port) };
   if (input.skipTlsVerify) {
     cluster['insecure-skip-tls-verify'] = true;
   } else {
     cluster['certificate-authority-data'] = (input.ca ?? Buffer.alloc(0)).toString('base64');
   }
-  return stringify({
+  return {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'local', cluster }],
     users: [{ name: 'multus', user: { token: input.token.trim() } }],
     contexts: [{ name: 'multus-context', context: { cluster: 'local', user: 'multus' } }],
     'current-context': 'multus-context',
-  }, { lineWidth: 0 });
+  };
+}
+
+/** Whether renderKubeconfig needs yaml's stringify for this input (a string yaml would quote). */
+export function kubeconfigNeedsYamlLibrary(input: KubeconfigInput): boolean {
+  return stringifyPlain(kubeconfigDocument(input)) === undefined;
+}
+
+/** The file's text, as yaml's stringify(doc, { lineWidth: 0 }) writes it. */
+export function renderKubeconfig(input: KubeconfigInput, yamlStringify?: YamlStringify): string {
+  const doc = kubeconfigDocument(input);
+  const plain = stringifyPlain(doc);
+  if (plain !== undefined) return plain;
+  // No token in the message: it is the likely reason the library is needed.
+  if (!yamlStringify) throw new Error('renderKubeconfig: this kubeconfig needs the yaml library (see kubeconfigNeedsYamlLibrary), none was given');
+  return yamlStringify(doc, { lineWidth: 0 });
 }

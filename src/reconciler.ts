@@ -4,10 +4,11 @@
 import * as fsp from './fs-async.js';
 import { dirname, join } from 'node:path';
 import type { Desired, LastConfig, Observation } from './desired.js';
-import { desiredState, kubeconfigPath } from './desired.js';
+import { desiredState, kubeconfigInput, kubeconfigPath } from './desired.js';
 import { describeFsError, messageOf } from './errors.js';
 import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
 import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from './host.js';
+import { kubeconfigNeedsYamlLibrary, type YamlStringify } from './kubeconfig.js';
 import type { Logger } from './log.js';
 import { selectMaster } from './master.js';
 import { INVALIDATED_CONTENT } from './multus-config.js';
@@ -42,6 +43,8 @@ export class Reconciler {
 
   /** Where the kubeconfig's token comes from when it is not the mounted one (node-token.ts). */
   private tokens: KubeconfigTokens | undefined;
+  /** yaml's stringify, once a kubeconfig needed it; kept for the next reconciles. */
+  private yamlStringify: YamlStringify | undefined;
 
   constructor(
     private readonly o: Options,
@@ -65,13 +68,28 @@ export class Reconciler {
     } catch (err) {
       serviceAccount = { error: messageOf(err) };
     }
+    const yaml = await this.yamlFor(serviceAccount);
     const readiness = o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {};
     if (o.multusConfFile !== 'auto') {
-      return { serviceAccount, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
+      return { serviceAccount, ...yaml, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
     }
     const pinned = o.multusMasterCniFileName;
     const candidates = await readCandidates(o.multusAutoconfigDir, { pinned, renamedMasters: o.renameConfFile });
-    return { serviceAccount, ...readiness, selection: selectMaster(candidates, pinned) };
+    return { serviceAccount, ...yaml, ...readiness, selection: selectMaster(candidates, pinned) };
+  }
+
+  /**
+   * yaml's stringify when the kubeconfig has a string the built-in writer
+   * does not cover. A dynamic import: in the bundle a static one would run
+   * yaml's module init at every start.
+   */
+  private async yamlFor(serviceAccount: Observation['serviceAccount']): Promise<{ yamlStringify?: YamlStringify }> {
+    if (!this.yamlStringify) {
+      const input = kubeconfigInput(serviceAccount, this.o, this.env);
+      if ('error' in input || !kubeconfigNeedsYamlLibrary(input)) return {};
+      this.yamlStringify = (await import('yaml')).stringify;
+    }
+    return { yamlStringify: this.yamlStringify };
   }
 
   /** What the node should hold now (nothing is written). */

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { parseCommandLine } from '../../src/options.js';
 import { Reconciler } from '../../src/reconciler.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, listNames, makeHostRoot, readOrUndefined, TESTDATA, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, listNames, makeHostRoot, readOrUndefined, TESTDATA, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
 
 let h: HostRoot;
 let lines: string[];
@@ -50,6 +50,19 @@ describe('a reconcile', () => {
     expect(logged()).toContain(`wrote the kubeconfig file=${h.kubeconfig}`);
     expect(logged()).toContain(`wrote the Multus config file=${confPath()} master=10-flannel.conflist\n`);
     expect(logged()).not.toContain(TOKEN);
+  });
+
+  it('writes a token its own YAML writer leaves to the yaml library, and a usual one again after it', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const r = reconciler();
+    // Quoted and ending in ':', so yaml quotes it; no whitespace, which the reader refuses.
+    const odd = `"${TOKEN}"#:`;
+    await writeServiceAccount(h.saDir, odd, 'CA-1');
+    expect((await r.reconcile()).desired.errors).toEqual([]);
+    expect(parse((await readOrUndefined(h.kubeconfig))!).users[0].user.token).toBe(odd);
+    await writeServiceAccount(h.saDir, TOKEN, 'CA-1');
+    expect((await r.reconcile()).desired.errors).toEqual([]);
+    expect(parse((await readOrUndefined(h.kubeconfig))!).users[0].user.token).toBe(TOKEN);
   });
 
   it('rewrites nothing and logs nothing once settled', async () => {

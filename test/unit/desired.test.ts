@@ -1,6 +1,7 @@
 // desiredState: what the node should hold, from an observation (pure).
 import { describe, expect, it } from '@jest/globals';
 import type { Observation } from '../../src/desired.js';
+import { parse, stringify } from 'yaml';
 import { desiredState } from '../../src/desired.js';
 import type { Selection } from '../../src/master.js';
 import { INVALIDATED_CONTENT } from '../../src/multus-config.js';
@@ -105,6 +106,14 @@ describe('desiredState', () => {
     const { o, env } = setup([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
     const { desired } = desiredState({ serviceAccount: sa, selection: found('10-b.conf') }, o, env, undefined);
     expect(desired.errors).toEqual(['/c/multus.d/multus.kubeconfig: environment variable KUBERNETES_SERVICE_PORT is not set (it is needed to write the kubeconfig)']);
+  });
+
+  it('renders a token only yaml can write with the library the observation carries, and demands it otherwise', () => {
+    const { o, env } = setup([]);
+    const odd = { ...sa, token: 'tok en' };
+    const { desired } = desiredState({ serviceAccount: odd, selection: found('10-b.conf'), yamlStringify: stringify }, o, env, undefined);
+    expect(parse(desired.files[0]!.content).users[0].user.token).toBe('tok en');
+    expect(() => desiredState({ serviceAccount: odd, selection: found('10-b.conf') }, o, env, undefined)).toThrow('needs the yaml library');
   });
 
   it('copies a non-auto file under its own name, and refuses one that is not JSON', () => {
