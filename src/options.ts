@@ -227,7 +227,6 @@ function environmentFrom(env: NodeJS.ProcessEnv): Environment {
   };
 }
 
-
 /** The run both parsers return: the flags converted and validated, the environment read, both frozen. */
 export function runFrom(given: GivenFlags, env: NodeJS.ProcessEnv): ParseResult {
   const options = optionsFrom(given);
