@@ -2,13 +2,16 @@
 // 0 clean stop / --once / --dry-run / --help, 1 the job failed, 2 usage error.
 import { messageOf, UsageError, JobError } from './errors.js';
 import { createLogger } from './log.js';
-import { parseCommandLine } from './options.js';
+import { parseWellFormed } from './options.js';
 import { run } from './run.js';
 
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandLine(process.argv.slice(2), process.env);
+    const argv = process.argv.slice(2);
+    // commander only for what the fast path does not vouch for: imported
+    // dynamically so the bundle does not run it at every start (issue 13).
+    parsed = parseWellFormed(argv, process.env) ?? (await import('./command-line.js')).parseCommandLine(argv, process.env);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`multus-entrypoint: ${err.message}\nRun multus-entrypoint --help for the flags.\n`);

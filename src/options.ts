@@ -1,7 +1,8 @@
 // Command line and environment, parsed once into a typed, frozen Options.
 // Flag names and defaults are thin_entrypoint's (v4) plus v3's --restart-crio,
-// so upstream DaemonSet args work unchanged.
-import { Command, CommanderError, Option } from 'commander';
+// so upstream DaemonSet args work unchanged. commander (command-line.ts) is
+// the parser of record; parseWellFormed below is the start-up path for the
+// argv it reads the same way.
 import { UsageError } from './errors.js';
 import { isCniVersion } from './cni-version.js';
 
@@ -78,7 +79,7 @@ const MIN_TOKEN_SECONDS = 600;
 const LOG_LEVELS: readonly MultusLogLevel[] = ['debug', 'verbose', 'error', 'panic'];
 
 type Kind = 'string' | 'bool' | 'seconds' | 'port';
-interface FlagSpec {
+export interface FlagSpec {
   flag: string;
   key: keyof Options;
   kind: Kind;
@@ -89,7 +90,7 @@ interface FlagSpec {
 }
 
 // One table: flag, Options key, type, default and help text side by side.
-const FLAGS: readonly FlagSpec[] = [
+export const FLAGS: readonly FlagSpec[] = [
   { flag: 'cni-bin-dir', key: 'cniBinDir', kind: 'string', default: '/host/opt/cni/bin', help: 'directory the multus binary is installed into' },
   { flag: 'cni-conf-dir', key: 'cniConfDir', kind: 'string', default: '/host/etc/cni/net.d', help: 'directory 00-multus.conf[list] and multus.d/multus.kubeconfig are written into' },
   { flag: 'multus-autoconfig-dir', key: 'multusAutoconfigDir', kind: 'string', default: '/host/etc/cni/net.d', help: 'directory searched for the master CNI config' },
@@ -127,29 +128,6 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
 ];
 
-/** What the program reads from its environment, for --help. */
-const ENVIRONMENT: readonly [string, string][] = [
-  ['KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT', 'the API server, written into the kubeconfig (required to write it)'],
-  ['KUBERNETES_SERVICE_PROTOCOL', 'https (default) or http'],
-  ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
-  ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
-  ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
-  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint'],
-];
-
-/** pflag's look: "--cni-bin-dir string", "--health-port int", a bare boolean. */
-function helpTerm(spec: FlagSpec): string {
-  const type = { string: ' string', bool: '', seconds: ' int', port: ' int' }[spec.kind];
-  return `--${spec.flag}${type}`;
-}
-
-/** The help text with pflag's default suffix; every default is shown, false and "" too. */
-function helpDescription(spec: FlagSpec): string {
-  const shown = typeof spec.default === 'string' ? JSON.stringify(spec.default) : String(spec.default);
-  const env = spec.env ? ` (uses ${spec.env.map((e) => `$${e}`).join(', ')})` : '';
-  return `${spec.help}${env} (default ${shown})`;
-}
-
 function parseBool(flag: string, value: string | undefined): boolean {
   if (value === undefined) return true;
   if (BOOL_TRUE.has(value)) return true;
@@ -173,41 +151,13 @@ function convert(spec: FlagSpec, raw: string | true | undefined): string | boole
   return raw;
 }
 
-function buildCommand(): Command {
-  const program = new Command('multus-entrypoint')
-    .description('Installs Multus on this node and keeps its CNI config and kubeconfig true.')
-    .helpOption('-h, --help', 'print this help and exit')
-    .allowExcessArguments(false)
-    .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined })
-    .configureHelp({
-      optionTerm: (option) => specOf(option)?.term ?? option.flags,
-      optionDescription: (option) => specOf(option)?.description ?? option.description,
-    });
-  for (const spec of FLAGS) {
-    // Every flag takes an optional value so that both "--flag value" and
-    // "--flag=value" work, and booleans also accept a bare "--flag".
-    const placeholder = spec.kind === 'bool' ? '[bool]' : '[value]';
-    const option = new Option(`--${spec.flag} ${placeholder}`, spec.help);
-    helpOf.set(option.long ?? '', { term: helpTerm(spec), description: helpDescription(spec) });
-    program.addOption(option);
-  }
-  return program;
-}
+/**
+ * The flags as given, keyed like commander's opts() (the flag in camelCase):
+ * the value, or true for a flag given without one.
+ */
+export type GivenFlags = Record<string, string | true | undefined>;
 
-const helpOf = new Map<string, { term: string; description: string }>();
-function specOf(option: Option): { term: string; description: string } | undefined {
-  return helpOf.get(option.long ?? '');
-}
-
-/** The usage text and the environment the program reads. */
-export function helpText(): string {
-  const width = Math.max(...ENVIRONMENT.map(([name]) => name.length));
-  const env = ENVIRONMENT.map(([name, use]) => `  ${name.padEnd(width)}  ${use}`).join('\n');
-  return `${buildCommand().helpInformation()}\nEnvironment:\n${env}\n`;
-}
-
-function optionsFrom(raw: Record<string, string | true | undefined>): Options {
+function optionsFrom(raw: GivenFlags): Options {
   const values: Record<string, string | boolean | number> = {};
   for (const spec of FLAGS) {
     values[spec.key] = convert(spec, raw[toCamel(spec.flag)]);
@@ -277,25 +227,41 @@ function environmentFrom(env: NodeJS.ProcessEnv): Environment {
   };
 }
 
-/** Parses argv (without node and script) and the environment. Throws UsageError. */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult {
-  const program = buildCommand();
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
-        return { kind: 'help', text: helpText() };
-      }
-      throw new UsageError(commanderMessage(err));
-    }
-    throw err;
-  }
-  const options = optionsFrom(program.opts());
+/** The run both parsers return: the flags converted and validated, the environment read, both frozen. */
+export function runFrom(given: GivenFlags, env: NodeJS.ProcessEnv): ParseResult {
+  const options = optionsFrom(given);
   return { kind: 'run', options: Object.freeze(options), env: Object.freeze(environmentFrom(env)) };
 }
 
-function commanderMessage(err: CommanderError): string {
-  // Commander's messages already name the flag ("error: unknown option '--x'").
-  return err.message.replace(/^error: /, '');
+const FLAG_BY_ARG = new Map(FLAGS.map((spec) => [`--${spec.flag}`, spec]));
+
+/**
+ * The start-up path (issue 13: loading and running commander costs ~11 M
+ * instructions, ~8% of a start). Reads argv only when every arg is one that
+ * commander reads the same way: `--flag=value`, `--flag value` with a value
+ * not starting with '-', or a bare `--flag` at the end or before another
+ * `--flag`. Anything else (help, unknown flags, '--', single-dash args,
+ * operands, a value starting with '-') returns undefined, for command-line.ts'
+ * parseCommandLine to answer. test/unit/options.test.ts checks on generated
+ * command lines that the two agree.
+ */
+export function parseWellFormed(argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult | undefined {
+  const given: GivenFlags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const equals = arg.indexOf('=');
+    const spec = FLAG_BY_ARG.get(equals === -1 ? arg : arg.slice(0, equals));
+    if (spec === undefined) return undefined;
+    let value: string | true = true;
+    if (equals !== -1) {
+      value = arg.slice(equals + 1);
+    } else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) {
+      // commander takes the next arg as the optional value, for booleans too
+      // ("--once junk" is a bad boolean, not an operand); '' included.
+      value = argv[++i]!;
+    }
+    // Repeated: the last one wins, as in commander.
+    given[toCamel(spec.flag)] = value;
+  }
+  return runFrom(given, env);
 }

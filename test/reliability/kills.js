@@ -15,7 +15,7 @@ import {
   runProgram, sha256, sleep, startProgram, TEMP_PREFIX, TESTDATA, TOKEN, writeAtomic, writeServiceAccount,
 } from './lib.js';
 
-const { parseCommandLine } = await import(join(DIST, 'options.js'));
+const { parseCommandLine } = await import(join(DIST, 'command-line.js'));
 const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
 
 const BIN_MIB = Number(process.env.RELIABILITY_BIN_MIB || 8);

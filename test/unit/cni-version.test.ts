@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { compareCniVersions, isCniVersion, usesConflist } from '../../src/cni-version.js';
 import { renderMultusConfig } from '../../src/multus-config.js';
-import { parseCommandLine } from '../../src/options.js';
+import { parseCommandLine } from '../../src/command-line.js';
 
 const sign = (n: number): number => Math.sign(n);
 

@@ -11,17 +11,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import type { Options } from '../../src/options.js';
-import { parseCommandLine } from '../../src/options.js';
+import { parseCommandLine } from '../../src/command-line.js';
+import { parseWellFormed, type Options } from '../../src/options.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MANIFESTS = path.join(ROOT, 'manifests');
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * The options of a command line the manifests ship, as commander (the parser
+ * of record) reads it; the start-up fast path must take it too, and agree,
+ * or every pod would load commander at start (issue 13).
+ */
 function options(argv: readonly string[]): Options {
   const parsed = parseCommandLine(argv, {});
   if (parsed.kind !== 'run') throw new Error(`expected a run for ${argv.join(' ')}`);
+  expect({ argv, fastPath: parseWellFormed(argv, {}) }).toEqual({ argv, fastPath: parsed });
   return parsed.options;
 }
 

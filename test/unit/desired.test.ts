@@ -5,7 +5,8 @@ import { parse, stringify } from 'yaml';
 import { desiredState } from '../../src/desired.js';
 import type { Selection } from '../../src/master.js';
 import { INVALIDATED_CONTENT } from '../../src/multus-config.js';
-import { parseCommandLine, type Environment, type Options } from '../../src/options.js';
+import { parseCommandLine } from '../../src/command-line.js';
+import type { Environment, Options } from '../../src/options.js';
 
 function setup(flags: string[], env: NodeJS.ProcessEnv = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }): { o: Options; env: Environment } {
   const parsed = parseCommandLine(['--cni-conf-dir=/c', '--multus-autoconfig-dir=/c', ...flags], env);

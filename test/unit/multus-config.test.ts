@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonObject } from '../../src/json.js';
 import { INVALIDATED_CONTENT, mergeCapabilities, renderMultusConfig } from '../../src/multus-config.js';
-import { parseCommandLine, type Options } from '../../src/options.js';
+import { parseCommandLine } from '../../src/command-line.js';
+import type { Options } from '../../src/options.js';
 import { TESTDATA } from '../helpers/host-root.js';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');

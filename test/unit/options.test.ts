@@ -1,8 +1,11 @@
-// The command line: upstream's syntaxes, defaults, and usage errors naming the flag.
+// The command line: upstream's syntaxes, defaults, and usage errors naming the
+// flag; and the start-up fast path, which must read every command line it
+// takes exactly as commander, the parser of record, does.
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { parseCommandLine } from '../../src/command-line.js';
 import { UsageError } from '../../src/errors.js';
-import type { Options } from '../../src/options.js';
-import { parseCommandLine } from '../../src/options.js';
+import { FLAGS, parseWellFormed, type Options, type ParseResult } from '../../src/options.js';
 
 function options(...argv: string[]): Options {
   const parsed = parseCommandLine(argv, {});
@@ -236,5 +239,99 @@ describe('every flag of the contract', () => {
     if (parsed.kind !== 'run') throw new Error('expected a run');
     expect(Object.isFrozen(parsed.options)).toBe(true);
     expect(Object.isFrozen(parsed.env)).toBe(true);
+  });
+});
+
+/** What a parser made of argv: its result, or the message of its usage error; undefined if it left argv to commander. */
+type Outcome = { result: ParseResult } | { usageError: string };
+function outcomeOf(parse: () => ParseResult | undefined): Outcome | undefined {
+  try {
+    const result = parse();
+    return result && { result };
+  } catch (err) {
+    if (err instanceof UsageError) return { usageError: err.message };
+    throw err;
+  }
+}
+
+describe('parseWellFormed, the start-up fast path', () => {
+  // Upstream's thin_entrypoint DaemonSet (deployments/multus-daemonset.yml)
+  // and the flags users add to it: a start on these must not load commander.
+  const UPSTREAM = ['--multus-conf-file=auto', '--multus-autoconfig-dir=/host/etc/cni/net.d', '--cni-conf-dir=/host/etc/cni/net.d'];
+  it.each([
+    ['upstream thin_entrypoint', UPSTREAM],
+    ['upstream with cleanup and the usual additions', [...UPSTREAM, '--cleanup-config-on-exit=true', '--readiness-indicator-file=/run/flannel/subnet.env', '--multus-log-level=verbose', '--multus-kubeconfig-file-host=/var/lib/rancher/k3s/agent/etc/cni/net.d/multus.d/multus.kubeconfig', '--skip-config-watch=false']],
+    ['values after a space and bare booleans', ['--multus-conf-file', 'auto', '--cleanup-config-on-exit', '--health-port', '9845', '--restart-crio']],
+  ])('takes %s args, as commander reads them', (_name, argv) => {
+    const env = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', POD_NAME: 'p', POD_NAMESPACE: 'kube-system', NODE_NAME: 'n' };
+    const fast = parseWellFormed(argv, env);
+    expect(fast).toBeDefined();
+    expect(fast).toEqual(parseCommandLine(argv, env));
+  });
+
+  it.each([
+    [['--help']], [['-h']], [['--cleanup-config-on-exit', '--help']], [['--no-such-flag']], [['stray']], [['--once', '--']],
+    [['--health-port', '-1']], [['--cni-bin-dir', '-']], [['-once']], [['--help=1']], [['--=x']],
+  ])('leaves %j to commander', (argv) => {
+    expect(parseWellFormed(argv, {})).toBeUndefined();
+  });
+
+  it('lets the last of a repeated flag win, and takes the word after a boolean as its value, as commander does', () => {
+    const fast = parseWellFormed(['--health-port=1', '--health-port', '2', '--once', 'false', '--dry-run'], {});
+    expect(fast?.kind === 'run' && fast.options).toMatchObject({ healthPort: 2, once: false, dryRun: true });
+    expect(() => parseWellFormed(['--once', 'junk'], {})).toThrow('--once: "junk" is not a boolean (use true or false)');
+  });
+
+  it('freezes what it parsed', () => {
+    const fast = parseWellFormed(['--once'], {});
+    if (fast?.kind !== 'run') throw new Error('expected a run');
+    expect(Object.isFrozen(fast.options)).toBe(true);
+    expect(Object.isFrozen(fast.env)).toBe(true);
+  });
+
+  // The property that keeps the fast path honest: on generated command lines
+  // (every kind of flag, both value forms, bare flags, odd values, repeats,
+  // unknown flags, operands, '--', help), whatever it answers, commander
+  // answers the same.
+  const flagOf = (kind: string) => fc.constantFrom(...FLAGS.filter((f) => f.kind === kind).map((f) => `--${f.flag}`));
+  const flag = fc.oneof(flagOf('string'), flagOf('bool'), flagOf('seconds'), flagOf('port'));
+  const value = fc.oneof(
+    fc.constantFrom('', '-', '-1', '-x', '--', '--once', '=', 'a=b', 'true', 'false', '1', '0', 't', 'F', 'junk', 'auto', 'json', 'DEBUG', '8080', '70000', '86400', '599', '1.0.0', '..', '/a/b'),
+    fc.string({ maxLength: 4 }),
+  );
+  const group = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(flag, value).map(([f, v]) => [`${f}=${v}`]) },
+    { weight: 4, arbitrary: fc.tuple(flag, value).map(([f, v]) => [f, v]) },
+    { weight: 4, arbitrary: flag.map((f) => [f]) },
+    { weight: 1, arbitrary: fc.constantFrom(['--no-such-flag'], ['--no-such-flag=1'], ['stray'], ['--'], ['-h'], ['--help'], ['--help=1'], ['-'], ['-once'], ['--=x']) },
+  );
+  const argvArb = fc.array(group, { maxLength: 6 }).map((groups) => groups.flat());
+  const envArb = fc.constantFrom({}, { KUBECONFIG_MODE: 'rw' }, { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443', NODE_NAME: 'n', KUBECONFIG_MODE: '640' });
+
+  it('answers every command line it takes exactly as commander does', () => {
+    const taken = { runs: 0, usageErrors: 0, left: 0 };
+    fc.assert(
+      fc.property(argvArb, envArb, (argv, env) => {
+        const fast = outcomeOf(() => parseWellFormed(argv, env));
+        if (fast === undefined) {
+          taken.left++;
+          return;
+        }
+        if ('result' in fast) taken.runs++;
+        else taken.usageErrors++;
+        expect({ argv, outcome: fast }).toEqual({ argv, outcome: outcomeOf(() => parseCommandLine(argv, env)) });
+      }),
+      {
+        numRuns: 3000,
+        examples: [
+          [['--once', 'junk'], {}], [['--once', 'false', '--once'], {}], [['--cni-bin-dir', ''], {}], [['--health-port=1', '--health-port', '2'], {}],
+          [['--cni-bin-dir=a=b', '--multus-conf-file', '='], {}], [['--cni-bin-dir', '--once'], {}], [['--once', '--health-port=-1'], {}],
+        ],
+      },
+    );
+    // Not vacuous: the fast path took runs and usage errors, and left some to commander.
+    expect(taken.runs).toBeGreaterThan(200);
+    expect(taken.usageErrors).toBeGreaterThan(300);
+    expect(taken.left).toBeGreaterThan(300);
   });
 });
