@@ -202,6 +202,19 @@ describe('every flag of the contract', () => {
     expect(usageError(...argv)).toBe(message);
   });
 
+  it('takes a node-bound token lifetime from 600 s (the API server\'s shortest) or 0 (the mounted token), and refuses one below', () => {
+    expect(usageError('--kubeconfig-token-expiration=599')).toBe('--kubeconfig-token-expiration: 599 is less than 600 seconds, the shortest token the API server issues (0 uses the mounted token)');
+    expect(usageError('--kubeconfig-token-expiration=1')).toMatch(/^--kubeconfig-token-expiration: 1 is less than 600 seconds/);
+    expect(options('--kubeconfig-token-expiration=600').kubeconfigTokenExpirationSeconds).toBe(600);
+    expect(options('--kubeconfig-token-expiration=0').kubeconfigTokenExpirationSeconds).toBe(0);
+  });
+
+  it('knows whether --passthru-bin-file was given (a given file must exist; the default may be missing)', () => {
+    expect(options().passthruBinFileGiven).toBe(false);
+    expect(options('--passthru-bin-file=/usr/src/multus-cni/bin/passthru').passthruBinFileGiven).toBe(true);
+    expect(options('--passthru-bin-file=').passthruBinFileGiven).toBe(true);
+  });
+
   it('accepts empty optional strings where an empty value means "off"', () => {
     expect(options('--additional-bin-dir=', '--global-namespaces=', '--multus-master-cni-file-name=')).toMatchObject({ additionalBinDir: '', globalNamespaces: '', multusMasterCniFileName: '' });
   });
