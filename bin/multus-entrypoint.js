@@ -16,7 +16,6 @@
 // exit and says on stderr whether the ones found were used; =off ignores them.
 'use strict';
 const { readFileSync, renameSync, writeFileSync, writeSync } = require('node:fs');
-const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const { compileFunction } = require('node:vm');
 
@@ -60,9 +59,10 @@ function load(file) {
   const mod = { exports: {} };
   loaded.set(file, mod);
   const dir = dirname(file);
-  const requireNode = createRequire(file);
-  // The bundles require only Node's modules and, from cli.cjs, ./vendor/<pkg>.cjs.
-  const requireHere = (id) => (id.startsWith('./vendor/') ? load(join(dir, id)).exports : requireNode(id));
+  // The bundles require only Node's modules (this file's require gives them,
+  // without loading node:module for a createRequire) and, from cli.cjs,
+  // ./vendor/<pkg>.cjs.
+  const requireHere = (id) => (id.startsWith('./vendor/') ? load(join(dir, id)).exports : require(id));
   fn(mod.exports, requireHere, mod, file, dir);
   return mod;
 }

@@ -2,7 +2,7 @@
 // install_multus does (multus and the passthru plugin): streamed by the
 // kernel (a 50 MB binary read into memory would be OOM-killed at 50Mi),
 // atomically, and not at all when the installed file is already identical.
-import * as fsp from './fs-async.js';
+import * as fsp from './file-calls.js';
 import { join } from 'node:path';
 import { describeFsError, JobError } from './errors.js';
 import { copyFileAtomic, sameFileContent } from './files.js';
@@ -31,7 +31,7 @@ export async function installBinary(src: string, cniBinDir: string, log: Logger,
     throw new JobError(`${src} (${flag}): ${describeFsError(err)}`);
   }
   try {
-    await fsp.mkdir(cniBinDir, { recursive: true });
+    await fsp.mkdirRecursive(cniBinDir);
     if (await sameFileContent(src, dest)) {
       log.info(`the ${name} binary is already installed`, { file: dest });
       return false;

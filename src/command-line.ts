@@ -78,7 +78,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     throw err;
   }
-  return runFrom(program.opts<GivenFlags>(), env);
+  // opts() is keyed by commander's camelCase attribute names.
+  const opts = program.opts<GivenFlags>();
+  const given: GivenFlags = {};
+  for (const option of program.options) if (option.long) given[option.long.slice(2)] = opts[option.attributeName()];
+  return runFrom(given, env);
 }
 
 function commanderMessage(err: CommanderError): string {

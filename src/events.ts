@@ -5,6 +5,7 @@
 // a refused or failed event is logged once and never blocks the loop.
 import type { AccessReader } from './api-access.js';
 import { messageOf } from './errors.js';
+import { isoTime } from './iso-time.js';
 import { expectOk } from './kube-api.js';
 import type { Logger } from './log.js';
 import type { NodeEvent, Observer } from './observer.js';
@@ -64,7 +65,7 @@ const MAX_NOTE = 1024;
 
 /** events.k8s.io/v1 wants MicroTime: RFC 3339 with six fractional digits. */
 function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  return isoTime(ms).replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 /** The Event object to create. Pure. */

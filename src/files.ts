@@ -2,7 +2,7 @@
 // in the same directory (named so that no runtime loads it), fsync, rename.
 // Unchanged content is not rewritten: runtimes react to every write.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import * as fsp from './fs-async.js';
+import * as fsp from './file-calls.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */
@@ -62,7 +62,7 @@ async function replaceAtomically(target: string, mode: number, fill: (tmp: strin
     }
     await fsp.rename(tmp, target);
   } catch (err) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    await fsp.rmForce(tmp).catch(() => undefined);
     throw err;
   }
   await syncDir(dirname(target));
@@ -130,7 +130,7 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
     return [];
   }
   const stale = names.filter((n) => n.startsWith(TEMP_PREFIX));
-  await Promise.all(stale.map((n) => fsp.rm(join(dir, n), { force: true })));
+  await Promise.all(stale.map((n) => fsp.rmForce(join(dir, n))));
   return stale;
 }
 

@@ -1,6 +1,6 @@
 // Reading the host: the autoconfig dir's candidates, the service account,
 // the non-auto source file. Every failure becomes a reason naming the file.
-import * as fsp from './fs-async.js';
+import * as fsp from './file-calls.js';
 import { join } from 'node:path';
 import { describeFsError, JobError } from './errors.js';
 import type { CandidateContent, CandidateName } from './master.js';

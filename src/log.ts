@@ -2,6 +2,7 @@
 // Secrets registered here (the service-account token) are masked in every
 // line, as a last guard: no code path should pass them in the first place.
 import { writeSync } from 'node:fs';
+import { isoTime } from './iso-time.js';
 import type { LogFormat } from './options.js';
 
 export type Level = 'info' | 'warn' | 'error';
@@ -49,7 +50,7 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
     return out;
   };
   const emit = (level: Level, msg: string, fields: Fields = {}): void => {
-    const time = new Date().toISOString();
+    const time = isoTime(Date.now());
     const defined = Object.entries(fields).filter(([, v]) => v !== undefined);
     if (format === 'json') {
       write(`${mask(JSON.stringify({ time, level, msg, ...Object.fromEntries(defined) }))}\n`);

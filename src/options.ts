@@ -152,17 +152,17 @@ function convert(spec: FlagSpec, raw: string | true | undefined): string | boole
 }
 
 /**
- * The flags as given, keyed like commander's opts() (the flag in camelCase):
- * the value, or true for a flag given without one.
+ * The flags as given, keyed by the flag's name without the dashes
+ * ("cni-bin-dir"): the value, or true for a flag given without one.
  */
 export type GivenFlags = Record<string, string | true | undefined>;
 
 function optionsFrom(raw: GivenFlags): Options {
   const values: Record<string, string | boolean | number> = {};
   for (const spec of FLAGS) {
-    values[spec.key] = convert(spec, raw[toCamel(spec.flag)]);
+    values[spec.key] = convert(spec, raw[spec.flag]);
   }
-  values.passthruBinFileGiven = raw.passthruBinFile !== undefined;
+  values.passthruBinFileGiven = raw['passthru-bin-file'] !== undefined;
   const options = values as unknown as Options;
   validate(options);
   return options;
@@ -199,10 +199,6 @@ function validate(o: Options): void {
       throw new UsageError(`--${spec.flag}: must not be empty`);
     }
   }
-}
-
-function toCamel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 function parseMode(value: string | undefined): number {
@@ -261,7 +257,7 @@ export function parseWellFormed(argv: readonly string[], env: NodeJS.ProcessEnv)
       value = argv[++i]!;
     }
     // Repeated: the last one wins, as in commander.
-    given[toCamel(spec.flag)] = value;
+    given[spec.flag] = value;
   }
   return runFrom(given, env);
 }

@@ -4,7 +4,7 @@
 // before its default network can serve it (upstream's thick daemon waits
 // for it; thin ignores it, multus #1306). Its removal while running counts
 // like "no master".
-import * as fsp from './fs-async.js';
+import * as fsp from './file-calls.js';
 import { describeFsError } from './errors.js';
 
 export interface Readiness {

@@ -1,7 +1,7 @@
 // The reconciler joins the pure core to the host: observe -> desired state
 // -> write only the differences. One-shot install is one reconcile; the
 // watch loop calls it again on every event and on a slow timer.
-import * as fsp from './fs-async.js';
+import * as fsp from './file-calls.js';
 import { dirname, join } from 'node:path';
 import type { Desired, LastConfig, Observation } from './desired.js';
 import { desiredState, kubeconfigInput, kubeconfigPath } from './desired.js';
@@ -175,7 +175,7 @@ export class Reconciler {
   private async ensureDirs(): Promise<string[]> {
     const faults: string[] = [];
     for (const dir of [this.o.cniConfDir, dirname(kubeconfigPath(this.o)), this.o.multusCniConfDir]) {
-      await fsp.mkdir(dir, { recursive: true }).catch((err: unknown) => faults.push(`${dir}: cannot create the directory: ${describeFsError(err)}`));
+      await fsp.mkdirRecursive(dir).catch((err: unknown) => faults.push(`${dir}: cannot create the directory: ${describeFsError(err)}`));
     }
     return faults;
   }

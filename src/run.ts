@@ -10,6 +10,7 @@ import type { Desired } from './desired.js';
 import { kubeconfigPath } from './desired.js';
 import { JobError, messageOf } from './errors.js';
 import { removeStaleTemps } from './files.js';
+import { moveFileCallsOffTheMainThread } from './file-calls.js';
 import type { Logger } from './log.js';
 import { RENAMED_SUFFIX } from './master.js';
 import type { Environment, Options } from './options.js';
@@ -110,6 +111,8 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   const heartbeat = new Heartbeat(o.skipConfigWatch);
   let server: Server | undefined;
   const serveHealth = async (): Promise<void> => {
+    // From here on a file that hangs must stall only the reconcile loop.
+    moveFileCallsOffTheMainThread();
     if (o.healthPort === 0 || o.dryRun || o.once || server) return;
     const checkInSync = (): ReturnType<Reconciler['checkInSync']> => reconciler.checkInSync();
     const metrics = (await import('./metrics.js')).createMetrics({ stats, checkInSync, kubeconfigPath: kubeconfigPath(o) });
