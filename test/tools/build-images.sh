@@ -67,6 +67,18 @@ mkdir -p "$STORE" "$OUT"
 exec 9>"$STORE/lock"
 flock -n 9 || { log "waiting for another build-images run (lock $STORE/lock)"; flock 9; }
 
+# A run killed mid-build (SIGKILL skips the EXIT trap, and so does a bud's own
+# cleanup) leaves its working containers in this store. They pin the multus
+# stand-in, which the next bud then fails to delete (see build_product:
+# "image used by <container>: image is in use by a container"), after the
+# image was built. The store is ours and the lock is held: no container in it
+# belongs to a live run.
+STALE=$("${B[@]}" containers --all --quiet)
+if [ -n "$STALE" ]; then
+  log "removing $(wc -w <<<"$STALE") working container(s) left by a killed run: $(echo $STALE)"
+  "${B[@]}" rm --all >/dev/null || die "buildah rm --all in $STORE failed"
+fi
+
 # A failed run must not leave the last run's list pointing at its archives.
 rm -f "$OUT/images.lines"
 
