@@ -415,8 +415,10 @@ function childEnv(h, prog, extra = {}) {
   if (WARM_CACHE) fs.mkdirSync(tmp, { recursive: true });
   return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    KUBERNETES_SERVICE_HOST: '10.96.0.1',
-    KUBERNETES_SERVICE_PORT: '443',
+    // Only written into the kubeconfig: neither program connects to it here
+    // (no events, no token requests, no taint). Loopback all the same.
+    KUBERNETES_SERVICE_HOST: '127.0.0.1',
+    KUBERNETES_SERVICE_PORT: '6443',
     TMPDIR: tmp, // Node's compile cache lives in os.tmpdir(): cold per start, as in a new container
     ...(prog === 'this' && !process.env.BENCH_THIS_BIN ? IMAGE.env : {}),
     ...extra,
