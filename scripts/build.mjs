@@ -45,7 +45,7 @@ const vendorPlugin = {
   },
 };
 
-await build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/bundle/cli.cjs', plugins: [vendorPlugin] });
+await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/bundle/cli.cjs', plugins: [vendorPlugin] });
 
 mkdirSync('dist/bundle/vendor', { recursive: true });
 for (const [pkg, specifiers] of used) {

@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseCommandLine } from '../../src/command-line.js';
+import { parseCommandLine } from '../../src/cli/command-line.js';
 import { startCluster, type Cluster } from './harness/cluster.js';
 import { loadEnv } from './harness/env.js';
 import { registerSecret } from './harness/secrets.js';

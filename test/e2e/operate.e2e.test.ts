@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { callApi, type ApiAccess, type ApiResponse } from '../../src/kube-api.js';
+import { callApi, type ApiAccess, type ApiResponse } from '../../src/cluster/kube-api.js';
 import { copyMaster, makeHostRoot, runCommand, writeServiceAccount, type HostRoot } from '../helpers/host-root.js';
 import { K8S_VERSION, REPO_ROOT } from './harness/components.js';
 import { startCluster, type Cluster } from './harness/cluster.js';

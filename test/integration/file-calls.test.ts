@@ -1,4 +1,4 @@
-// The file calls of src/file-calls.ts run inline on the main thread until
+// The file calls of src/base/file-calls.ts run inline on the main thread until
 // the program serves health, and through the thread pool after: a start
 // then costs no thread-pool hops, and a file that hangs later (a FIFO, a
 // stuck volume) stalls only the reconcile loop, not the event loop.
@@ -9,7 +9,7 @@ import { constants, existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as calls from '../../src/file-calls.js';
+import * as calls from '../../src/base/file-calls.js';
 
 let dir: string;
 beforeAll(async () => {

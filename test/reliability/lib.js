@@ -61,7 +61,7 @@ export async function prepareCommand() {
 /** The built modules the pure-function checks import: dist/, or RELIABILITY_DIST. */
 export const DIST = process.env.RELIABILITY_DIST || join(REPO, 'dist');
 
-/** The program's temporary-file prefix (src/files.ts TEMP_PREFIX). */
+/** The program's temporary-file prefix (src/host/files.ts TEMP_PREFIX). */
 export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 export const KUBE_HOST = '127.0.0.1';
 export const KUBE_PORT = '6443';

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseCommandLine } from '../../src/command-line.js';
-import { parseWellFormed, type Options } from '../../src/options.js';
+import { parseCommandLine } from '../../src/cli/command-line.js';
+import { parseWellFormed, type Options } from '../../src/core/options.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MANIFESTS = path.join(ROOT, 'manifests');

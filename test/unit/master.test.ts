@@ -2,8 +2,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CandidateContent } from '../../src/master.js';
-import { candidateNames, checkCandidate, selectMaster } from '../../src/master.js';
+import type { CandidateContent } from '../../src/core/master.js';
+import { candidateNames, checkCandidate, selectMaster } from '../../src/core/master.js';
 import { TESTDATA } from '../helpers/host-root.js';
 
 const content = (name: string, text: string): CandidateContent => ({ name, diskName: name, text });

@@ -7,8 +7,8 @@
 // RELIABILITY_COMMAND=<other bin/multus-entrypoint.js> weighs another build.
 // Found (build of 13481d1): idle flat; touch ~120 B and same ~300 B per
 // event after warm-up (the Promise.race([trigger.wait(), stop]) of
-// src/run.ts keeps a reaction on the never-settled stop promise per wake-up);
-// rotate ~500 B (also src/log.ts keeps every token ever seen to mask them).
+// src/run/run.ts keeps a reaction on the never-settled stop promise per wake-up);
+// rotate ~500 B (also src/observe/log.ts keeps every token ever seen to mask them).
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { heapAfterGc, hostAt, newRootDir, sleep, startProgram, TESTDATA, TOKEN, writeServiceAccount } from '../lib.js';

@@ -2,7 +2,7 @@
 // in the same directory (named so that no runtime loads it), fsync, rename.
 // Unchanged content is not rewritten: runtimes react to every write.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import * as fsp from './file-calls.js';
+import * as fsp from '../base/file-calls.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */

@@ -6,7 +6,7 @@
 // answer is asked again every second, up to a budget, before the check
 // gives up (and then counts it as an uninstall, as SPEC says).
 import { ApiError, callApi, refused, type ApiAccess, type ApiRequest, type ApiResponse } from './kube-api.js';
-import { nodeInfo, selectsNode } from './node-selection.js';
+import { nodeInfo, selectsNode } from '../core/node-selection.js';
 
 export type { ApiAccess } from './kube-api.js';
 

@@ -1,7 +1,7 @@
 // --restart-crio (from upstream v3): restart CRI-O once after the first
 // config is written, so it picks Multus up. A failure is logged, not fatal.
-import { messageOf } from './errors.js';
-import type { Logger } from './log.js';
+import { messageOf } from '../base/errors.js';
+import type { Logger } from '../observe/log.js';
 
 const TIMEOUT_MS = 60_000;
 

@@ -8,12 +8,12 @@
 // retries a failure with backoff while the last good token stays, and falls
 // back to the mounted token (logged once per reason) when there is none.
 // Loaded only when NODE_NAME is set and --kubeconfig-token-expiration > 0.
-import { messageOf } from './errors.js';
-import type { ServiceAccount } from './host.js';
-import { readServiceAccount } from './host.js';
+import { messageOf } from '../base/errors.js';
+import type { ServiceAccount } from '../host/read.js';
+import { readServiceAccount } from '../host/read.js';
 import { expectOk, type ApiAccess } from './kube-api.js';
-import type { Logger } from './log.js';
-import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from './token-claims.js';
+import type { Logger } from '../observe/log.js';
+import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from '../core/token-claims.js';
 
 export interface NodeTokenConfig {
   nodeName: string;

@@ -2,8 +2,8 @@
 // Secrets registered here (the service-account token) are masked in every
 // line, as a last guard: no code path should pass them in the first place.
 import { writeSync } from 'node:fs';
-import { isoTime } from './iso-time.js';
-import type { LogFormat } from './options.js';
+import { isoTime } from '../base/iso-time.js';
+import type { LogFormat } from '../core/options.js';
 
 export type Level = 'info' | 'warn' | 'error';
 export type Fields = Record<string, string | number | boolean | undefined>;

@@ -3,14 +3,14 @@
 // restart leave everything, so pods keep getting Multus meanwhile.
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { apiAccessReader } from './api-access.js';
-import { describeFsError, messageOf } from './errors.js';
-import { removeIfExists } from './files.js';
-import { readCandidates } from './host.js';
-import type { Logger } from './log.js';
-import type { Environment, Options } from './options.js';
+import { apiAccessReader } from '../cluster/api-access.js';
+import { describeFsError, messageOf } from '../base/errors.js';
+import { removeIfExists } from '../host/files.js';
+import { readCandidates } from '../host/read.js';
+import type { Logger } from '../observe/log.js';
+import type { Environment, Options } from '../core/options.js';
 import type { Reconciler } from './reconciler.js';
-import { checkUninstall, type Verdict } from './uninstall-check.js';
+import { checkUninstall, type Verdict } from '../cluster/uninstall-check.js';
 
 /** How long an API server that does not answer is asked again (within the pod's grace period). */
 const CHECK_BUDGET_MS = 10_000;

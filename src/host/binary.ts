@@ -2,12 +2,12 @@
 // install_multus does (multus and the passthru plugin): streamed by the
 // kernel (a 50 MB binary read into memory would be OOM-killed at 50Mi),
 // atomically, and not at all when the installed file is already identical.
-import * as fsp from './file-calls.js';
+import * as fsp from '../base/file-calls.js';
 import { join } from 'node:path';
-import { describeFsError, JobError } from './errors.js';
+import { describeFsError, JobError } from '../base/errors.js';
 import { copyFileAtomic, sameFileContent } from './files.js';
-import type { Logger } from './log.js';
-import type { Options } from './options.js';
+import type { Logger } from '../observe/log.js';
+import type { Options } from '../core/options.js';
 
 export function installedBinaryPath(cniBinDir: string, name = 'multus'): string {
   return join(cniBinDir, name);

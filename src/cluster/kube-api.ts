@@ -5,9 +5,9 @@
 // @kubernetes/client-node alone gets the process OOM-killed at 50Mi.
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
-import { nodeHttp, nodeHttps } from './builtins.js';
-import type { KubeconfigInput } from './kubeconfig.js';
-import { serverUrl } from './kubeconfig.js';
+import { nodeHttp, nodeHttps } from '../base/builtins.js';
+import type { KubeconfigInput } from '../core/kubeconfig.js';
+import { serverUrl } from '../core/kubeconfig.js';
 
 /** The API server as the kubeconfig reaches it: the same server, token and CA. */
 export type ApiAccess = KubeconfigInput;

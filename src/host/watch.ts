@@ -6,7 +6,7 @@
 // from its own writes end there instead of looping.
 import { existsSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
-import type { Logger } from './log.js';
+import type { Logger } from '../observe/log.js';
 
 /** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
 export class Trigger {

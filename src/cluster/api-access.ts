@@ -1,9 +1,9 @@
 // How this pod reaches the API server: the in-cluster service env and the
 // mounted service account, read afresh for each use (the token rotates).
-import { readServiceAccount } from './host.js';
+import { readServiceAccount } from '../host/read.js';
 import type { ApiAccess } from './kube-api.js';
-import type { Logger } from './log.js';
-import type { Environment, Options } from './options.js';
+import type { Logger } from '../observe/log.js';
+import type { Environment, Options } from '../core/options.js';
 
 export type AccessReader = () => Promise<ApiAccess>;
 

@@ -1,8 +1,8 @@
 // Rendering 00-multus.conf[list]: Multus wrapping the master as its first
 // delegate. Pure: master config and options in, file name and JSON out.
 import { usesConflist } from './cni-version.js';
-import type { JsonObject, JsonValue } from './json.js';
-import { formatJson, isJsonObject } from './json.js';
+import type { JsonObject, JsonValue } from '../base/json.js';
+import { formatJson, isJsonObject } from '../base/json.js';
 import type { Options } from './options.js';
 
 export const CONF_NAME = '00-multus.conf';

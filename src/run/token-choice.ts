@@ -1,11 +1,11 @@
 // Which token the kubeconfig carries: a node-bound one (TokenRequest, bound
 // to NODE_NAME, so it outlives this pod: SPEC "The token outlives the pod"),
 // or the mounted service-account token, and then why, said once.
-import type { Options, Environment } from './options.js';
-import type { Logger } from './log.js';
-import type { NodeTokenSource } from './node-token.js';
+import type { Options, Environment } from '../core/options.js';
+import type { Logger } from '../observe/log.js';
+import type { NodeTokenSource } from '../cluster/bound-token.js';
 import type { Reconciler } from './reconciler.js';
-import type { Trigger } from './watch.js';
+import type { Trigger } from '../host/watch.js';
 
 /** How long the first config waits for a node-bound token before it carries the mounted one. */
 export const FIRST_TOKEN_WAIT_MS = 5000;
@@ -32,7 +32,7 @@ export async function startTokens(o: Options, env: Environment, reconciler: Reco
   if (o.dryRun) {
     return { note: `the kubeconfig would carry a node-bound token, requested when run (TokenRequest bound to node ${env.nodeName}, ${o.kubeconfigTokenExpirationSeconds} s, renewed at 80%); shown below: the mounted token, masked` };
   }
-  const { NodeTokenSource } = await import('./node-token.js');
+  const { NodeTokenSource } = await import('../cluster/bound-token.js');
   const source = new NodeTokenSource({
     nodeName: env.nodeName,
     expirationSeconds: o.kubeconfigTokenExpirationSeconds,

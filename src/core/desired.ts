@@ -1,7 +1,7 @@
 // What the node's files should hold now, from what was observed. Pure: the
 // reconciler observes, calls desiredState, and writes only the differences.
 import { basename, join } from 'node:path';
-import { isJsonObject } from './json.js';
+import { isJsonObject } from '../base/json.js';
 import { renderKubeconfig, type KubeconfigInput, type YamlStringify } from './kubeconfig.js';
 import type { Selection, Skipped } from './master.js';
 import { RENAMED_SUFFIX } from './master.js';

@@ -2,8 +2,8 @@
 // what the program would write now (checked on each request). /metrics:
 // Prometheus text (metrics.ts).
 import type { Server } from 'node:http';
-import { nodeHttp } from './builtins.js';
-import { JobError } from './errors.js';
+import { nodeHttp } from '../base/builtins.js';
+import { JobError } from '../base/errors.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 

@@ -1,5 +1,5 @@
 // --dry-run: what would be written, on stdout, with the token masked.
-import type { Desired } from './desired.js';
+import type { Desired } from '../core/desired.js';
 
 export function printPlan(desired: Desired, mask: (text: string) => string, notes: string[] = []): void {
   const out: string[] = notes.filter((n) => n !== '').map((n) => `# ${n}`);

@@ -4,10 +4,10 @@
 // the config is invalidated and on uninstall. In the background, through
 // the one API client, retried with backoff; it never blocks the loop.
 import type { AccessReader } from './api-access.js';
-import { messageOf } from './errors.js';
+import { messageOf } from '../base/errors.js';
 import { expectOk } from './kube-api.js';
-import type { Logger } from './log.js';
-import type { NodeEvent, Observer } from './observer.js';
+import type { Logger } from '../observe/log.js';
+import type { NodeEvent, Observer } from '../observe/observer.js';
 
 export interface Taint { key: string; effect: string; value?: string; timeAdded?: string }
 type Want = 'present' | 'absent';

@@ -1,20 +1,20 @@
 // The reconciler joins the pure core to the host: observe -> desired state
 // -> write only the differences. One-shot install is one reconcile; the
 // watch loop calls it again on every event and on a slow timer.
-import * as fsp from './file-calls.js';
+import * as fsp from '../base/file-calls.js';
 import { dirname, join } from 'node:path';
-import type { Desired, LastConfig, Observation } from './desired.js';
-import { desiredState, kubeconfigInput, kubeconfigPath } from './desired.js';
-import { describeFsError, messageOf } from './errors.js';
-import { readTextIfExists, removeIfExists, writeFileAtomic } from './files.js';
-import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from './host.js';
-import { kubeconfigNeedsYamlLibrary, type YamlStringify } from './kubeconfig.js';
-import type { Logger } from './log.js';
-import { selectMaster } from './master.js';
-import { INVALIDATED_CONTENT } from './multus-config.js';
-import { NO_OBSERVER, type FileKind, type Observer } from './observer.js';
-import { observeReadiness } from './readiness.js';
-import type { Environment, Options } from './options.js';
+import type { Desired, LastConfig, Observation } from '../core/desired.js';
+import { desiredState, kubeconfigInput, kubeconfigPath } from '../core/desired.js';
+import { describeFsError, messageOf } from '../base/errors.js';
+import { readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
+import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
+import { kubeconfigNeedsYamlLibrary, type YamlStringify } from '../core/kubeconfig.js';
+import type { Logger } from '../observe/log.js';
+import { selectMaster } from '../core/master.js';
+import { INVALIDATED_CONTENT } from '../core/multus-config.js';
+import { NO_OBSERVER, type FileKind, type Observer } from '../observe/observer.js';
+import { observeReadiness } from '../core/readiness.js';
+import type { Environment, Options } from '../core/options.js';
 
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */
 export interface KubeconfigTokens {
@@ -41,7 +41,7 @@ export class Reconciler {
   /** The master last reported in use, to report a switch once. */
   private masterInUse: string | undefined;
 
-  /** Where the kubeconfig's token comes from when it is not the mounted one (node-token.ts). */
+  /** Where the kubeconfig's token comes from when it is not the mounted one (cluster/bound-token.ts). */
   private tokens: KubeconfigTokens | undefined;
   /** yaml's stringify, once a kubeconfig needed it; kept for the next reconciles. */
   private yamlStringify: YamlStringify | undefined;

@@ -1,10 +1,10 @@
 // Reading the host: the autoconfig dir's candidates, the service account,
 // the non-auto source file. Every failure becomes a reason naming the file.
-import * as fsp from './file-calls.js';
+import * as fsp from '../base/file-calls.js';
 import { join } from 'node:path';
-import { describeFsError, JobError } from './errors.js';
-import type { CandidateContent, CandidateName } from './master.js';
-import { candidateNames } from './master.js';
+import { describeFsError, JobError } from '../base/errors.js';
+import type { CandidateContent, CandidateName } from '../core/master.js';
+import { candidateNames } from '../core/master.js';
 
 /** A master config is a few KiB; a file far larger is not one (and would cost memory). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;

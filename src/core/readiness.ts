@@ -4,8 +4,8 @@
 // before its default network can serve it (upstream's thick daemon waits
 // for it; thin ignores it, multus #1306). Its removal while running counts
 // like "no master".
-import * as fsp from './file-calls.js';
-import { describeFsError } from './errors.js';
+import * as fsp from '../base/file-calls.js';
+import { describeFsError } from '../base/errors.js';
 
 export interface Readiness {
   path: string;

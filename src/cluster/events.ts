@@ -4,11 +4,11 @@
 // the background through the one API client; rate-limited and deduplicated;
 // a refused or failed event is logged once and never blocks the loop.
 import type { AccessReader } from './api-access.js';
-import { messageOf } from './errors.js';
-import { isoTime } from './iso-time.js';
+import { messageOf } from '../base/errors.js';
+import { isoTime } from '../base/iso-time.js';
 import { expectOk } from './kube-api.js';
-import type { Logger } from './log.js';
-import type { NodeEvent, Observer } from './observer.js';
+import type { Logger } from '../observe/log.js';
+import type { NodeEvent, Observer } from '../observe/observer.js';
 
 export interface EventSpec {
   type: 'Normal' | 'Warning';

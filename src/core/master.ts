@@ -2,8 +2,8 @@
 // if Multus were not there. Pure: a directory listing with contents in, the
 // master (or why there is none) out.
 import { isCniVersion } from './cni-version.js';
-import type { JsonObject } from './json.js';
-import { isJsonObject } from './json.js';
+import type { JsonObject } from '../base/json.js';
+import { isJsonObject } from '../base/json.js';
 
 /** Output of this program; never a master (it would delegate to itself). */
 export const OWN_OUTPUT_PREFIX = '00-multus.';

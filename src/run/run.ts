@@ -4,22 +4,22 @@
 // the watcher is followed by one more check.
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
-import { installBinaries } from './binary.js';
-import { restartCrio } from './crio.js';
-import type { Desired } from './desired.js';
-import { kubeconfigPath } from './desired.js';
-import { JobError, messageOf } from './errors.js';
-import { removeStaleTemps } from './files.js';
-import { moveFileCallsOffTheMainThread } from './file-calls.js';
-import type { Logger } from './log.js';
-import { RENAMED_SUFFIX } from './master.js';
-import type { Environment, Options } from './options.js';
-import { fanOut, type Observer } from './observer.js';
+import { installBinaries } from '../host/binary.js';
+import { restartCrio } from '../host/crio.js';
+import type { Desired } from '../core/desired.js';
+import { kubeconfigPath } from '../core/desired.js';
+import { JobError, messageOf } from '../base/errors.js';
+import { removeStaleTemps } from '../host/files.js';
+import { moveFileCallsOffTheMainThread } from '../base/file-calls.js';
+import type { Logger } from '../observe/log.js';
+import { RENAMED_SUFFIX } from '../core/master.js';
+import type { Environment, Options } from '../core/options.js';
+import { fanOut, type Observer } from '../observe/observer.js';
 import { Reconciler } from './reconciler.js';
-import { Stats } from './stats.js';
+import { Stats } from '../observe/stats.js';
 import { printPlan } from './dry-run.js';
 import { FIRST_TOKEN_WAIT_MS, startTokens } from './token-choice.js';
-import { startWatcher, Trigger, watchTargets, type Watcher } from './watch.js';
+import { startWatcher, Trigger, watchTargets, type Watcher } from '../host/watch.js';
 
 /**
  * SIGTERM/SIGINT. Loops check `signal` after each wake-up and the handler
@@ -64,15 +64,15 @@ const OBSERVERS_DEADLINE_MS = 5000;
 async function observers(o: Options, env: Environment, log: Logger, stats: Stats): Promise<Observer> {
   const list: Observer[] = [stats];
   if (o.dryRun) return fanOut(list);
-  const { apiAccessReader } = await import('./api-access.js');
+  const { apiAccessReader } = await import('../cluster/api-access.js');
   const access = apiAccessReader(o, env, log);
   if (o.events && env.podName && env.podNamespace && env.kubernetesServiceHost) {
-    const { EventRecorder } = await import('./events.js');
+    const { EventRecorder } = await import('../cluster/events.js');
     list.push(new EventRecorder(access, { namespace: env.podNamespace, name: env.podName, uid: env.podUid, nodeName: env.nodeName }, log));
   }
   if (o.nodeReadyTaint) {
     if (!env.nodeName) throw new JobError('--node-ready-taint: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the node to untaint is unknown');
-    const { NodeTaint } = await import('./node-taint.js');
+    const { NodeTaint } = await import('../cluster/node-taint.js');
     list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
   }
   return fanOut(list);
@@ -115,8 +115,8 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     moveFileCallsOffTheMainThread();
     if (o.healthPort === 0 || o.dryRun || o.once || server) return;
     const checkInSync = (): ReturnType<Reconciler['checkInSync']> => reconciler.checkInSync();
-    const metrics = (await import('./metrics.js')).createMetrics({ stats, checkInSync, kubeconfigPath: kubeconfigPath(o) });
-    server = await (await import('./health.js')).startHealthServer(o.healthPort, {
+    const metrics = (await import('../observe/metrics.js')).createMetrics({ stats, checkInSync, kubeconfigPath: kubeconfigPath(o) });
+    server = await (await import('../observe/health.js')).startHealthServer(o.healthPort, {
       loopAgeMs: () => heartbeat.ageMs(),
       maxLoopAgeMs: 2 * o.resyncIntervalSeconds * 1000 + 30_000,
       checkInSync,

@@ -1,11 +1,11 @@
 // The command line as commander reads it: the parser of record, and the
-// pflag-style --help. cli.ts loads this module only when options.ts'
+// pflag-style --help. main.ts loads this module only when options.ts'
 // parseWellFormed leaves the command line to it (--help, usage errors,
 // spellings the fast path does not vouch for), so commander stays off the
 // DaemonSet's normal start.
 import { Command, CommanderError, Option } from 'commander';
-import { UsageError } from './errors.js';
-import { FLAGS, runFrom, type FlagSpec, type GivenFlags, type ParseResult } from './options.js';
+import { UsageError } from '../base/errors.js';
+import { FLAGS, runFrom, type FlagSpec, type GivenFlags, type ParseResult } from '../core/options.js';
 
 /** What the program reads from its environment, for --help. */
 const ENVIRONMENT: readonly [string, string][] = [

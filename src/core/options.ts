@@ -3,7 +3,7 @@
 // so upstream DaemonSet args work unchanged. commander (command-line.ts) is
 // the parser of record; parseWellFormed below is the start-up path for the
 // argv it reads the same way.
-import { UsageError } from './errors.js';
+import { UsageError } from '../base/errors.js';
 import { isCniVersion } from './cni-version.js';
 
 export type LogFormat = 'text' | 'json';

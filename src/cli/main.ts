@@ -1,9 +1,9 @@
 // Entry point: parse once, run, turn the outcome into an exit code.
 // 0 clean stop / --once / --dry-run / --help, 1 the job failed, 2 usage error.
-import { messageOf, UsageError, JobError } from './errors.js';
-import { createLogger } from './log.js';
-import { parseWellFormed } from './options.js';
-import { run } from './run.js';
+import { messageOf, UsageError, JobError } from '../base/errors.js';
+import { createLogger } from '../observe/log.js';
+import { parseWellFormed } from '../core/options.js';
+import { run } from '../run/run.js';
 
 async function main(): Promise<number> {
   let parsed;
