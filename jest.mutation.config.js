@@ -7,7 +7,5 @@ import base from './jest.config.js';
 export default {
   ...base,
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
-  testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/integration/reconciler.test.ts', '<rootDir>/test/integration/reconciler-events.test.ts'],
-  // deploy-artifacts reads the manifests and Dockerfile, none of the mutated code.
-  testPathIgnorePatterns: ['/node_modules/', '/test/unit/deploy-artifacts.test.ts'],
+  testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/unit/run/reconciler.test.ts', '<rootDir>/test/unit/run/reconciler-events.test.ts'],
 };

@@ -2,10 +2,10 @@
 // expiry read from a kubeconfig, the Event for each thing that happened, the
 // JSON patch of the node's taints.
 import { describe, expect, it } from '@jest/globals';
-import { describeEvent, eventBody } from '../../src/cluster/events.js';
-import { renderKubeconfig } from '../../src/core/kubeconfig.js';
-import { tokenExpiry } from '../../src/observe/metrics.js';
-import { taintPatch } from '../../src/cluster/node-taint.js';
+import { describeEvent, eventBody } from '../../../src/cluster/events.js';
+import { renderKubeconfig } from '../../../src/core/kubeconfig.js';
+import { tokenExpiry } from '../../../src/observe/metrics.js';
+import { taintPatch } from '../../../src/cluster/node-taint.js';
 
 const jwt = (claims: object): string => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 const kubeconfig = (token: string): string => renderKubeconfig({ protocol: 'https', host: '10.0.0.1', port: '443', token, ca: Buffer.from('CA'), skipTlsVerify: false });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
-import { kubeconfigDocument, kubeconfigNeedsYamlLibrary, renderKubeconfig, serverUrl, type KubeconfigInput } from '../../src/core/kubeconfig.js';
+import { kubeconfigDocument, kubeconfigNeedsYamlLibrary, renderKubeconfig, serverUrl, type KubeconfigInput } from '../../../src/core/kubeconfig.js';
 
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50In0.c2lnbmF0dXJlLV9fLXg';
 const PEM = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIC/jCCAeagAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n-----END CERTIFICATE-----\n');
