@@ -6,37 +6,35 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FakeApi, NAMESPACE, POD, POD_UID, startFakeApi } from '../helpers/api-server.js';
+import { NAMESPACE, POD, POD_UID, useFakeApi } from '../helpers/api-server.js';
 import { countMatches, expectNoSecrets, killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
 import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
 
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
+const fake = useFakeApi();
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
-const reasons = (): string[] => api!.events.map((e) => String(e.reason));
+const reasons = (): string[] => fake.api.events.map((e) => String(e.reason));
 const waitForEvent = (reason: string, count = 1): Promise<number> =>
   eventually(async () => reasons().filter((r) => r === reason).length, (n) => n >= count, 20_000, `${count} ${reason} event(s); got ${reasons().join(', ')}`);
 
 describe('Kubernetes Events on the pod', () => {
   it('records what an operator must see, from first write to uninstall', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    await fake.serve();
     // Without NODE_NAME: the kubeconfig keeps the mounted token (no TokenRequest here).
-    const run = await startDaemon(h, ['--cleanup-config-on-exit'], { ...h.env, ...api.env });
+    const run = await startDaemon(h, ['--cleanup-config-on-exit'], fake.env(h.env));
     await waitForEvent('ConfigWritten');
     await waitForEvent('KubeconfigWritten');
-    const written = api.events.find((e) => e.reason === 'ConfigWritten')!;
+    const written = fake.api.events.find((e) => e.reason === 'ConfigWritten')!;
     // What `kubectl describe pod` matches on (name, namespace, kind and uid) and what the API requires.
     expect(written).toMatchObject({
       apiVersion: 'events.k8s.io/v1',
@@ -53,11 +51,11 @@ describe('Kubernetes Events on the pod', () => {
 
     await copyMaster(h, 'masters/05-cilium.conflist');
     await waitForEvent('MasterSwitched');
-    expect(api.events.find((e) => e.reason === 'MasterSwitched')?.note).toBe('master CNI config switched from 10-flannel.conflist to 05-cilium.conflist');
+    expect(fake.api.events.find((e) => e.reason === 'MasterSwitched')?.note).toBe('master CNI config switched from 10-flannel.conflist to 05-cilium.conflist');
 
     await fsp.rm(confPath().replace('.conf', '.conflist')).catch(() => fsp.rm(confPath()));
     await waitForEvent('ConfigRestored');
-    expect(api.events.find((e) => e.reason === 'ConfigRestored')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/it was deleted by someone else/) });
+    expect(fake.api.events.find((e) => e.reason === 'ConfigRestored')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/it was deleted by someone else/) });
 
     // Three restores of one file within a minute: a writer fight.
     const kubeconfigRestores = async (n: number): Promise<void> => {
@@ -69,27 +67,27 @@ describe('Kubernetes Events on the pod', () => {
       await run.waitForLog(new RegExp(`(restored the kubeconfig[^\\n]*\\n[^]*){${i}}`));
     }
     await waitForEvent('WriterFight');
-    expect(api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s\)/) });
+    expect(fake.api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s\)/) });
 
     // The outranked master goes first, so no switch back to it can come in between.
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
     await fsp.rm(join(h.confDir, '05-cilium.conflist'));
     await waitForEvent('ConfigInvalidated');
 
-    api.set({ daemonSet: 'absent' });
+    fake.api.set({ daemonSet: 'absent' });
     const r = await stopDaemon(run);
     // Sent before the program exits.
     expect(reasons()).toContain('UninstallCleanup');
-    const uninstall = String(api.events.find((e) => e.reason === 'UninstallCleanup')?.note);
+    const uninstall = String(fake.api.events.find((e) => e.reason === 'UninstallCleanup')?.note);
     expect(uninstall).toMatch(/^uninstall \(DaemonSet kube-system\/kube-multus-ds is gone\): removed /);
     expect(uninstall).toContain(join(h.confDir, '00-multus.conflist'));
     expect(uninstall).toContain(h.kubeconfig);
-    expectNoSecrets(JSON.stringify(api.events) + r.stderr);
+    expectNoSecrets(JSON.stringify(fake.api.events) + r.stderr);
   });
 
   it('logs a refused event once and keeps working', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, events: 403 });
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    await fake.serve({ events: 403 });
+    const run = await startDaemon(h, [], fake.env(h.env));
     await run.waitForLog(/cannot record a Kubernetes Event/);
     await fsp.rm(confPath());
     await run.waitForLog(/restored the Multus config/);
@@ -102,8 +100,8 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('never holds up the loop when the events API does not answer', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, events: 'hang' });
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    await fake.serve({ events: 'hang' });
+    const run = await startDaemon(h, [], fake.env(h.env));
     const good = await readOrUndefined(confPath());
     for (let i = 0; i < 3; i++) {
       await fsp.rm(confPath());
@@ -114,11 +112,11 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('records nothing without --events', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-    const run = await startDaemon(h, ['--events=false'], { ...h.env, ...api.env });
+    await fake.serve();
+    const run = await startDaemon(h, ['--events=false'], fake.env(h.env));
     await fsp.rm(confPath());
     await run.waitForLog(/restored the Multus config/);
     await stopDaemon(run);
-    expect(api.events).toEqual([]);
+    expect(fake.api.events).toEqual([]);
   });
 });

@@ -5,23 +5,21 @@
 // asked again every second for up to 10 s before the check gives up.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { type FakeApi, type FakeApiOptions, NODE, startFakeApi } from '../helpers/api-server.js';
+import { type FakeApiOptions, NODE, useFakeApi } from '../helpers/api-server.js';
 import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
 import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
 
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
+const fake = useFakeApi();
 
 // The node-bound token is not what these tests are about.
 const FLAGS = ['--cleanup-config-on-exit', '--kubeconfig-token-expiration=0'];
@@ -32,8 +30,8 @@ async function snapshot(): Promise<{ config?: string; kubeconfig?: string }> {
 }
 
 async function stopWith(o: Partial<FakeApiOptions>): Promise<{ stderr: string; before: { config?: string; kubeconfig?: string } }> {
-  api = await startFakeApi({ daemonSet: 'present', token: TOKEN, ...o });
-  const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+  await fake.serve(o);
+  const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
   const before = await snapshot();
   expect(before.config).toBeDefined();
   const r = await stopDaemon(run);
@@ -49,7 +47,7 @@ describe('uninstall when the DaemonSet no longer selects this node', () => {
     const { stderr, before } = await stopWith({ nodeLabels: { multus: 'true', disk: 'ssd' }, nodeSelector: { multus: 'true' }, affinity: affinity('disk', 'In', ['ssd']) });
     expect(stderr).toMatch(/restart, not uninstall: .*DaemonSet kube-system\/kube-multus-ds still exists and selects node node-1/);
     expect(await snapshot()).toEqual(before);
-    expect(api!.requests.map((r) => r.path)).toContain(NODE_PATH);
+    expect(fake.api.requests.map((r) => r.path)).toContain(NODE_PATH);
   });
 
   it('a nodeSelector the node no longer matches: uninstall, the files removed', async () => {
@@ -77,34 +75,34 @@ describe('uninstall when the DaemonSet no longer selects this node', () => {
   });
 
   it('without NODE_NAME the node is not checked: a restart', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, nodeSelector: { multus: 'true' } });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env });
+    await fake.serve({ nodeSelector: { multus: 'true' } });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env));
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall: .*NODE_NAME is not set/);
-    expect(api.requests.map((q) => q.path)).not.toContain(NODE_PATH);
+    expect(fake.api.requests.map((q) => q.path)).not.toContain(NODE_PATH);
   });
 });
 
 describe('an API server that does not answer at once', () => {
   it('is asked again after a second, and its late answer decides (a restart)', async () => {
-    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve({ daemonSet: 'hang' });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const before = await snapshot();
     run.child.kill('SIGTERM');
-    await eventually(async () => api!.requests.filter((r) => r.path.includes('/daemonsets/')).length, (n) => n >= 1, 20_000, 'the DaemonSet asked for');
-    api.set({ daemonSet: 'present' });
+    await eventually(async () => fake.api.requests.filter((r) => r.path.includes('/daemonsets/')).length, (n) => n >= 1, 20_000, 'the DaemonSet asked for');
+    fake.api.set({ daemonSet: 'present' });
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall: .*still exists and selects node node-1/);
-    expect(api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
+    expect(fake.api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
     expect(await snapshot()).toEqual(before);
   });
 
   it('gives up after 10 s of no answer: uninstall, naming the attempts', async () => {
-    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve({ daemonSet: 'hang' });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within 10 s, \d+ attempts; last: get DaemonSet/);
-    expect(api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
+    expect(fake.api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
   });
 });
