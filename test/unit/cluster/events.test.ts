@@ -1,7 +1,14 @@
 // Kubernetes Events regarding this pod: the Event for each thing that
-// happened (pure), and the object sent.
+// happened (pure), the object sent, and the recorder that sends them to the
+// fake API server on 127.0.0.1 in the background: deduplicated,
+// rate-limited, a refusal logged once, never in the loop's way
+// (test/cli/events.test.ts sees the same through the built program).
 import { describe, expect, it } from '@jest/globals';
-import { describeEvent, eventBody } from '../../../src/cluster/events.js';
+import { describeEvent, eventBody, EventRecorder, type PodRef } from '../../../src/cluster/events.js';
+import { createLogger } from '../../../src/observe/log.js';
+import type { NodeEvent } from '../../../src/observe/observer.js';
+import { NAMESPACE, NODE, POD, POD_UID, useFakeApi } from '../../helpers/api-server.js';
+import { eventually } from '../../helpers/host-root.js';
 
 describe('events', () => {
   it('has no event for a reconcile or the first master (ConfigWritten names it)', () => {
@@ -21,5 +28,114 @@ describe('events', () => {
     expect(String(body.note)).toHaveLength(1024);
     expect(body.regarding).toEqual({ apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: 'p' });
     expect(body.reportingInstance).toBe('k8s.cni.cncf.io/multus-entrypoint-p');
+  });
+});
+
+describe('EventRecorder, against the fake API server', () => {
+  const fake = useFakeApi();
+  const POD_REF = { namespace: NAMESPACE, name: POD, uid: POD_UID, nodeName: NODE };
+  const WROTE: NodeEvent = { kind: 'wrote', file: 'config', path: '/etc/cni/net.d/00-multus.conf', cause: 'created', master: '10-flannel.conflist' };
+  const restored = (n: number): NodeEvent => ({ kind: 'wrote', file: 'config', path: `/etc/cni/net.d/${n}.conf`, cause: 'restored', how: 'deleted' });
+  let lines: string[] = [];
+  let clock = 0;
+
+  function recorder(pod: PodRef = POD_REF, now?: () => number): EventRecorder {
+    lines = [];
+    return new EventRecorder(() => Promise.resolve(fake.access()), pod, createLogger('text', (l) => { lines.push(l); }), now);
+  }
+  const reasons = (): string[] => fake.api.events.map((e) => String(e.reason));
+  const sent = (n: number): Promise<number> => eventually(async () => fake.api.events.length, (c) => c >= n, 10_000, `${n} event(s) sent`);
+
+  it('records what happened on this pod, as `kubectl describe pod` lists it', async () => {
+    await fake.serve();
+    const r = recorder();
+    r.notify(WROTE);
+    await r.close(10_000);
+    expect(fake.api.events).toEqual([expect.objectContaining({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { namespace: NAMESPACE, name: expect.stringMatching(new RegExp(`^${POD}\\.[0-9a-f]+$`)) },
+      regarding: { apiVersion: 'v1', kind: 'Pod', namespace: NAMESPACE, name: POD, uid: POD_UID },
+      reason: 'ConfigWritten',
+      type: 'Normal',
+      note: 'wrote the Multus config /etc/cni/net.d/00-multus.conf (master 10-flannel.conflist)',
+      reportingController: 'k8s.cni.cncf.io/multus-entrypoint',
+      reportingInstance: `k8s.cni.cncf.io/multus-entrypoint-${NODE}`,
+    })]);
+    expect(lines).toEqual([]);
+  });
+
+  it('sends nothing for what needs no operator (a reconcile, the first master)', async () => {
+    await fake.serve();
+    const r = recorder();
+    r.notify({ kind: 'reconciled', result: 'ok', configured: true, master: 'a.conf' });
+    r.notify({ kind: 'master', master: 'a.conf' });
+    await r.close(10_000);
+    expect(fake.api.requests).toEqual([]);
+    expect(fake.api.events).toEqual([]);
+  });
+
+  it('looks the pod\'s uid up once when POD_UID is not given', async () => {
+    await fake.serve();
+    const r = recorder({ ...POD_REF, uid: '' });
+    r.notify(WROTE);
+    r.notify(restored(1));
+    await sent(2);
+    await r.close(10_000);
+    expect(fake.api.events.map((e) => e.regarding.uid)).toEqual([POD_UID, POD_UID]);
+    expect(fake.api.requests.map((q) => `${q.method} ${q.path}`)).toEqual([`GET /api/v1/namespaces/${NAMESPACE}/pods/${POD}`]);
+  });
+
+  it('sends the same event once in ten minutes', async () => {
+    await fake.serve();
+    clock = 1_000_000;
+    const r = recorder(POD_REF, () => clock);
+    r.notify(WROTE);
+    r.notify(WROTE);
+    await r.close(10_000);
+    expect(reasons()).toEqual(['ConfigWritten']);
+    clock += 10 * 60_000;
+    r.notify(WROTE);
+    await r.close(10_000);
+    expect(reasons()).toEqual(['ConfigWritten', 'ConfigWritten']);
+  });
+
+  it('sends a burst of ten, then one every 6 s, and says once that it drops some', async () => {
+    await fake.serve();
+    clock = 1_000_000;
+    const r = recorder(POD_REF, () => clock);
+    for (let i = 0; i < 15; i++) r.notify(restored(i));
+    await r.close(10_000);
+    expect(fake.api.events).toHaveLength(10);
+    expect(lines.filter((l) => l.includes('too many Kubernetes Events: dropping some (the log has every one)'))).toHaveLength(1);
+    clock += 6000;
+    r.notify(restored(20));
+    r.notify(restored(21));
+    await r.close(10_000);
+    // The first ten, then one of the two (a token refilled in 6 s).
+    expect(fake.api.events.map((e) => Number(/net\.d\/(\d+)\.conf/.exec(String(e.note))?.[1]))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20]);
+    expect(lines.filter((l) => l.includes('too many'))).toHaveLength(1);
+  });
+
+  it('refused by RBAC: says so once, naming the rule to grant, and never throws into the loop', async () => {
+    await fake.serve({ events: 403 });
+    const r = recorder();
+    expect(() => { r.notify(WROTE); r.notify(restored(1)); r.notify(restored(2)); }).not.toThrow();
+    await eventually(async () => lines.length, (n) => n >= 1, 10_000, 'the failure logged');
+    await r.close(10_000);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/WARN {2}cannot record a Kubernetes Event on this pod; later failures are not logged reason=ConfigWritten error=".*HTTP 403: events\.events\.k8s\.io is forbidden: .*\(grant the service account create on events\.events\.k8s\.io in kube-system\)"/);
+  });
+
+  it('an events API that does not answer holds up neither notify nor the exit beyond its deadline', async () => {
+    await fake.serve({ events: 'hang' });
+    const r = recorder();
+    const notified = Date.now();
+    r.notify(WROTE);
+    expect(Date.now() - notified).toBeLessThan(100);
+    const started = Date.now();
+    await r.close(300);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(fake.api.events).toEqual([]);
   });
 });
