@@ -15,7 +15,7 @@ import { expectOk, type ApiAccess } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from '../core/token-claims.js';
 
-export interface NodeTokenConfig {
+export interface BoundTokenConfig {
   nodeName: string;
   expirationSeconds: number;
   /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */
@@ -37,7 +37,7 @@ function basisOf(sa: ServiceAccount): string {
   return `${sa.token}\0${sa.ca?.toString('base64') ?? ''}`;
 }
 
-export class NodeTokenSource {
+export class BoundTokenSource {
   private sa: ServiceAccount | undefined;
   /** The mounted service account the current token (or the request in flight) was asked with. */
   private basis: string | undefined;
@@ -53,7 +53,7 @@ export class NodeTokenSource {
   private settleFirst: () => void = () => undefined;
 
   constructor(
-    private readonly cfg: NodeTokenConfig,
+    private readonly cfg: BoundTokenConfig,
     private readonly log: Logger,
     /** Called when the token the kubeconfig should carry changed (wakes the reconcile loop). */
     private readonly onChange: () => void,

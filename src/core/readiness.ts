@@ -3,25 +3,13 @@
 // Multus config is written only while it exists, so no pod gets Multus
 // before its default network can serve it (upstream's thick daemon waits
 // for it; thin ignores it, multus #1306). Its removal while running counts
-// like "no master".
-import * as fsp from '../base/file-calls.js';
-import { describeFsError } from '../base/errors.js';
+// like "no master". Pure: the host layer (host/read.ts) observes the file.
 
 export interface Readiness {
   path: string;
   /** The file exists; or why it cannot be told (counts as not ready). */
   ready: boolean;
   why?: string;
-}
-
-/** Whether the readiness indicator file exists now (anything at the path counts, as in Multus). */
-export async function observeReadiness(path: string): Promise<Readiness> {
-  try {
-    await fsp.stat(path);
-    return { path, ready: true };
-  } catch (err) {
-    return { path, ready: false, why: describeFsError(err) };
-  }
 }
 
 /** What is waited for while the file is missing, for logs. */

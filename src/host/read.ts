@@ -1,10 +1,11 @@
 // Reading the host: the autoconfig dir's candidates, the service account,
-// the non-auto source file. Every failure becomes a reason naming the file.
+// the non-auto source file, the readiness indicator file. Every failure becomes a reason naming the file.
 import * as fsp from '../base/file-calls.js';
 import { join } from 'node:path';
 import { describeFsError, JobError } from '../base/errors.js';
 import type { CandidateContent, CandidateName } from '../core/master.js';
 import { candidateNames } from '../core/master.js';
+import type { Readiness } from '../core/readiness.js';
 
 /** A master config is a few KiB; a file far larger is not one (and would cost memory). */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -81,4 +82,14 @@ export async function readServiceAccount(dir: string, caFile: string, skipTlsVer
   }
   if (ca.length === 0) throw new JobError(`${caPath}: the CA certificate is empty`);
   return { token, ca };
+}
+
+/** Whether the readiness indicator file exists now (anything at the path counts, as in Multus). */
+export async function observeReadiness(path: string): Promise<Readiness> {
+  try {
+    await fsp.stat(path);
+    return { path, ready: true };
+  } catch (err) {
+    return { path, ready: false, why: describeFsError(err) };
+  }
 }

@@ -7,13 +7,12 @@ import type { Desired, LastConfig, Observation } from '../core/desired.js';
 import { desiredState, kubeconfigInput, kubeconfigPath } from '../core/desired.js';
 import { describeFsError, messageOf } from '../base/errors.js';
 import { readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
-import { readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
+import { observeReadiness, readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
 import { kubeconfigNeedsYamlLibrary, type YamlStringify } from '../core/kubeconfig.js';
 import type { Logger } from '../observe/log.js';
 import { selectMaster } from '../core/master.js';
 import { INVALIDATED_CONTENT } from '../core/multus-config.js';
 import { NO_OBSERVER, type FileKind, type Observer } from '../observe/observer.js';
-import { observeReadiness } from '../core/readiness.js';
 import type { Environment, Options } from '../core/options.js';
 
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */

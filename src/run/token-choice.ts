@@ -3,7 +3,7 @@
 // or the mounted service-account token, and then why, said once.
 import type { Options, Environment } from '../core/options.js';
 import type { Logger } from '../observe/log.js';
-import type { NodeTokenSource } from '../cluster/bound-token.js';
+import type { BoundTokenSource } from '../cluster/bound-token.js';
 import type { Reconciler } from './reconciler.js';
 import type { Trigger } from '../host/watch.js';
 
@@ -11,7 +11,7 @@ import type { Trigger } from '../host/watch.js';
 export const FIRST_TOKEN_WAIT_MS = 5000;
 
 /** Why the kubeconfig carries the mounted token, or undefined when a node-bound one is asked for. */
-function nodeTokenOff(o: Options, env: Environment): string | undefined {
+function boundTokenOff(o: Options, env: Environment): string | undefined {
   if (o.kubeconfigTokenExpirationSeconds === 0) return '--kubeconfig-token-expiration=0';
   if (env.nodeName === '') return 'NODE_NAME is not set (set it from the downward API, spec.nodeName)';
   return undefined;
@@ -22,8 +22,8 @@ function nodeTokenOff(o: Options, env: Environment): string | undefined {
  * the kubeconfig carries the mounted token. --dry-run asks for nothing: it
  * only says which source a run would use.
  */
-export async function startTokens(o: Options, env: Environment, reconciler: Reconciler, trigger: Trigger, log: Logger): Promise<{ source?: NodeTokenSource; note: string }> {
-  const off = nodeTokenOff(o, env);
+export async function startTokens(o: Options, env: Environment, reconciler: Reconciler, trigger: Trigger, log: Logger): Promise<{ source?: BoundTokenSource; note: string }> {
+  const off = boundTokenOff(o, env);
   if (off) {
     const note = `the kubeconfig carries the mounted service-account token (it stops working once this pod is gone): ${off}`;
     if (!o.dryRun) log.info(note);
@@ -32,8 +32,8 @@ export async function startTokens(o: Options, env: Environment, reconciler: Reco
   if (o.dryRun) {
     return { note: `the kubeconfig would carry a node-bound token, requested when run (TokenRequest bound to node ${env.nodeName}, ${o.kubeconfigTokenExpirationSeconds} s, renewed at 80%); shown below: the mounted token, masked` };
   }
-  const { NodeTokenSource } = await import('../cluster/bound-token.js');
-  const source = new NodeTokenSource({
+  const { BoundTokenSource } = await import('../cluster/bound-token.js');
+  const source = new BoundTokenSource({
     nodeName: env.nodeName,
     expirationSeconds: o.kubeconfigTokenExpirationSeconds,
     server: { protocol: env.kubernetesServiceProtocol, host: env.kubernetesServiceHost, port: env.kubernetesServicePort, skipTlsVerify: o.skipTlsVerify },

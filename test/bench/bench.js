@@ -786,7 +786,7 @@ async function main() {
   }
   baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'multus-bench-'));
   if (CG.version === 2) CgroupV2.setUp(CG.root);
-  masterTemplate = JSON.parse(fs.readFileSync(path.join(REPO, '..', 'shared', 'testdata', 'masters', '10-flannel.conflist'), 'utf8').toString());
+  masterTemplate = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'masters', '10-flannel.conflist'), 'utf8').toString());
   sharedBinary = makeSharedBinary();
 
   const machine = {

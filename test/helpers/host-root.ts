@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const COMMAND = join(REPO, 'bin', 'multus-entrypoint.js');
-/** ../shared/testdata beside the clone; MULTUS_TESTDATA when run from a copy (Stryker's sandbox). */
-export const TESTDATA = process.env.MULTUS_TESTDATA ?? resolve(REPO, '..', 'shared', 'testdata');
+/** Sample master configs and bad inputs (test/fixtures/README.md). */
+export const FIXTURES = join(REPO, 'test', 'fixtures');
 /** A recognisable fake token: tests assert it never shows in any output. */
 export const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-token-never-log-me.sig';
 
@@ -75,7 +75,7 @@ export async function writeServiceAccount(saDir: string, token: string, ca: stri
 
 export async function copyMaster(h: HostRoot, from: string, as?: string): Promise<string> {
   const dest = join(h.confDir, as ?? from.split('/').pop()!);
-  await fsp.copyFile(join(TESTDATA, from), dest);
+  await fsp.copyFile(join(FIXTURES, from), dest);
   return dest;
 }
 

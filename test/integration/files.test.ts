@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { HostRoot } from '../helpers/host-root.js';
-import { COMMAND, copyMaster, listNames, makeHostRoot, readOrUndefined, runCommand, TESTDATA, TOKEN } from '../helpers/host-root.js';
+import { COMMAND, copyMaster, listNames, makeHostRoot, readOrUndefined, runCommand, FIXTURES, TOKEN } from '../helpers/host-root.js';
 
 let h: HostRoot;
 beforeEach(async () => { h = await makeHostRoot(); });
@@ -45,7 +45,7 @@ describe('temporary files left by a killed run', () => {
     const multusD = join(h.confDir, 'multus.d');
     await fsp.mkdir(autoconfigDir, { recursive: true });
     await fsp.mkdir(multusD, { recursive: true });
-    await fsp.copyFile(join(TESTDATA, 'masters/10-flannel.conflist'), join(autoconfigDir, '10-flannel.conflist'));
+    await fsp.copyFile(join(FIXTURES, 'masters/10-flannel.conflist'), join(autoconfigDir, '10-flannel.conflist'));
     const leftovers = [
       join(h.binDir, `${TEMP}multus.0a1b2c3d4e5f`),
       join(h.confDir, `${TEMP}00-multus.conf.1a2b3c4d5e6f`),
@@ -173,7 +173,7 @@ describe('a master that is a symbolic link', () => {
     const elsewhere = join(h.root, 'opt/cni-configs');
     await fsp.mkdir(elsewhere, { recursive: true });
     const real = join(elsewhere, 'podman.json.real');
-    await fsp.copyFile(join(TESTDATA, 'masters/87-podman-bridge.conf'), real);
+    await fsp.copyFile(join(FIXTURES, 'masters/87-podman-bridge.conf'), real);
     await fsp.symlink(absolute ? real : relative(h.confDir, real), join(h.confDir, '20-link.conf'));
 
     const r = await runCommand([...h.args, '--once', '--master-cni-wait-timeout=0'], h.env);

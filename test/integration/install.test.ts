@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, runCommand, start, TESTDATA, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, runCommand, start, FIXTURES, TOKEN } from '../helpers/host-root.js';
 
 let h: HostRoot;
 beforeEach(async () => { h = await makeHostRoot(); });
@@ -27,7 +27,7 @@ describe('one-shot install (--once)', () => {
 
     const config = JSON.parse((await readOrUndefined(join(h.confDir, '00-multus.conf')))!);
     expect(config).toMatchObject({ cniVersion: '0.3.1', name: 'multus-cni-network', type: 'multus', kubeconfig: '/etc/cni/net.d/multus.d/multus.kubeconfig' });
-    expect(config.delegates).toEqual([JSON.parse(await fsp.readFile(join(TESTDATA, 'masters/10-flannel.conflist'), 'utf8'))]);
+    expect(config.delegates).toEqual([JSON.parse(await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8'))]);
 
     const kubeconfig = parse((await readOrUndefined(h.kubeconfig))!);
     expect(kubeconfig.users[0].user.token).toBe(TOKEN);
@@ -69,12 +69,12 @@ describe('one-shot install (--once)', () => {
   });
 
   it('skips invalid candidates and logs why, naming each file', async () => {
-    for (const f of await fsp.readdir(join(TESTDATA, 'invalid'))) await copyMaster(h, `invalid/${f}`);
+    for (const f of await fsp.readdir(join(FIXTURES, 'invalid'))) await copyMaster(h, `invalid/${f}`);
     await copyMaster(h, 'masters/87-podman-bridge.conf');
     const r = await runCommand([...h.args, '--once'], h.env);
     expect(r.code).toBe(0);
     expect(JSON.parse((await readOrUndefined(join(h.confDir, '00-multus.conf')))!).delegates[0].name).toBe('podman');
-    for (const f of await fsp.readdir(join(TESTDATA, 'invalid'))) expect(r.stderr).toContain(join(h.confDir, f));
+    for (const f of await fsp.readdir(join(FIXTURES, 'invalid'))) expect(r.stderr).toContain(join(h.confDir, f));
   });
 
   it('waits for a master and reacts when one appears', async () => {

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/observe/log.js';
 import { parseCommandLine } from '../../src/cli/command-line.js';
 import { Reconciler } from '../../src/run/reconciler.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, listNames, makeHostRoot, readOrUndefined, TESTDATA, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
+import { copyMaster, listNames, makeHostRoot, readOrUndefined, FIXTURES, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
 
 let h: HostRoot;
 let lines: string[];
@@ -42,7 +42,7 @@ describe('a reconcile', () => {
     await copyMaster(h, 'masters/10-flannel.conflist');
     const { desired } = await reconciler().reconcile();
     expect(desired.errors).toEqual([]);
-    expect(await delegateOf(confPath())).toEqual(JSON.parse(await fsp.readFile(join(TESTDATA, 'masters/10-flannel.conflist'), 'utf8')));
+    expect(await delegateOf(confPath())).toEqual(JSON.parse(await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8')));
     expect(parse((await readOrUndefined(h.kubeconfig))!).users[0].user.token).toBe(TOKEN);
     expect((await fsp.stat(confPath())).mode & 0o777).toBe(0o644);
     expect((await fsp.stat(h.kubeconfig)).mode & 0o777).toBe(0o600);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type FakeApi, startFakeApi } from '../helpers/api-server.js';
 import { editJson, killLeftovers, replaceFile, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, TESTDATA, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES, TOKEN } from '../helpers/host-root.js';
 
 let h: HostRoot;
 let api: FakeApi | undefined;
@@ -29,7 +29,7 @@ const delegate = async (): Promise<Record<string, unknown> | undefined> => {
   const text = await readOrUndefined(confPath());
   return text === undefined ? undefined : (JSON.parse(text) as { delegates: Record<string, unknown>[] }).delegates[0];
 };
-const original = (): Promise<string> => fsp.readFile(join(TESTDATA, 'masters/10-flannel.conflist'), 'utf8');
+const original = (): Promise<string> => fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8');
 
 describe('--rename-conf-file', () => {
   it('renames the master to .old and keeps following edits to it', async () => {

@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { countMatches, editJson, killLeftovers, replaceFile, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, TESTDATA } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES } from '../helpers/host-root.js';
 
 let h: HostRoot;
 beforeEach(async () => { h = await makeHostRoot(); });
@@ -36,7 +36,7 @@ const delegates = async (path: string): Promise<Record<string, unknown>[] | unde
 /** The name of the master the generated config delegates to. */
 const delegateName = async (path: string): Promise<unknown> => (await delegates(path))?.[0]?.name;
 const generatedNames = async (): Promise<string[]> => (await listNames(h.confDir)).filter((n) => n.startsWith('00-multus.'));
-const testdata = (name: string): Promise<string> => fsp.readFile(join(TESTDATA, name), 'utf8');
+const fixture = (name: string): Promise<string> => fsp.readFile(join(FIXTURES, name), 'utf8');
 
 describe('the master config changes', () => {
   it('regenerates when the master content changes in place', async () => {
@@ -52,7 +52,7 @@ describe('the master config changes', () => {
   it('regenerates when the master is replaced by rename, as installers write it', async () => {
     const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
     const run = await startDaemon(h);
-    const changed = { ...JSON.parse(await testdata('masters/87-podman-bridge.conf')), bridge: 'cni-podman9' };
+    const changed = { ...JSON.parse(await fixture('masters/87-podman-bridge.conf')), bridge: 'cni-podman9' };
     await replaceFile(master, JSON.stringify(changed));
     await eventually(() => delegates(confPath()), (d) => d?.[0]?.bridge === 'cni-podman9', 10_000, 'the new bridge name');
     await stopDaemon(run);
@@ -234,7 +234,7 @@ describe('an autoconfig dir apart from the conf dir', () => {
     const autoconfig = join(h.root, 'etc/cni/master.d');
     await fsp.mkdir(autoconfig);
     const master = join(autoconfig, '10-flannel.conflist');
-    await fsp.copyFile(join(TESTDATA, 'masters/10-flannel.conflist'), master);
+    await fsp.copyFile(join(FIXTURES, 'masters/10-flannel.conflist'), master);
     const run = await startDaemon(h, [`--multus-autoconfig-dir=${autoconfig}`]);
     await editJson(master, (c) => { c.name = 'cbr-apart'; });
     await eventually(() => delegateName(confPath()), (n) => n === 'cbr-apart', 10_000, 'the edit');
@@ -264,10 +264,10 @@ describe('directories that come and go', () => {
     const autoconfig = join(h.root, 'etc/cni/later.d');
     const run = await startDaemon(h, [`--multus-autoconfig-dir=${autoconfig}`], h.env, /waiting for a valid/);
     await fsp.mkdir(autoconfig);
-    await fsp.copyFile(join(TESTDATA, 'masters/87-podman-bridge.conf'), join(autoconfig, '87-podman-bridge.conf'));
+    await fsp.copyFile(join(FIXTURES, 'masters/87-podman-bridge.conf'), join(autoconfig, '87-podman-bridge.conf'));
     await eventually(() => delegateName(confPath()), (n) => n === 'podman', 10_000, 'podman as the master');
     // And the new dir stays watched.
-    await fsp.copyFile(join(TESTDATA, 'masters/05-cilium.conflist'), join(autoconfig, '05-cilium.conflist'));
+    await fsp.copyFile(join(FIXTURES, 'masters/05-cilium.conflist'), join(autoconfig, '05-cilium.conflist'));
     await eventually(() => delegateName(conflistPath()), (n) => n === 'cilium', 10_000, 'cilium as the master');
     await stopDaemon(run);
   });

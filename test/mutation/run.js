@@ -8,11 +8,6 @@
 // MUTATION_MUTATE=src/a.ts,src/b.ts mutates only those files (a quick look;
 // its own cache and sandbox dir, so it can run beside a full run).
 import { Stryker } from '@stryker-mutator/core';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-// Stryker runs the tests in a copy of the repo, where ../shared is not beside it.
-process.env.MULTUS_TESTDATA ??= resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'testdata');
 
 const TARGET = 85;
 

@@ -7,13 +7,13 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  exists, hostAt, inParallel, leftoverTemps, newRootDir, runProgram, sh, stackTraceLine, TESTDATA, TOKEN,
+  exists, hostAt, inParallel, leftoverTemps, newRootDir, runProgram, sh, stackTraceLine, FIXTURES, TOKEN,
   writeServiceAccount,
 } from './lib.js';
 
-const GOOD = await fsp.readFile(join(TESTDATA, 'masters/10-flannel.conflist'), 'utf8');
+const GOOD = await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8');
 const MASTER = '10-flannel.conflist';
-const testdata = (p) => fsp.readFile(join(TESTDATA, p));
+const fixture = (p) => fsp.readFile(join(FIXTURES, p));
 const PIN = (name) => [`--multus-master-cni-file-name=${name}`];
 
 /** A master file that is bad in content: pinned (fatal per SPEC) or, with auto, the only candidate. */
@@ -62,31 +62,31 @@ export function corpus(ab) {
   const unreadable = !ab.isRoot ? { wrap: [] } : ab.canDropCaps ? { wrap: ab.dropCaps } : { skip: 'running as root without setpriv: root reads any file' };
   const cases = [
     // --- malformed JSON and wrong types (pinned: the skip reason is fatal)
-    contentCase('truncated JSON (testdata)', '01-truncated.conflist', () => testdata('invalid/01-truncated.conflist'), { reason: 'not valid JSON' }),
-    contentCase('truncated JSON', '01-truncated.conflist', () => testdata('invalid/01-truncated.conflist'), { auto: true }),
+    contentCase('truncated JSON (fixture)', '01-truncated.conflist', () => fixture('invalid/01-truncated.conflist'), { reason: 'not valid JSON' }),
+    contentCase('truncated JSON', '01-truncated.conflist', () => fixture('invalid/01-truncated.conflist'), { auto: true }),
     contentCase('not JSON at all', '20-text.conf', 'cniVersion = 0.3.1\ntype = bridge\n', { reason: 'not valid JSON' }),
-    contentCase('empty file (testdata)', '06-empty.conf', () => testdata('invalid/06-empty.conf'), { reason: 'empty' }),
+    contentCase('empty file (fixture)', '06-empty.conf', () => fixture('invalid/06-empty.conf'), { reason: 'empty' }),
     contentCase('whitespace only', '20-blank.conf', ' \n\t\n', { reason: 'empty' }),
     contentCase('JSON array', '20-array.conf', '[{"cniVersion":"0.3.1","type":"bridge"}]', { reason: 'not a JSON object' }),
     contentCase('JSON string', '20-string.conf', '"bridge"', { reason: 'not a JSON object' }),
     contentCase('JSON null', '20-null.conf', 'null', { reason: 'not a JSON object' }),
     contentCase('trailing garbage', '20-trailing.conf', '{"cniVersion":"0.3.1","type":"bridge"} }', { reason: 'not valid JSON' }),
     contentCase('comments', '20-comments.conf', '{ // bridge\n"cniVersion":"0.3.1","type":"bridge"}', { reason: 'not valid JSON' }),
-    contentCase('numeric cniVersion (testdata)', '03-numeric-version.conf', () => testdata('invalid/03-numeric-version.conf'), { reason: 'cniVersion' }),
-    contentCase('numeric cniVersion', '03-numeric-version.conf', () => testdata('invalid/03-numeric-version.conf'), { auto: true }),
+    contentCase('numeric cniVersion (fixture)', '03-numeric-version.conf', () => fixture('invalid/03-numeric-version.conf'), { reason: 'cniVersion' }),
+    contentCase('numeric cniVersion', '03-numeric-version.conf', () => fixture('invalid/03-numeric-version.conf'), { auto: true }),
     contentCase('no cniVersion', '20-nover.conf', '{"name":"x","type":"bridge"}', { reason: 'cniVersion' }),
     contentCase('cniVersion not a version', '20-latest.conf', '{"cniVersion":"latest","type":"bridge"}', { reason: 'cniVersion' }),
     contentCase('no type (.conf)', '20-notype.conf', '{"cniVersion":"0.3.1","name":"x"}', { reason: 'type' }),
     contentCase('numeric type', '20-numtype.json', '{"cniVersion":"0.3.1","type":7}', { reason: 'type' }),
     contentCase('plugin list saved as .conf', '20-list.conf', GOOD, { reason: 'type' }),
-    contentCase('empty plugins (testdata)', '04-empty-plugins.conflist', () => testdata('invalid/04-empty-plugins.conflist'), { reason: 'plugins' }),
+    contentCase('empty plugins (fixture)', '04-empty-plugins.conflist', () => fixture('invalid/04-empty-plugins.conflist'), { reason: 'plugins' }),
     contentCase('plugins is an object', '20-plugobj.conflist', '{"cniVersion":"0.3.1","plugins":{"type":"bridge"}}', { reason: 'plugins' }),
     contentCase('plugin without type', '20-plugnotype.conflist', '{"cniVersion":"0.3.1","plugins":[{"type":"bridge"},{"mtu":1}]}', { reason: 'plugin 1' }),
     contentCase('plugin is a string', '20-plugstr.conflist', '{"cniVersion":"0.3.1","plugins":["bridge"]}', { reason: 'plugin 0' }),
-    contentCase('non-boolean capability (testdata)', '05-bad-capabilities.conf', () => testdata('invalid/05-bad-capabilities.conf'), { reason: 'capability' }),
+    contentCase('non-boolean capability (fixture)', '05-bad-capabilities.conf', () => fixture('invalid/05-bad-capabilities.conf'), { reason: 'capability' }),
     contentCase('capabilities is a list', '20-capslist.conf', '{"cniVersion":"0.3.1","type":"bridge","capabilities":["ips"]}', { reason: 'capabilities' }),
     contentCase('plugin capability is a number', '20-plugcaps.conflist', '{"cniVersion":"1.0.0","plugins":[{"type":"bridge"},{"type":"portmap","capabilities":{"portMappings":1}}]}', { reason: 'capability' }),
-    contentCase('Multus itself (testdata)', '02-multus-custom.conf', () => testdata('invalid/02-multus-custom.conf'), { reason: 'multus' }),
+    contentCase('Multus itself (fixture)', '02-multus-custom.conf', () => fixture('invalid/02-multus-custom.conf'), { reason: 'multus' }),
     contentCase('multus-shim in a list', '20-shim.conflist', '{"cniVersion":"1.0.0","plugins":[{"type":"multus-shim"}]}', { auto: true }),
     contentCase('deep nesting (100,000 levels)', '20-deep.conf', `{"cniVersion":"0.3.1","type":"bridge","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
     contentCase('bare array nested 100,000 levels', '20-deeparr.conf', `${'['.repeat(100_000)}${']'.repeat(100_000)}`),

@@ -12,16 +12,16 @@ import { isDeepStrictEqual } from 'node:util';
 import { jwt, NODE, startTokenApi } from './token-api.js';
 import {
   configsParse, DIST, exists, INVALIDATED_CONFIG, hostAt, inParallel, leftoverTemps, makeRng, median, newRootDir, readKubeconfig, readOr,
-  runProgram, sha256, sleep, startProgram, TEMP_PREFIX, TESTDATA, TOKEN, writeAtomic, writeServiceAccount,
+  runProgram, sha256, sleep, startProgram, TEMP_PREFIX, FIXTURES, TOKEN, writeAtomic, writeServiceAccount,
 } from './lib.js';
 
 const { parseCommandLine } = await import(join(DIST, 'command-line.js'));
 const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
 
 const BIN_MIB = Number(process.env.RELIABILITY_BIN_MIB || 8);
-const FLANNEL = await fsp.readFile(join(TESTDATA, 'masters/10-flannel.conflist'), 'utf8');
-const CILIUM = await fsp.readFile(join(TESTDATA, 'masters/05-cilium.conflist'), 'utf8');
-const PODMAN = await fsp.readFile(join(TESTDATA, 'masters/87-podman-bridge.conf'), 'utf8');
+const FLANNEL = await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8');
+const CILIUM = await fsp.readFile(join(FIXTURES, 'masters/05-cilium.conflist'), 'utf8');
+const PODMAN = await fsp.readFile(join(FIXTURES, 'masters/87-podman-bridge.conf'), 'utf8');
 const CA0 = 'CA-0\n';
 
 /** Byte order of names, as the runtimes (and the program) rank configs. */

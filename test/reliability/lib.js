@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 // Plain-JS counterparts of test/helpers/host-root.ts (this runner does not load TypeScript).
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILT_COMMAND = join(REPO, 'bin', 'multus-entrypoint.js');
-export const TESTDATA = resolve(REPO, '..', 'shared', 'testdata');
+export const FIXTURES = resolve(REPO, 'test', 'fixtures');
 /** A recognisable fake token: no output of the program may contain it. */
 export const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.test-token-never-log-me.sig';
 

@@ -11,7 +11,7 @@
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  heapAfterGc, hostAt, leftoverTemps, mean, newRootDir, readKubeconfig, sleep, startProgram, TESTDATA, TOKEN,
+  heapAfterGc, hostAt, leftoverTemps, mean, newRootDir, readKubeconfig, sleep, startProgram, FIXTURES, TOKEN,
   writeServiceAccount,
 } from './lib.js';
 
@@ -113,7 +113,7 @@ export async function soakPhase({ rotations, rng, log, keep }) {
   for (const d of [h.confDir, h.binDir, join(root, 'image')]) await fsp.mkdir(d, { recursive: true });
   await writeServiceAccount(h.saDir, TOKEN, 'CA-0\n');
   await fsp.writeFile(h.srcBinary, '#!/bin/sh\necho fake multus\n', { mode: 0o755 });
-  await fsp.copyFile(join(TESTDATA, 'masters/10-flannel.conflist'), join(h.confDir, '10-flannel.conflist'));
+  await fsp.copyFile(join(FIXTURES, 'masters/10-flannel.conflist'), join(h.confDir, '10-flannel.conflist'));
 
   const faults = [];
   const tokens = new Set([TOKEN]);

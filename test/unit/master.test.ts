@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CandidateContent } from '../../src/core/master.js';
 import { candidateNames, checkCandidate, selectMaster } from '../../src/core/master.js';
-import { TESTDATA } from '../helpers/host-root.js';
+import { FIXTURES } from '../helpers/host-root.js';
 
 const content = (name: string, text: string): CandidateContent => ({ name, diskName: name, text });
 const reasonOf = (name: string, text: string): string => {
@@ -46,8 +46,8 @@ describe('candidateNames', () => {
 });
 
 describe('checkCandidate', () => {
-  it.each(readdirSync(join(TESTDATA, 'masters')))('accepts the real-plugin sample %s', (file) => {
-    expect(reasonOf(file, readFileSync(join(TESTDATA, 'masters', file), 'utf8'))).toBe('ACCEPTED');
+  it.each(readdirSync(join(FIXTURES, 'masters')))('accepts the real-plugin sample %s', (file) => {
+    expect(reasonOf(file, readFileSync(join(FIXTURES, 'masters', file), 'utf8'))).toBe('ACCEPTED');
   });
 
   it.each([
@@ -58,7 +58,7 @@ describe('checkCandidate', () => {
     ['05-bad-capabilities.conf', /capability "ips" is not true or false/],
     ['06-empty.conf', /empty file/],
   ])('skips the invalid sample %s', (file, reason) => {
-    expect(reasonOf(file, readFileSync(join(TESTDATA, 'invalid', file), 'utf8'))).toMatch(reason);
+    expect(reasonOf(file, readFileSync(join(FIXTURES, 'invalid', file), 'utf8'))).toMatch(reason);
   });
 
   it.each([
@@ -90,7 +90,7 @@ describe('checkCandidate', () => {
   });
 
   it('gives the master as parsed, so it can be delegates[0]', () => {
-    const text = readFileSync(join(TESTDATA, 'masters', '10-flannel.conflist'), 'utf8');
+    const text = readFileSync(join(FIXTURES, 'masters', '10-flannel.conflist'), 'utf8');
     const verdict = checkCandidate(content('10-flannel.conflist', text));
     expect(verdict).toEqual({ master: { name: '10-flannel.conflist', diskName: '10-flannel.conflist', config: JSON.parse(text), text } });
   });

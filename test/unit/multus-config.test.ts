@@ -8,7 +8,7 @@ import type { JsonObject } from '../../src/base/json.js';
 import { INVALIDATED_CONTENT, mergeCapabilities, renderMultusConfig } from '../../src/core/multus-config.js';
 import { parseCommandLine } from '../../src/cli/command-line.js';
 import type { Options } from '../../src/core/options.js';
-import { TESTDATA } from '../helpers/host-root.js';
+import { FIXTURES } from '../helpers/host-root.js';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 interface GoldenCase { case: string; master: string; flags: string[] }
@@ -21,7 +21,7 @@ function optionsOf(flags: string[]): Options {
 }
 
 function masterOf(path: string): JsonObject {
-  const file = path.startsWith('own/') ? join(GOLDEN, path) : join(TESTDATA, path);
+  const file = path.startsWith('own/') ? join(GOLDEN, path) : join(FIXTURES, path);
   return JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
 }
 

@@ -17,7 +17,7 @@ if [ -z "${IN_NS:-}" ] && [ "$(id -u)" = 0 ]; then IN_NS=1 exec unshare -m --pro
 R=$(mktemp -d /tmp/multus-repro-XXXXXX)
 mkdir -p "$R/auto" "$R/conf" "$R/bin" "$R/img" "$R/sa"
 printf 'tok-abcdefgh123\n' > "$R/sa/token"; printf 'CA\n' > "$R/sa/ca.crt"; printf '#!/bin/sh\n' > "$R/img/multus"
-cp "$REPO/../shared/testdata/masters/10-flannel.conflist" "$R/auto/"
+cp "$REPO/test/fixtures/masters/10-flannel.conflist" "$R/auto/"
 export KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=6443
 BASE="--cni-bin-dir=$R/bin --cni-conf-dir=$R/conf --multus-autoconfig-dir=$R/auto --multus-bin-file=$R/img/multus --multus-cni-conf-dir=$R/mnet --service-account-dir=$R/sa --master-cni-wait-timeout=0"
 run() { node "$CMD" $BASE "$@"; echo "exit $?"; }

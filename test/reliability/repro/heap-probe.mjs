@@ -11,14 +11,14 @@
 // rotate ~500 B (also src/observe/log.ts keeps every token ever seen to mask them).
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { heapAfterGc, hostAt, newRootDir, sleep, startProgram, TESTDATA, TOKEN, writeServiceAccount } from '../lib.js';
+import { heapAfterGc, hostAt, newRootDir, sleep, startProgram, FIXTURES, TOKEN, writeServiceAccount } from '../lib.js';
 const mode = process.argv[2];
 const root = await newRootDir('probe');
 const h = hostAt(root);
 for (const d of [h.confDir, h.binDir, join(root, 'image')]) await fsp.mkdir(d, { recursive: true });
 await writeServiceAccount(h.saDir, TOKEN, 'CA-0\n');
 await fsp.writeFile(h.srcBinary, '#!/bin/sh\n', { mode: 0o755 });
-await fsp.copyFile(join(TESTDATA, 'masters/10-flannel.conflist'), join(h.confDir, '10-flannel.conflist'));
+await fsp.copyFile(join(FIXTURES, 'masters/10-flannel.conflist'), join(h.confDir, '10-flannel.conflist'));
 const p = startProgram([...h.args, '--resync-interval=3600'], h.env, { nodeFlags: ['--jitless', '--inspect=127.0.0.1:0'] });
 await p.waitForLog(/watching for changes/, 30_000);
 const ws = /Debugger listening on (ws:\/\/\S+)/.exec(p.stderr())[1];

@@ -1,5 +1,5 @@
 // The two DaemonSets under test, applied with the real kubectl:
-// - ours: manifests/ through test/node/overlay, plus a generated layer in the
+// - ours: manifests/ through test/real-node/overlay, plus a generated layer in the
 //   run dir for run-time values (hostPath dirs, health port, API port) and a
 //   scenario's change (an extra arg, another image);
 // - upstream's: its own v4.2.3 deployments/multus-daemonset.yml (cached by
@@ -18,7 +18,7 @@ import type { NodeRun } from './node.js';
 export type Program = 'multus-entrypoint' | 'thin_entrypoint';
 export const DS_NAME = 'kube-multus-ds';
 export const DS_NAMESPACE = 'kube-system';
-export const OVERLAY_DIR = path.join(REPO_ROOT, 'test/node/overlay');
+export const OVERLAY_DIR = path.join(REPO_ROOT, 'test/real-node/overlay');
 
 export interface Variant {
   /** Extra container args (ours). */

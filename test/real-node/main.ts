@@ -1,4 +1,4 @@
-// npm run test:node: the product on a real node (see README.md here). Brings
+// npm run test:real-node: the product on a real node (see README.md here). Brings
 // up one node, runs every scenario with multus-entrypoint and with
 // upstream's thin_entrypoint, prints a table and ends with one line:
 //   node-e2e: N/N scenarios passed with multus-entrypoint; M/K with upstream thin_entrypoint
@@ -47,9 +47,9 @@ const SCENARIOS: Scenario[] = [
 ];
 
 const inCi = process.env.CI === 'true';
-// For working on one part: NODE_E2E_ONLY=1,H runs those scenario ids, NODE_E2E_PROGRAMS=multus-entrypoint one program.
-const only = process.env.NODE_E2E_ONLY?.split(',').map((s) => s.trim());
-const programsWanted = (process.env.NODE_E2E_PROGRAMS?.split(',') ?? BOTH) as Program[];
+// For working on one part: REAL_NODE_ONLY=1,H runs those scenario ids, REAL_NODE_PROGRAMS=multus-entrypoint one program.
+const only = process.env.REAL_NODE_ONLY?.split(',').map((s) => s.trim());
+const programsWanted = (process.env.REAL_NODE_PROGRAMS?.split(',') ?? BOTH) as Program[];
 const selected = (s: Scenario): boolean => only === undefined || only.includes(s.id);
 const say = (line: string): void => {
   process.stdout.write(`${redact(line)}\n`);

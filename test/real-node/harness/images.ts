@@ -3,7 +3,7 @@
 //   buildah in a storage of the run's own; cached by the source's hash;
 // - the product image, its crio variant and upstream's peer image: built by
 //   test/tools/build-images.sh (the image engineer's builder), which prints
-//   `image <name> <archive> <bytes>` lines. NODE_E2E_IMAGE_LINES names a
+//   `image <name> <archive> <bytes>` lines. REAL_NODE_IMAGE_LINES names a
 //   file of such lines instead (images built elsewhere).
 // Archives are imported into the node's containerd (namespace k8s.io).
 import { execa } from 'execa';
@@ -19,7 +19,7 @@ export const PRODUCT_IMAGE = 'localhost/multus-entrypoint:dev';
 export const UPSTREAM_IMAGE = 'ghcr.io/k8snetworkplumbingwg/multus-cni:snapshot';
 
 const CACHE = process.env.MULTUS_ENTRYPOINT_CACHE ?? path.join(os.homedir(), '.cache/multus-entrypoint');
-const PAUSE_SOURCE = path.join(REPO_ROOT, 'test/node/harness/pause.c');
+const PAUSE_SOURCE = path.join(REPO_ROOT, 'test/real-node/harness/pause.c');
 
 export interface BuiltImage {
   name: string;
@@ -66,12 +66,12 @@ function parseImageLines(text: string): BuiltImage[] {
   return out;
 }
 
-/** The product and peer images, from build-images.sh (or NODE_E2E_IMAGE_LINES). */
+/** The product and peer images, from build-images.sh (or REAL_NODE_IMAGE_LINES). */
 export async function projectImages(): Promise<BuiltImage[]> {
-  const linesFile = process.env.NODE_E2E_IMAGE_LINES;
+  const linesFile = process.env.REAL_NODE_IMAGE_LINES;
   if (linesFile) return parseImageLines(fs.readFileSync(linesFile, 'utf8'));
   const script = path.join(REPO_ROOT, 'test/tools/build-images.sh');
-  if (!fs.existsSync(script)) throw new Error(`${script} is missing: the image builder is needed for the product and upstream images (or set NODE_E2E_IMAGE_LINES)`);
+  if (!fs.existsSync(script)) throw new Error(`${script} is missing: the image builder is needed for the product and upstream images (or set REAL_NODE_IMAGE_LINES)`);
   const { stdout } = await execa('bash', [script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   return parseImageLines(stdout);
 }
