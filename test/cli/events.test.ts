@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { NAMESPACE, POD, POD_UID, useFakeApi } from '../helpers/api-server.js';
 import { countMatches, expectNoSecrets, killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
 
 let h: HostRoot;
 beforeEach(async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type FakeApiOptions, NODE, useFakeApi } from '../helpers/api-server.js';
 import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
 
 let h: HostRoot;
 beforeEach(async () => {

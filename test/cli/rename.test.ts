@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { useFakeApi } from '../helpers/api-server.js';
 import { editJson, killLeftovers, replaceFile, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES } from '../helpers/host-root.js';
 
 let h: HostRoot;
 beforeEach(async () => {
