@@ -41,8 +41,14 @@ const log = createLogger('text', (l) => { lines.push(l); });
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 const said = (text: string): number => lines.filter((l) => l.includes(text)).length;
 
+/**
+ * Runs the program in this process. The master is in place before each
+ * run that expects one, so --master-cni-wait-timeout never fires then (it
+ * bounds only a wait): it is 1 s, so that a mutant which loses the master
+ * fails the test at once instead of waiting out jest's timeout.
+ */
 function runWith(flags: string[], env: NodeJS.ProcessEnv = h.env): Promise<void> {
-  const parsed = parseCommandLine([...h.args, ...flags], env);
+  const parsed = parseCommandLine([...h.args, '--master-cni-wait-timeout=1', ...flags], env);
   if (parsed.kind !== 'run') throw new Error('expected options');
   return run(parsed.options, parsed.env, log);
 }
@@ -99,7 +105,7 @@ describe('run, once', () => {
   });
 
   it('no master in time: a JobError naming the wait, and no Multus config written (the kubeconfig is: it needs no master)', async () => {
-    const err = await runWith(['--once', '--master-cni-wait-timeout=1']).then(() => undefined, (e: unknown) => e);
+    const err = await runWith(['--once']).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(JobError);
     expect((err as Error).message).toMatch(/^no master config after 1 s \(--master-cni-wait-timeout\): waited for a valid \.conf, \.conflist or \.json master config in /);
     expect(await listNames(h.confDir)).toEqual(['multus.d']);
@@ -165,7 +171,7 @@ describe('run, watching', () => {
   });
 
   it('a stop while it waits for a master ends the run, with no Multus config written', async () => {
-    const running = runWith(['--resync-interval=3600']);
+    const running = runWith(['--resync-interval=3600', '--master-cni-wait-timeout=600']);
     const stop = await stopHandler();
     await eventually(async () => said('waiting for a valid'), (n) => n === 1, 20_000, 'the wait for a master');
     stop('SIGTERM');
