@@ -3,7 +3,7 @@
 // written. Values are read at scrape time: the counters from Stats (kept
 // from the first write on), readiness from the same check as /readyz, the
 // token's expiry from the kubeconfig on disk.
-import * as fsp from 'node:fs/promises';
+import * as fsp from '../base/file-calls.js';
 import Counter from 'prom-client/lib/counter.js';
 import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
 import Gauge from 'prom-client/lib/gauge.js';

@@ -1,7 +1,7 @@
 // On SIGTERM/SIGINT with --cleanup-config-on-exit: on uninstall remove
 // exactly what this program wrote and restore a renamed master; on a
 // restart leave everything, so pods keep getting Multus meanwhile.
-import * as fsp from 'node:fs/promises';
+import * as fsp from '../base/file-calls.js';
 import { join } from 'node:path';
 import { apiAccessReader } from '../cluster/api-access.js';
 import { describeFsError, messageOf } from '../base/errors.js';
