@@ -11,7 +11,8 @@
 import { messageOf } from '../base/errors.js';
 import type { ServiceAccount } from '../host/read.js';
 import { readServiceAccount } from '../host/read.js';
-import { expectOk, type ApiAccess } from './kube-api.js';
+import { apiAccess, type ServiceEnv } from '../core/kubeconfig.js';
+import { expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from '../core/token-claims.js';
 
@@ -19,7 +20,8 @@ export interface BoundTokenConfig {
   nodeName: string;
   expirationSeconds: number;
   /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */
-  server: Pick<ApiAccess, 'protocol' | 'host' | 'port' | 'skipTlsVerify'>;
+  env: ServiceEnv;
+  skipTlsVerify: boolean;
 }
 
 interface Issued {
@@ -166,7 +168,7 @@ export class BoundTokenSource {
   }
 
   private async ask(sa: ServiceAccount, namespace: string, name: string): Promise<Issued> {
-    const api: ApiAccess = { ...this.cfg.server, token: sa.token, ca: sa.ca };
+    const api = apiAccess(this.cfg.env, sa, this.cfg.skipTlsVerify);
     const issuedMs = Date.now();
     const body = await expectOk(api, {
       method: 'POST',

@@ -2,7 +2,7 @@
 // reconciler observes, calls desiredState, and writes only the differences.
 import { basename, join } from 'node:path';
 import { isJsonObject } from '../base/json.js';
-import { renderKubeconfig, type KubeconfigInput, type YamlStringify } from './kubeconfig.js';
+import { apiAccess, renderKubeconfig, type ApiAccess, type YamlStringify } from './kubeconfig.js';
 import type { Selection, Skipped } from './master.js';
 import { RENAMED_SUFFIX } from './master.js';
 import { INVALIDATED_CONTENT, renderMultusConfig, RenderError } from './multus-config.js';
@@ -67,19 +67,12 @@ export function kubeconfigPath(o: Pick<Options, 'cniConfDir'>): string {
 }
 
 /** What the kubeconfig is rendered from, or why it cannot be. */
-export function kubeconfigInput(serviceAccount: Observation['serviceAccount'], o: Options, env: Environment): KubeconfigInput | { error: string } {
+export function kubeconfigInput(serviceAccount: Observation['serviceAccount'], o: Options, env: Environment): ApiAccess | { error: string } {
   if ('error' in serviceAccount) return { error: serviceAccount.error };
   for (const [name, value] of [['KUBERNETES_SERVICE_HOST', env.kubernetesServiceHost], ['KUBERNETES_SERVICE_PORT', env.kubernetesServicePort]]) {
     if (!value) return { error: `${kubeconfigPath(o)}: environment variable ${name} is not set (it is needed to write the kubeconfig)` };
   }
-  return {
-    protocol: env.kubernetesServiceProtocol,
-    host: env.kubernetesServiceHost,
-    port: env.kubernetesServicePort,
-    token: serviceAccount.token,
-    ca: serviceAccount.ca,
-    skipTlsVerify: o.skipTlsVerify,
-  };
+  return apiAccess(env, serviceAccount, o.skipTlsVerify);
 }
 
 function desiredKubeconfig(obs: Observation, o: Options, env: Environment): DesiredFile | { error: string } {

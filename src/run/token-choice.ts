@@ -36,7 +36,8 @@ export async function startTokens(o: Options, env: Environment, reconciler: Reco
   const source = new BoundTokenSource({
     nodeName: env.nodeName,
     expirationSeconds: o.kubeconfigTokenExpirationSeconds,
-    server: { protocol: env.kubernetesServiceProtocol, host: env.kubernetesServiceHost, port: env.kubernetesServicePort, skipTlsVerify: o.skipTlsVerify },
+    env,
+    skipTlsVerify: o.skipTlsVerify,
   }, log, () => trigger.kick());
   reconciler.useTokens(source);
   if (env.kubernetesServiceHost && env.kubernetesServicePort) await source.begin(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);
