@@ -97,12 +97,6 @@ export class BoundTokenSource {
     return sa.token;
   }
 
-  /** The node-bound token in use, if any: for metrics and messages, never logged. */
-  expiresAt(): Date | undefined {
-    const c = this.current;
-    return c && Date.now() < usableUntil(c.issuedMs, c.expiresMs) ? new Date(c.expiresMs) : undefined;
-  }
-
   stop(): void {
     this.stopping.abort();
     clearTimeout(this.renewTimer);
