@@ -66,8 +66,10 @@ export async function binariesToInstall(o: Pick<Options, 'multusBinFile' | 'pass
   return out;
 }
 
+type BinarySettings = Pick<Options, 'skipMultusBinaryCopy' | 'dryRun' | 'cniBinDir' | 'multusBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>;
+
 /** Installs multus and passthru (unless --skip-multus-binary-copy), or says what it would install (--dry-run). */
-export async function installBinaries(o: Options, log: Logger): Promise<void> {
+export async function installBinaries(o: BinarySettings, log: Logger): Promise<void> {
   if (o.skipMultusBinaryCopy) {
     log.info('not installing the multus and passthru binaries (--skip-multus-binary-copy)');
     return;

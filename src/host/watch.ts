@@ -7,6 +7,7 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { stat } from '../base/file-calls.js';
+import type { Options } from '../core/options.js';
 import type { Logger } from '../observe/log.js';
 
 /** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
@@ -181,10 +182,10 @@ async function inodeOf(path: string): Promise<number> {
   }
 }
 
+type WatchSettings = Pick<Options, 'multusConfFile' | 'multusAutoconfigDir' | 'cniConfDir' | 'serviceAccountDir' | 'readinessIndicatorFile'>;
+
 /** What to watch for these options. */
-export function watchTargets(o: {
-  multusConfFile: string; multusAutoconfigDir: string; cniConfDir: string; serviceAccountDir: string; readinessIndicatorFile?: string;
-}, kubeconfigDir: string, caFile: string): WatchTargets {
+export function watchTargets(o: WatchSettings, kubeconfigDir: string, caFile: string): WatchTargets {
   const auto = o.multusConfFile === 'auto';
   return {
     configDirs: [...new Set([...(auto ? [o.multusAutoconfigDir] : []), o.cniConfDir, kubeconfigDir])],
