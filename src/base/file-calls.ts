@@ -66,7 +66,7 @@ export const writeFile = (path: string, data: string | Uint8Array, options: Writ
   call(() => writeFileSync(path, data, options), (done) => writeFileCb(path, data, options, noValue(done)));
 
 /** An open file descriptor: what the atomic writes and the binary's compare need of a FileHandle. */
-export interface OpenFile {
+interface OpenFile {
   /** Reads up to `length` bytes into the start of `buffer` from the current position; 0 at the end. */
   read(buffer: Buffer, length: number): Promise<number>;
   chmod(mode: number): Promise<void>;

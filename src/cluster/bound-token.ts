@@ -16,7 +16,7 @@ import { expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from '../core/token-claims.js';
 
-export interface BoundTokenConfig {
+interface BoundTokenConfig {
   nodeName: string;
   expirationSeconds: number;
   /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */

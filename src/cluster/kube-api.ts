@@ -12,7 +12,7 @@ import { serverUrl } from '../core/kubeconfig.js';
 // The API server as the kubeconfig reaches it: the same server, token and CA.
 export type { ApiAccess };
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface ApiRequest {
   method: Method;

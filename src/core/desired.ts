@@ -9,9 +9,9 @@ import { INVALIDATED_CONTENT, renderMultusConfig, RenderError, type RenderOption
 import type { Environment, Options } from './options.js';
 import { readinessWait, type Readiness } from './readiness.js';
 
-export type What = 'Multus config' | 'kubeconfig';
+type What = 'Multus config' | 'kubeconfig';
 
-export interface DesiredFile {
+interface DesiredFile {
   path: string;
   content: string;
   mode: number;
@@ -45,7 +45,7 @@ export interface LastConfig {
   content: string;
 }
 
-export type NonAutoSource = { path: string; text: string } | { path: string; unreadable: string };
+type NonAutoSource = { path: string; text: string } | { path: string; unreadable: string };
 
 export interface Observation {
   /** Auto mode: the master selection. */
@@ -67,7 +67,7 @@ export function kubeconfigPath(o: Pick<Options, 'cniConfDir'>): string {
 }
 
 /** Where the kubeconfig goes and whether it carries the CA. */
-export type KubeconfigSettings = Pick<Options, 'cniConfDir' | 'skipTlsVerify'>;
+type KubeconfigSettings = Pick<Options, 'cniConfDir' | 'skipTlsVerify'>;
 /** The API server it names and its file mode. */
 export type KubeconfigEnv = ServiceEnv & Pick<Environment, 'kubeconfigMode'>;
 
@@ -197,7 +197,7 @@ export function desiredState(obs: Observation, o: DesiredSettings, env: Kubeconf
  * network would have worked. Only the invalidated config (which names no
  * kubeconfig) may still be written.
  */
-export function withholdConfig(desired: Desired): void {
+function withholdConfig(desired: Desired): void {
   desired.files = desired.files.filter((f) => f.what !== 'Multus config' || f.content === INVALIDATED_CONTENT);
   desired.remove = [];
   delete desired.renameMaster;

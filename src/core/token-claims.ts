@@ -4,7 +4,7 @@
 // service account's name and namespace; a requested token shows the node it
 // was bound to; the kubeconfig's token its expiry (for /metrics). Pure.
 
-export interface TokenClaims {
+interface TokenClaims {
   namespace: string;
   serviceAccount: string;
   /** The node in the `kubernetes.io` claim (pod-bound tokens carry it too, as information). */

@@ -6,9 +6,9 @@ import * as fsp from '../base/file-calls.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */
-export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
+const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 
-export interface WriteResult {
+interface WriteResult {
   written: boolean;
   /** The content found before (undefined: no file), from the same look that decided. */
   before: string | undefined;

@@ -46,7 +46,7 @@ export class Trigger {
   }
 }
 
-export interface WatchTargets {
+interface WatchTargets {
   /** Directories watched with chokidar (entries added, changed, removed). */
   configDirs: string[];
   /** Single files watched with chokidar (the non-auto source). */

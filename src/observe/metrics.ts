@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { tokenExpiresAt } from '../core/token-claims.js';
 import type { Stats } from './stats.js';
 
-export interface MetricsSource {
+interface MetricsSource {
   stats: Stats;
   checkInSync(): Promise<{ ok: boolean }>;
   /** The kubeconfig this program writes, read for its token's expiry. */

@@ -42,7 +42,7 @@ async function renamedMasters(o: RenamedSettings, reconciler: Reconciler): Promi
 }
 
 /** The verdict, and on uninstall the files removed (for the event). */
-export type CleanupOutcome = Verdict & { removed: string[] };
+type CleanupOutcome = Verdict & { removed: string[] };
 
 export async function cleanUpOnExit(o: AccessSettings & RenamedSettings, env: AccessEnv & PodEnv, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
   const verdict = await decide(o, env, log);

@@ -20,11 +20,11 @@ type ReconcilerSettings = DesiredSettings & Pick<Options, 'serviceAccountDir' | 
 type ReconcilerEnv = KubeconfigEnv & Pick<Environment, 'kubeCaFile'>;
 
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */
-export interface KubeconfigTokens {
+interface KubeconfigTokens {
   tokenFor(sa: ServiceAccount): string;
 }
 
-export interface ReconcileResult {
+interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
   desired: Desired;
 }
