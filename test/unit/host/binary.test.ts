@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { JobError } from '../../../src/base/errors.js';
 import { parseCommandLine } from '../../../src/cli/command-line.js';
 import type { Options } from '../../../src/core/options.js';
-import { binariesToInstall, installBinaries, installBinary, installedBinaryPath } from '../../../src/host/binary.js';
+import { installBinaries } from '../../../src/host/binary.js';
 import { createLogger } from '../../../src/observe/log.js';
 import { type HostRoot, makeHostRoot } from '../../helpers/host-root.js';
 
@@ -27,35 +27,44 @@ afterEach(async () => { await h.remove(); });
 const log = createLogger('text', (l) => { lines.push(l); });
 const multus = (): string => join(h.binDir, 'multus');
 const said = (text: string): number => lines.filter((l) => l.includes(text)).length;
+const installed = async (): Promise<string[]> => (await fsp.readdir(h.binDir)).sort();
 
-function options(flags: string[] = []): Options {
+/** The options of these flags; passthru's source is the image's default path unless a flag names one. */
+function options(flags: string[] = [], defaultPassthru = join(h.root, 'no-passthru-in-this-image')): Options {
   const parsed = parseCommandLine([...h.args, ...flags], h.env);
   if (parsed.kind !== 'run') throw new Error('expected options');
-  return parsed.options;
+  return parsed.options.passthruBinFileGiven ? parsed.options : { ...parsed.options, passthruBinFile: defaultPassthru };
 }
 
-describe('installBinary', () => {
-  it('installs the source as <bin dir>/<name>, mode 0755, and says from where', async () => {
+async function failure(o: Options): Promise<string> {
+  const err = await installBinaries(o, log).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(JobError);
+  return (err as Error).message;
+}
+
+describe('installBinaries: multus', () => {
+  it('installs --multus-bin-file as <bin dir>/multus, mode 0755, making the dir, and says from where', async () => {
     await fsp.rm(h.binDir, { recursive: true });
-    expect(await installBinary(h.srcBinary, h.binDir, log)).toBe(true);
+    await installBinaries(options(), log);
     expect(await fsp.readFile(multus(), 'utf8')).toBe('#!/bin/sh\necho fake multus\n');
     expect((await fsp.stat(multus())).mode & 0o777).toBe(0o755);
-    expect(lines).toEqual([expect.stringContaining(`installed the multus binary file=${multus()} from=${h.srcBinary}\n`)]);
+    expect(said(`installed the multus binary file=${multus()} from=${h.srcBinary}\n`)).toBe(1);
   });
 
-  it('does not copy an identical binary again (the file stays the same inode)', async () => {
-    await installBinary(h.srcBinary, h.binDir, log);
+  it('does not copy an identical binary again (the same inode stays)', async () => {
+    await installBinaries(options(), log);
     const ino = (await fsp.stat(multus())).ino;
-    expect(await installBinary(h.srcBinary, h.binDir, log)).toBe(false);
+    await installBinaries(options(), log);
     expect((await fsp.stat(multus())).ino).toBe(ino);
     expect(said('the multus binary is already installed')).toBe(1);
   });
 
   it('replaces one that differs in content only', async () => {
-    await installBinary(h.srcBinary, h.binDir, log);
+    await installBinaries(options(), log);
     await fsp.writeFile(h.srcBinary, '#!/bin/sh\necho fake MULTUS\n');
-    expect(await installBinary(h.srcBinary, h.binDir, log)).toBe(true);
+    await installBinaries(options(), log);
     expect(await fsp.readFile(multus(), 'utf8')).toBe('#!/bin/sh\necho fake MULTUS\n');
+    expect(said('installed the multus binary')).toBe(2);
   });
 
   it.each<[string, () => Promise<unknown>, () => string]>([
@@ -64,53 +73,40 @@ describe('installBinary', () => {
     ['a bin dir that cannot be made', async () => { await fsp.rm(h.binDir, { recursive: true }); await fsp.writeFile(h.binDir, ''); }, () => `${multus()}: cannot install the multus binary from ${h.srcBinary}: `],
   ])('%s: a JobError naming the file', async (_what, make, message) => {
     await make();
-    const err = await installBinary(h.srcBinary, h.binDir, log).then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(JobError);
-    expect((err as Error).message.startsWith(message())).toBe(true);
-  });
-
-  it('names the flag of the binary it installs', async () => {
-    const err = await installBinary(join(h.root, 'none'), h.binDir, log, 'passthru', '--passthru-bin-file').then(() => undefined, (e: unknown) => e);
-    expect((err as Error).message).toBe(`${join(h.root, 'none')} (--passthru-bin-file): no such file or directory`);
-    expect(installedBinaryPath(h.binDir, 'passthru')).toBe(join(h.binDir, 'passthru'));
+    expect((await failure(options())).startsWith(message())).toBe(true);
   });
 });
 
-describe('which binaries', () => {
-  it('multus, and passthru when its default path exists in the image', async () => {
-    const o = { ...options(), passthruBinFile: passthru, passthruBinFileGiven: false };
-    expect(await binariesToInstall(o, log)).toEqual([
-      { src: h.srcBinary, name: 'multus', flag: '--multus-bin-file' },
-      { src: passthru, name: 'passthru', flag: '--passthru-bin-file' },
-    ]);
+describe('installBinaries: passthru', () => {
+  it('installs it beside multus when its default path is in the image', async () => {
+    await installBinaries(options([], passthru), log);
+    expect(await installed()).toEqual(['multus', 'passthru']);
+    expect(await fsp.readFile(join(h.binDir, 'passthru'), 'utf8')).toBe('#!/bin/sh\necho fake passthru\n');
+    expect((await fsp.stat(join(h.binDir, 'passthru'))).mode & 0o777).toBe(0o755);
   });
 
-  it('skips passthru\'s default path when the image lacks it, saying so', async () => {
-    const o = { ...options(), passthruBinFile: join(h.root, 'none'), passthruBinFileGiven: false };
-    expect((await binariesToInstall(o, log)).map((b) => b.name)).toEqual(['multus']);
+  it('skips the default path when the image lacks it, saying so once', async () => {
+    await installBinaries(options(), log);
+    expect(await installed()).toEqual(['multus']);
     expect(said('not installing the passthru plugin: the default --passthru-bin-file is not in this image')).toBe(1);
   });
 
-  it('keeps a passthru path given on the command line even when it is missing (installing it then fails)', async () => {
-    const o = options([`--passthru-bin-file=${join(h.root, 'none')}`]);
-    expect((await binariesToInstall(o, log)).map((b) => b.name)).toEqual(['multus', 'passthru']);
+  it('a path given on the command line must exist: a JobError naming it and the flag', async () => {
+    const missing = join(h.root, 'none');
+    expect(await failure(options([`--passthru-bin-file=${missing}`]))).toBe(`${missing} (--passthru-bin-file): no such file or directory`);
   });
 
   it('an empty --passthru-bin-file turns it off', async () => {
-    expect((await binariesToInstall(options(['--passthru-bin-file=']), log)).map((b) => b.name)).toEqual(['multus']);
+    await installBinaries(options(['--passthru-bin-file=']), log);
+    expect(await installed()).toEqual(['multus']);
     expect(said('not installing the passthru plugin (--passthru-bin-file is empty)')).toBe(1);
   });
 });
 
-describe('installBinaries', () => {
-  it('installs both', async () => {
-    await installBinaries(options([`--passthru-bin-file=${passthru}`]), log);
-    expect((await fsp.readdir(h.binDir)).sort()).toEqual(['multus', 'passthru']);
-  });
-
+describe('installBinaries: not installing', () => {
   it('--skip-multus-binary-copy installs neither, and says so', async () => {
     await installBinaries(options(['--skip-multus-binary-copy', `--passthru-bin-file=${passthru}`]), log);
-    expect(await fsp.readdir(h.binDir)).toEqual([]);
+    expect(await installed()).toEqual([]);
     expect(said('not installing the multus and passthru binaries (--skip-multus-binary-copy)')).toBe(1);
   });
 
@@ -123,6 +119,6 @@ describe('installBinaries', () => {
       write.mockRestore();
     }
     expect(out.join('')).toBe(`# would install ${h.srcBinary} as ${multus()}\n# would install ${passthru} as ${join(h.binDir, 'passthru')}\n`);
-    expect(await fsp.readdir(h.binDir)).toEqual([]);
+    expect(await installed()).toEqual([]);
   });
 });

@@ -7,9 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  copyFileAtomic, readTextIfExists, removeIfExists, removeStaleTemps, sameFileContent, TEMP_PREFIX, writeFileAtomic,
-} from '../../../src/host/files.js';
+import { copyFileAtomic, readTextIfExists, removeIfExists, removeStaleTemps, sameFileContent, writeFileAtomic } from '../../../src/host/files.js';
+
+/** What every temporary file's name starts with (a later start removes them by it). */
+const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 
 let dir: string;
 beforeEach(async () => { dir = await fsp.mkdtemp(join(tmpdir(), 'multus-files-')); });

@@ -6,8 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../../../src/base/errors.js';
-import { listDir, MAX_CONFIG_BYTES, observeReadiness, readCandidates, readConfigText, readServiceAccount } from '../../../src/host/read.js';
+import { observeReadiness, readCandidates, readConfigText, readServiceAccount } from '../../../src/host/read.js';
 import { type HostRoot, makeHostRoot, TOKEN, writeServiceAccount } from '../../helpers/host-root.js';
+
+/** A master config is a few KiB; a file over 1 MiB is not one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 let h: HostRoot;
 beforeEach(async () => { h = await makeHostRoot(); });
@@ -41,11 +44,12 @@ describe('readConfigText', () => {
   });
 });
 
-describe('listDir and readCandidates', () => {
-  it('lists nothing for a dir that does not exist yet, or a file where the dir should be', async () => {
-    expect(await listDir(join(h.root, 'none'))).toEqual([]);
+describe('readCandidates', () => {
+  it('finds none in a dir that does not exist yet, or a file where the dir should be', async () => {
+    const opts = { pinned: '', renamedMasters: false };
+    expect(await readCandidates(join(h.root, 'none'), opts)).toEqual([]);
     await fsp.writeFile(join(h.root, 'file'), '');
-    expect(await listDir(join(h.root, 'file'))).toEqual([]);
+    expect(await readCandidates(join(h.root, 'file'), opts)).toEqual([]);
   });
 
   it('gives the candidates in byte order of name, each with its text or why not', async () => {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { JobError } from '../../../src/base/errors.js';
-import { type HealthSource, startHealthServer } from '../../../src/observe/health.js';
+import { startHealthServer } from '../../../src/observe/health.js';
 import { createLogger } from '../../../src/observe/log.js';
 import { freePort } from '../../helpers/daemon.js';
 
@@ -17,6 +17,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   lines = [];
 });
+
+type HealthSource = Parameters<typeof startHealthServer>[1];
 
 interface Answer { status: number; contentType: string; body: string }
 

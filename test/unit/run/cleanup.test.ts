@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCommandLine } from '../../../src/cli/command-line.js';
 import { createLogger } from '../../../src/observe/log.js';
-import { cleanUpOnExit, type CleanupOutcome } from '../../../src/run/cleanup.js';
+import { cleanUpOnExit } from '../../../src/run/cleanup.js';
 import { Reconciler } from '../../../src/run/reconciler.js';
 import { type FakeApiOptions, useFakeApi } from '../../helpers/api-server.js';
 import { copyMaster, type HostRoot, listNames, makeHostRoot, readOrUndefined } from '../../helpers/host-root.js';
@@ -21,6 +21,8 @@ beforeEach(async () => {
 });
 afterEach(async () => { await h.remove(); });
 const fake = useFakeApi();
+
+type CleanupOutcome = Awaited<ReturnType<typeof cleanUpOnExit>>;
 
 const log = createLogger('text', (l) => { lines.push(l); });
 const confPath = (): string => join(h.confDir, '00-multus.conf');
