@@ -146,6 +146,14 @@ describe('manifests', () => {
     expect(crd.metadata.name).toBe('network-attachment-definitions.k8s.cni.cncf.io');
     expect(crd.spec.scope).toBe('Namespaced');
     expect(crd.spec.names.kind).toBe('NetworkAttachmentDefinition');
+    // Upstream's names since v4.3.0 (deployments/*.yml added the short name
+    // `nad`): applying ours over an upstream install must not take it away.
+    expect(crd.spec.names).toEqual({
+      plural: 'network-attachment-definitions',
+      singular: 'network-attachment-definition',
+      kind: 'NetworkAttachmentDefinition',
+      shortNames: ['nad', 'net-attach-def'],
+    });
     const [v1] = crd.spec.versions as Obj[];
     expect(v1).toMatchObject({ name: 'v1', served: true, storage: true });
     expect(v1!.schema.openAPIV3Schema.properties.spec.properties.config.type).toBe('string');
@@ -467,15 +475,18 @@ describe('the Multus release', () => {
     expect(major > 4 || (major === 4 && minor >= 3)).toBe(true);
   });
 
-  it('is named on that one line only: the build scripts, the suites and the benchmark read it (a new release is a one-line change)', () => {
+  it('is pinned on that one line only: the build scripts, the suites and the benchmark read it (a new release is a one-line change)', () => {
     const version = multusVersion();
+    // As a value: quoted, a shell default (:-), an assignment, an image tag, a module version, a cache dir.
+    // Prose (a comment saying what a release changed) may name it.
+    const pinned = new RegExp(`(['"\`]|:-|=|:|@|multus-)v?${version.replace(/^v/, '').replace(/\./g, '\\.')}(?![\\d.])`);
     const listed = spawnSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' });
     expect(listed.status).toBe(0);
     const files = listed.stdout.split('\0').filter((f) => f && f !== 'Dockerfile' && f !== 'package-lock.json' && !f.endsWith('.md'));
     expect(files.length).toBeGreaterThan(100);
     const naming = files.filter((f) => {
       const file = path.join(ROOT, f);
-      return fs.existsSync(file) && fs.statSync(file).isFile() && fs.readFileSync(file, 'utf8').includes(version.replace(/^v/, ''));
+      return fs.existsSync(file) && fs.statSync(file).isFile() && pinned.test(fs.readFileSync(file, 'utf8'));
     });
     expect(naming).toEqual([]);
   });
