@@ -5,6 +5,7 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiAccessReader } from '../cluster/api-access.js';
 import { describeFsError, messageOf } from '../base/errors.js';
+import { kubeconfigPath } from '../core/desired.js';
 import { removeIfExists } from '../host/files.js';
 import { readCandidates } from '../host/read.js';
 import type { Logger } from '../observe/log.js';
@@ -47,7 +48,12 @@ export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Re
     return { ...verdict, removed };
   }
   log.info('uninstall: removing what this program wrote', { reason: verdict.reason });
-  for (const path of reconciler.ownedFiles().written) {
+  // The Multus config before the kubeconfig it names, the reverse of the
+  // write order: Multus (ADD, DEL, and since v4.3.0 the STATUS a runtime
+  // asks for its readiness) fails on a config whose kubeconfig is gone.
+  const kubeconfig = kubeconfigPath(o);
+  const written = reconciler.ownedFiles().written;
+  for (const path of [...written.filter((p) => p !== kubeconfig), ...written.filter((p) => p === kubeconfig)]) {
     try {
       if (await removeIfExists(path)) {
         log.info('removed', { file: path });
