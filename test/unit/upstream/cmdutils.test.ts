@@ -1,12 +1,13 @@
 // Upstream's unit case, ported: multus-cni v4.3.0 pkg/cmdutils/utils_test.go,
 // It("Run CopyFileAtomic()"). It asserts what that case asserts, on this
-// program's copy (src/host/files.ts copyFileAtomic, which installBinary in
+// program's copy (src/host/files.ts copyFileAtomic, which installBinaries in
 // src/host/binary.ts uses for multus and passthru), and says what changed.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installBinary } from '../../../src/host/binary.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
+import { installBinaries } from '../../../src/host/binary.js';
 import { copyFileAtomic } from '../../../src/host/files.js';
 import { createLogger } from '../../../src/observe/log.js';
 
@@ -51,7 +52,9 @@ describe('CopyFileAtomic()', () => {
   // mode; upstream's install_multus would carry the 0744 above over.
   it('installs a binary at 0755 whatever the mode of its source', async () => {
     const installed = join(destDir, 'multus');
-    await expect(installBinary(srcFilePath, destDir, createLogger('text', () => undefined))).resolves.toBe(true);
+    const parsed = parseCommandLine([`--multus-bin-file=${srcFilePath}`, `--cni-bin-dir=${destDir}`, '--passthru-bin-file='], {});
+    if (parsed.kind !== 'run') throw new Error('expected a run');
+    await installBinaries(parsed.options, createLogger('text', () => undefined));
     expect((await fsp.stat(installed)).mode & 0o7777).toBe(0o755);
     expect(await fsp.readFile(installed, 'utf8')).toBe('sampleInputABC');
   });

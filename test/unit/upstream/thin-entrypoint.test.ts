@@ -16,7 +16,7 @@ import { desiredState } from '../../../src/core/desired.js';
 import { selectMaster } from '../../../src/core/master.js';
 import { renderMultusConfig } from '../../../src/core/multus-config.js';
 import type { Environment, Options } from '../../../src/core/options.js';
-import { installBinary } from '../../../src/host/binary.js';
+import { installBinaries } from '../../../src/host/binary.js';
 import { readCandidates, readConfigText } from '../../../src/host/read.js';
 import { createLogger } from '../../../src/observe/log.js';
 import { Reconciler } from '../../../src/run/reconciler.js';
@@ -38,6 +38,11 @@ function parsed(argv: string[], env: NodeJS.ProcessEnv = KUBE_ENV): { options: O
   return { options: r.options, env: r.env };
 }
 
+/** The install of the multus binary alone (no passthru), as the flags say. */
+function install(multusBinFile: string, cniBinDir: string): Promise<void> {
+  return installBinaries(parsed([`--multus-bin-file=${multusBinFile}`, `--cni-bin-dir=${cniBinDir}`, '--passthru-bin-file=']).options, quiet);
+}
+
 describe('verifyFileExists()', () => {
   // Upstream: It("Run verifyFileExists() with expected environment, autoconfig"):
   // cni-conf-dir, cni-bin-dir, --multus-bin-file and --multus-conf-file all
@@ -55,7 +60,7 @@ describe('verifyFileExists()', () => {
     await fsp.writeFile(multusBinFile, '', { mode: 0o744 });
     await fsp.writeFile(multusConfFile, '', { mode: 0o744 });
 
-    await expect(installBinary(multusBinFile, cniBinDir, quiet)).resolves.toBe(true);
+    await install(multusBinFile, cniBinDir);
     expect((await fsp.stat(join(cniBinDir, 'multus'))).isFile()).toBe(true);
     const source = { path: multusConfFile, ...(await readConfigText(multusConfFile)) };
     expect(source).toEqual({ path: multusConfFile, text: '' });
@@ -69,7 +74,7 @@ describe('verifyFileExists()', () => {
   it('a missing cni-bin-dir is created, not an error', async () => {
     const multusBinFile = join(tmp, 'multus_bin');
     await fsp.writeFile(multusBinFile, '', { mode: 0o744 });
-    await expect(installBinary(multusBinFile, join(tmp, 'not', 'yet'), quiet)).resolves.toBe(true);
+    await install(multusBinFile, join(tmp, 'not', 'yet'));
     expect((await fsp.stat(join(tmp, 'not', 'yet', 'multus'))).isFile()).toBe(true);
   });
 
@@ -84,7 +89,7 @@ describe('verifyFileExists()', () => {
     await fsp.mkdir(cniBinDir, { mode: 0o755 });
     await fsp.writeFile(join(tmp, 'multus_conf'), '', { mode: 0o744 });
 
-    const err: unknown = await installBinary(multusBinFile, cniBinDir, quiet).then(() => undefined, (e: unknown) => e);
+    const err: unknown = await install(multusBinFile, cniBinDir).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(JobError);
     expect((err as Error).message).toBe(`${multusBinFile} (--multus-bin-file): no such file or directory`);
     expect(await fsp.readdir(cniBinDir)).toEqual([]);
