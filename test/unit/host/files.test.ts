@@ -37,17 +37,23 @@ describe('writeFileAtomic', () => {
     expect(await inode(path)).toBe(before);
   });
 
-  it('replaces (a new inode, never written in place) a file whose content or mode differs, and gives what was there', async () => {
+  it('replaces (a new inode, never written in place) a file whose content differs, and gives what was there', async () => {
     const path = join(dir, 'k');
     await fsp.writeFile(path, 'old', { mode: 0o600 });
-    let ino = await inode(path);
+    const ino = await inode(path);
     expect(await writeFileAtomic(path, 'new', 0o600)).toEqual({ written: true, before: 'old' });
+    expect(await fsp.readFile(path, 'utf8')).toBe('new');
     expect(await inode(path)).not.toBe(ino);
-    ino = await inode(path);
+  });
+
+  it('sets only the mode, in place, when the content is right (a rename would make the runtime reload it)', async () => {
+    const path = join(dir, 'k');
+    await writeFileAtomic(path, 'same', 0o600);
+    const ino = await inode(path);
     await fsp.chmod(path, 0o644);
-    expect(await writeFileAtomic(path, 'new', 0o600)).toEqual({ written: true, before: 'new' });
+    expect(await writeFileAtomic(path, 'same', 0o600)).toEqual({ written: false, before: 'same', modeWas: 0o644 });
     expect(await modeOf(path)).toBe(0o600);
-    expect(await inode(path)).not.toBe(ino);
+    expect(await inode(path)).toBe(ino);
   });
 
   it('gives the mode it was asked for, whatever the umask', async () => {

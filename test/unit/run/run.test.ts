@@ -97,7 +97,7 @@ describe('run, once', () => {
     const plan = out.join('');
     expect(plan).toContain(`# would install ${h.srcBinary} as ${join(h.binDir, 'multus')}`);
     expect(plan).toContain(`# would write ${h.kubeconfig} (mode 0600, the kubeconfig)`);
-    expect(plan).toContain(`# would write ${confPath()} (mode 0644, the Multus config)`);
+    expect(plan).toContain(`# would write ${confPath()} (mode 0600, the Multus config)`);
     expect(plan).toMatch(/^# the kubeconfig would carry the mounted service-account token/m);
     expect(plan).not.toContain(TOKEN);
     expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist']);
