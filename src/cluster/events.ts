@@ -56,6 +56,7 @@ export function describeEvent(e: NodeEvent): EventSpec | undefined {
     case 'uninstall':
       return { type: 'Normal', reason: 'UninstallCleanup', action: 'Cleanup', note: `uninstall (${e.reason}): removed ${e.removed.length > 0 ? e.removed.join(', ') : 'nothing'}` };
     case 'reconciled':
+    case 'repair': // its Event is on the pod repaired
       return undefined;
   }
 }

@@ -18,6 +18,7 @@
 //   both come after the CNI ADD returned, and both are whole seconds, so a
 //   second is allowed for the truncation. Kubelet, runtime and this program
 //   read the same node clock.
+import { isoTime } from '../base/iso-time.js';
 import { isJsonObject } from '../base/json.js';
 import { NETWORKS_ANNOTATION, parseNetworks, statusHas, statusNetworks } from './pod-networks.js';
 
@@ -82,9 +83,9 @@ function controllerOf(m: RawPod['metadata'], annotations: Record<string, unknown
   const owner = list<OwnerReference>(m?.ownerReferences).find((r) => r?.controller === true);
   // A static pod's mirror is owned by its Node: evicting it only makes the kubelet mirror it again.
   if (annotations[MIRROR_ANNOTATION] !== undefined || owner?.kind === 'Node') {
-    return { why: 'it is a static pod (its manifest is on the node), which an eviction does not recreate: restart it on the node' };
+    return { why: 'it is a static pod (its manifest is on the node), which an eviction does not recreate, so --repair-pods left it running: restart it on the node' };
   }
-  if (!owner) return { why: 'it has no controller to recreate it, so it was left running: delete and recreate it to get them' };
+  if (!owner) return { why: 'it has no controller to recreate it, so --repair-pods left it running: delete and recreate it to get them' };
   return { owner: `${str(owner.kind)}/${str(owner.name)}` };
 }
 
@@ -118,4 +119,10 @@ export function judgePod(raw: unknown, nodeName: string, configSince: number): V
   const controller = controllerOf(p.metadata, annotations);
   if ('why' in controller) return { action: 'warn', pod, missing, sandboxAt, why: controller.why };
   return { action: 'evict', pod, missing, sandboxAt, owner: controller.owner };
+}
+
+/** What happened to a pod, for its Event and the log: when its sandbox came up, and when the config did. */
+export function repairNote(v: Extract<Verdict, { action: 'evict' | 'warn' }>, nodeName: string, configSince: number): string {
+  const lacks = `runs without ${v.missing.join(', ')} because its sandbox was ready at ${isoTime(v.sandboxAt)}, before the Multus config was in place on node ${nodeName} (${isoTime(configSince)})`;
+  return v.action === 'evict' ? `evicted by --repair-pods: it ${lacks}; ${v.owner} recreates it with its networks` : `${lacks}; ${v.why}`;
 }
