@@ -232,6 +232,13 @@ export class Reconciler {
     }
   }
 
+  /** The Multus config this process last wrote or found in place, unless invalidated (for --repair-pods). */
+  multusConfigPath(): string | undefined {
+    const kubeconfig = kubeconfigPath(this.o);
+    for (const [path, content] of this.ours) if (path !== kubeconfig && content !== INVALIDATED_CONTENT) return path;
+    return undefined;
+  }
+
   /** Paths this program writes or renamed, for cleanup on uninstall. */
   ownedFiles(): { written: string[]; renamed: Map<string, string> } {
     return { written: [...this.ours.keys()], renamed: this.renamed };
