@@ -1,15 +1,17 @@
 // When --repair-pods looks at the node's pods: each time the Multus config
 // comes into place. That is the first configured reconcile of this process,
 // and every return from an invalidated or missing config: a write after the
-// invalidation, and every restore (while the file was deleted, renamed or
-// overwritten, the runtime loaded the master without Multus).
+// invalidation, every restore (while the file was deleted, renamed or
+// overwritten, the runtime loaded the master without Multus), and the end of
+// a config that sorted before ours (the runtime loaded that one instead).
 //
 // The moment the config came into place is the file's mtime, read when the
 // repair is asked for: the write fills a temporary file and then renames
 // it, and a rename keeps the mtime, so the mtime is never later than the
 // moment the runtime could first see this content. A config found in place
 // at start is as old as its mtime; one restored by someone else's rename is
-// older still, which can only leave more pods alone.
+// older still, which can only leave more pods alone. After a config that
+// sorted first, it is when that one was seen gone, if later.
 import * as fsp from '../base/file-calls.js';
 import { JobError, messageOf } from '../base/errors.js';
 import type { AccessReader } from '../cluster/api-access.js';
@@ -27,6 +29,8 @@ export class RepairTrigger implements Observer {
   /** The config was in place at the last configured reconcile and not invalidated since. */
   private inPlace = false;
   private due = false;
+  /** When a config that sorted before ours went away (ms). */
+  private backAt = 0;
 
   constructor(
     private readonly repair: Repairer,
@@ -39,6 +43,10 @@ export class RepairTrigger implements Observer {
     if (e.kind === 'wrote' && e.file === 'config') {
       if (e.cause === 'invalidated') this.inPlace = false;
       else if (e.cause === 'restored' || !this.inPlace) this.due = true;
+    } else if (e.kind === 'outranked') {
+      // While another config sorts first the runtime does not call Multus; it does from when that one goes.
+      if (e.by !== undefined) this.inPlace = false;
+      else this.backAt = Date.now();
     } else if (e.kind === 'reconciled' && e.configured) {
       if (!this.inPlace) this.due = true;
       this.inPlace = true;
@@ -53,7 +61,7 @@ export class RepairTrigger implements Observer {
     const path = this.configFile();
     if (path === undefined) return;
     try {
-      this.repair.request((await fsp.stat(path)).mtimeMs);
+      this.repair.request(Math.max((await fsp.stat(path)).mtimeMs, this.backAt));
     } catch (err) {
       // Gone again already: its restore asks again.
       this.log.warn('--repair-pods: cannot read when the Multus config was written; not looking at the pods this time', { file: path, error: messageOf(err) });

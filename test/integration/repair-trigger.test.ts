@@ -94,3 +94,17 @@ describe('--repair-pods is asked to look', () => {
     expect(asked).toEqual([]);
   });
 });
+
+describe('--repair-pods and a config that sorts before ours', () => {
+  it('asks nothing while another config is loaded first; asks when it is gone, from that moment', async () => {
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const first = join(h.confDir, '00-aaa.conf');
+    await fsp.writeFile(first, '{"cniVersion":"0.4.0","name":"aaa","type":"bridge"}');
+    const r = reconciler();
+    await reconcile(r, 0);
+    const before = Date.now();
+    await fsp.rm(first);
+    await reconcile(r, 1);
+    expect(asked[0]).toBeGreaterThanOrEqual(before);
+  });
+});

@@ -50,8 +50,8 @@ describe('events', () => {
     expect(describeEvent({ kind: 'master', master: 'a.conf' })).toBeUndefined();
   });
   it('makes warnings of what needs an operator', () => {
-    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: 'changed' })).toEqual({
-      type: 'Warning', reason: 'ConfigRestored', action: 'Restore', note: 'restored the kubeconfig /k: it was changed by someone else',
+    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: { what: 'overwritten' } })).toEqual({
+      type: 'Warning', reason: 'ConfigRestored', action: 'Restore', note: 'restored the kubeconfig /k: it was overwritten by someone else',
     });
     expect(describeEvent({ kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' })?.type).toBe('Warning');
     expect(describeEvent({ kind: 'fight', file: 'config', path: '/c', times: 3, windowSeconds: 60 })?.reason).toBe('WriterFight');
