@@ -11,15 +11,17 @@
 import { messageOf } from '../base/errors.js';
 import type { ServiceAccount } from '../host/read.js';
 import { readServiceAccount } from '../host/read.js';
-import { expectOk, type ApiAccess } from './kube-api.js';
+import { apiAccess, type ServiceEnv } from '../core/kubeconfig.js';
+import { expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from '../core/token-claims.js';
 
-export interface BoundTokenConfig {
+interface BoundTokenConfig {
   nodeName: string;
   expirationSeconds: number;
   /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */
-  server: Pick<ApiAccess, 'protocol' | 'host' | 'port' | 'skipTlsVerify'>;
+  env: ServiceEnv;
+  skipTlsVerify: boolean;
 }
 
 interface Issued {
@@ -95,12 +97,6 @@ export class BoundTokenSource {
     return sa.token;
   }
 
-  /** The node-bound token in use, if any: for metrics and messages, never logged. */
-  expiresAt(): Date | undefined {
-    const c = this.current;
-    return c && Date.now() < usableUntil(c.issuedMs, c.expiresMs) ? new Date(c.expiresMs) : undefined;
-  }
-
   stop(): void {
     this.stopping.abort();
     clearTimeout(this.renewTimer);
@@ -166,7 +162,7 @@ export class BoundTokenSource {
   }
 
   private async ask(sa: ServiceAccount, namespace: string, name: string): Promise<Issued> {
-    const api: ApiAccess = { ...this.cfg.server, token: sa.token, ca: sa.ca };
+    const api = apiAccess(this.cfg.env, sa, this.cfg.skipTlsVerify);
     const issuedMs = Date.now();
     const body = await expectOk(api, {
       method: 'POST',

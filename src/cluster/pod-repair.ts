@@ -265,7 +265,7 @@ export class PodRepair {
 }
 
 /** policy/v1 Eviction of exactly the pod read: another pod of that name, or a change since, is refused (409). */
-export function evictionBody(pod: PodKey): Record<string, unknown> {
+function evictionBody(pod: PodKey): Record<string, unknown> {
   return {
     apiVersion: 'policy/v1',
     kind: 'Eviction',

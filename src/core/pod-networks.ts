@@ -4,9 +4,9 @@
 // client: the network-status it writes during CNI ADD). Pure.
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
-export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
+const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
 /** Multus v3's name for the status; a pod it attached may still carry only this one. */
-export const LEGACY_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks-status';
+const LEGACY_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks-status';
 
 /** DNS-1123 label, as Multus checks each part of the comma form. */
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

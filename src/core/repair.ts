@@ -31,7 +31,7 @@ export interface PodKey {
 }
 
 /** Why a pod is not repaired. */
-export type LeaveReason =
+type LeaveReason =
   | 'other node' | 'asks for no networks' | 'unreadable networks annotation' | 'host network' | 'finished'
   | 'being deleted' | 'attached by Multus' | 'unreadable network-status' | 'sandbox not ready' | 'sandbox may postdate the config';
 
@@ -43,7 +43,7 @@ export type Verdict =
   | { action: 'leave'; pod: PodKey; why: LeaveReason; detail?: string; missing?: string[] };
 
 /** Timestamps in pod status are whole seconds (RFC 3339, truncated). */
-export const TIMESTAMP_PRECISION_MS = 1000;
+const TIMESTAMP_PRECISION_MS = 1000;
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
 interface Condition { type?: unknown; status?: unknown; lastTransitionTime?: unknown }
@@ -63,7 +63,7 @@ function time(v: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-export function podKey(raw: unknown): PodKey {
+function podKey(raw: unknown): PodKey {
   const m = (raw as RawPod | null)?.metadata;
   return { namespace: str(m?.namespace), name: str(m?.name), uid: str(m?.uid), resourceVersion: str(m?.resourceVersion) };
 }

@@ -12,7 +12,7 @@ import { listDir, readConfigText } from './read.js';
  * file was renamed), or undefined. Names that start with the file's own
  * name come first (00-multus.conf.cilium_bak); then byte order.
  */
-export async function findRenamed(path: string, content: string): Promise<string | undefined> {
+async function findRenamed(path: string, content: string): Promise<string | undefined> {
   const dir = dirname(path);
   const own = basename(path);
   const size = Buffer.byteLength(content);
@@ -30,7 +30,7 @@ export async function findRenamed(path: string, content: string): Promise<string
 }
 
 /** The configs of `dir` whose names sort before `ours` (the runtime's order), with their text; unreadable ones left out. */
-export async function readSortingBefore(dir: string, ours: string): Promise<{ name: string; text: string }[]> {
+async function readSortingBefore(dir: string, ours: string): Promise<{ name: string; text: string }[]> {
   const names = (await listDir(dir)).filter((n) => sortsBefore(n, ours));
   const read = await Promise.all(names.map(async (name) => ({ name, ...(await readConfigText(join(dir, name))) })));
   return read.filter((f): f is { name: string; text: string } => 'text' in f);

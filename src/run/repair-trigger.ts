@@ -20,7 +20,7 @@ import type { NodeEvent, Observer } from '../observe/observer.js';
 import type { Environment, Options } from '../core/options.js';
 
 /** What the trigger drives (cluster/pod-repair.ts). */
-export interface Repairer {
+interface Repairer {
   request(configSince: number): void;
   close(deadlineMs: number): Promise<void>;
 }
@@ -74,7 +74,7 @@ export class RepairTrigger implements Observer {
 }
 
 /** The trigger with its repairer, for run.ts' observers (loaded only with --repair-pods). */
-export async function startRepair(o: Options, env: Environment, access: AccessReader, report: Observer, configFile: () => string | undefined, log: Logger): Promise<RepairTrigger> {
+export async function startRepair(o: Pick<Options, 'events'>, env: Pick<Environment, 'nodeName'>, access: AccessReader, report: Observer, configFile: () => string | undefined, log: Logger): Promise<RepairTrigger> {
   if (!env.nodeName) throw new JobError('--repair-pods: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the pods of this node are unknown');
   const { PodRepair } = await import('../cluster/pod-repair.js');
   return new RepairTrigger(new PodRepair(access, env.nodeName, log, report, { events: o.events }), configFile, log);
