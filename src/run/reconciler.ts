@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Desired, DesiredSettings, KubeconfigEnv, LastConfig, Observation } from '../core/desired.js';
 import { desiredState, kubeconfigInput, kubeconfigPath } from '../core/desired.js';
 import { describeFsError, messageOf } from '../base/errors.js';
-import { readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
+import { modeOf, readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
 import { outrankingOf, tamperingOf } from '../host/conf-dir.js';
 import { describeFight, describeTampering, type Tampering } from '../core/other-writer.js';
 import { observeReadiness, readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
@@ -30,6 +30,9 @@ interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
   desired: Desired;
 }
+
+/** A file mode as people write it: 0600. */
+const octal = (mode: number): string => `0${mode.toString(8)}`;
 
 /** Restores of one file within this window count as a fight with another writer. */
 const FIGHT_WINDOW_MS = 60_000;
@@ -186,6 +189,8 @@ export class Reconciler {
     if (desired.waiting) return { ok: false, reason: `waiting for ${desired.waiting}` };
     for (const file of desired.files) {
       if ((await readTextIfExists(file.path)) !== file.content) return { ok: false, reason: `${file.path} differs from the desired ${file.what}` };
+      const mode = await modeOf(file.path);
+      if (mode !== undefined && mode !== file.mode) return { ok: false, reason: `${file.path} has mode ${octal(mode)}, not the ${file.what}'s ${octal(file.mode)}` };
     }
     for (const path of desired.remove) {
       if ((await readTextIfExists(path)) !== undefined) return { ok: false, reason: `${path} should not exist` };
@@ -209,12 +214,24 @@ export class Reconciler {
     const wasOurs = this.ours.get(path);
     // The log says what the write's own look saw; a change right after it
     // wakes the loop again.
-    const { written, before } = await writeFileAtomic(path, content, mode);
+    const { written, before, modeWas } = await writeFileAtomic(path, content, mode);
     // Recorded only once on disk: a failed write must not count as written
     // (the twin would be removed, the master renamed, for a config not there).
     this.ours.set(path, content);
-    if (!written) return;
     const file: FileKind = what === 'kubeconfig' ? 'kubeconfig' : 'config';
+    if (modeWas !== undefined) {
+      const modes = { mode: octal(mode), was: octal(modeWas) };
+      if (wasOurs === content) {
+        // We had it right, so someone else changed the mode: a restore, like a change of content.
+        const how: Tampering = { what: 'mode changed' };
+        this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how, master });
+        this.noteRestore(path, what, how, file, modes);
+      } else {
+        this.log.info(`set the mode of the ${what} (its content was already right, so it was not rewritten)`, { file: path, ...modes });
+      }
+      return;
+    }
+    if (!written) return;
     if (wasOurs === content) {
       // We had written exactly this, so someone else renamed, removed or overwrote it.
       const how = await tamperingOf(path, content, before);
@@ -227,12 +244,12 @@ export class Reconciler {
     }
   }
 
-  private noteRestore(path: string, what: string, how: Tampering, file: FileKind): void {
+  private noteRestore(path: string, what: string, how: Tampering, file: FileKind, fields: Record<string, string> = {}): void {
     const now = Date.now();
     const recent = (this.restores.get(path) ?? []).filter((t) => now - t < FIGHT_WINDOW_MS);
     recent.push(now);
     this.restores.set(path, recent);
-    this.log.warn(`restored the ${what}: it was ${describeTampering(how)}`, { file: path });
+    this.log.warn(`restored the ${what}: it was ${describeTampering(how)}`, { file: path, ...fields });
     if (recent.length >= FIGHT_THRESHOLD) {
       this.log.warn(describeFight(what, recent.length, FIGHT_WINDOW_MS / 1000, how), { file: path });
       this.observer.notify({ kind: 'fight', file, path, times: recent.length, windowSeconds: FIGHT_WINDOW_MS / 1000, how });
