@@ -14,7 +14,7 @@ const ENVIRONMENT: readonly [string, string][] = [
   ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
   ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
   ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
-  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint'],
+  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint, --repair-pods'],
 ];
 
 /** pflag's look: "--cni-bin-dir string", "--health-port int", a bare boolean. */

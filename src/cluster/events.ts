@@ -6,6 +6,7 @@
 import type { AccessReader } from './api-access.js';
 import { messageOf } from '../base/errors.js';
 import { isoTime } from '../base/iso-time.js';
+import { describeFight, describeTampering } from '../core/other-writer.js';
 import { expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import type { NodeEvent, Observer } from '../observe/observer.js';
@@ -42,20 +43,24 @@ export function describeEvent(e: NodeEvent): EventSpec | undefined {
           return { type: 'Normal', reason: e.file === 'config' ? 'ConfigWritten' : 'KubeconfigWritten', action: 'Write', note: `${e.cause === 'created' ? 'wrote' : 'updated'} the ${what} ${e.path}${master}` };
         }
         case 'restored':
-          return { type: 'Warning', reason: 'ConfigRestored', action: 'Restore', note: `restored the ${what} ${e.path}: it was ${e.how ?? 'changed'} by someone else` };
+          return { type: 'Warning', reason: 'ConfigRestored', action: 'Restore', note: `restored the ${what} ${e.path}: it was ${describeTampering(e.how ?? { what: 'overwritten' })}` };
         case 'invalidated':
           return { type: 'Warning', reason: 'ConfigInvalidated', action: 'Invalidate', note: `no master CNI config left: invalidated ${e.path} so that no pod starts without its default network` };
       }
       return undefined;
     }
     case 'fight':
-      return { type: 'Warning', reason: 'WriterFight', action: 'Restore', note: `another writer keeps changing the ${FILE_NAMES[e.file]} ${e.path} (${e.times} times in ${e.windowSeconds} s): find and stop it` };
+      return { type: 'Warning', reason: 'WriterFight', action: 'Restore', note: describeFight(`${FILE_NAMES[e.file]} ${e.path}`, e.times, e.windowSeconds, e.how) };
+    case 'outranked':
+      if (e.by === undefined) return undefined; // the log says it is over
+      return { type: 'Warning', reason: 'ConfigOutranked', action: 'Check', note: `${e.by} sorts before ${e.path} and is a valid CNI config: the container runtime loads it instead of Multus, so pods get no secondary networks; remove it, or rename it to sort after ${e.path.slice(e.path.lastIndexOf('/') + 1)}` };
     case 'master':
       if (e.previous === undefined) return undefined; // the first one is in ConfigWritten
       return { type: 'Normal', reason: 'MasterSwitched', action: 'Write', note: `master CNI config switched from ${e.previous} to ${e.master}` };
     case 'uninstall':
       return { type: 'Normal', reason: 'UninstallCleanup', action: 'Cleanup', note: `uninstall (${e.reason}): removed ${e.removed.length > 0 ? e.removed.join(', ') : 'nothing'}` };
     case 'reconciled':
+    case 'repair': // its Event is on the pod repaired
       return undefined;
   }
 }

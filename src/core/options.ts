@@ -51,6 +51,8 @@ export interface Options {
   nodeReadyTaint: string;
   /** Record Kubernetes Events on this pod. */
   events: boolean;
+  /** Evict the pods of this node that started before the Multus config was in place. */
+  repairPods: boolean;
 }
 
 /** What the environment (downward API, in-cluster service env) supplies. */
@@ -126,6 +128,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
   { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back on invalidation and uninstall (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
   { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
+  { flag: 'repair-pods', key: 'repairPods', kind: 'bool', default: false, help: 'each time the Multus config comes into place, evict (rate-limited, through the Eviction API) the pods on this node that started before it without the secondary networks they asked for; one without a controller gets a Warning Event instead', env: ['NODE_NAME'] },
 ];
 
 function parseBool(flag: string, value: string | undefined): boolean {
@@ -190,6 +193,9 @@ function validate(o: Options): void {
   const lifetime = o.kubeconfigTokenExpirationSeconds;
   if (lifetime !== 0 && lifetime < MIN_TOKEN_SECONDS) {
     throw new UsageError(`--kubeconfig-token-expiration: ${lifetime} is less than ${MIN_TOKEN_SECONDS} seconds, the shortest token the API server issues (0 uses the mounted token)`);
+  }
+  if (o.repairPods && o.once) {
+    throw new UsageError('--repair-pods: evictions are paced over time, so the program must keep running (not with --once)');
   }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');

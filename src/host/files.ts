@@ -7,7 +7,7 @@ import * as fsp from '../base/file-calls.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */
-const TEMP_PREFIX = '.multus-entrypoint-tmp.';
+export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 
 interface WriteResult {
   written: boolean;

@@ -12,7 +12,7 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Names in dir, or none when the dir does not exist (yet). */
-async function listDir(dir: string): Promise<string[]> {
+export async function listDir(dir: string): Promise<string[]> {
   try {
     return await fsp.readdir(dir);
   } catch (err) {

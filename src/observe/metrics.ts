@@ -101,6 +101,16 @@ export function createMetrics(src: MetricsSource): Metrics {
       this.inc(stats.invalidations);
     },
   });
+  new Counter({
+    name: 'multus_entrypoint_pod_repairs_total',
+    help: 'Pods that started before the Multus config was in place (--repair-pods), by result: evicted, left_alone (no controller), blocked (by a PodDisruptionBudget, retried), failed',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const result of ['evicted', 'left_alone', 'blocked', 'failed'] as const) this.inc({ result }, stats.repairs[result]);
+    },
+  });
   new Gauge({
     name: 'multus_entrypoint_master_info',
     help: 'The master CNI config in use (value 1, its file name as label)',

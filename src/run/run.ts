@@ -60,11 +60,11 @@ class Heartbeat {
 /** How long queued events and the taint get to finish before the program exits. */
 const OBSERVERS_DEADLINE_MS = 5000;
 
-type ObserverSettings = Pick<Options, 'dryRun' | 'events' | 'nodeReadyTaint' | 'serviceAccountDir' | 'skipTlsVerify'>;
+type ObserverSettings = Pick<Options, 'dryRun' | 'events' | 'nodeReadyTaint' | 'repairPods' | 'serviceAccountDir' | 'skipTlsVerify'>;
 type ObserverEnv = Pick<Environment, 'kubernetesServiceProtocol' | 'kubernetesServiceHost' | 'kubernetesServicePort' | 'kubeCaFile' | 'podNamespace' | 'podName' | 'podUid' | 'nodeName'>;
 
-/** Metrics always; Kubernetes Events and the startup taint when enabled (loaded only then). */
-async function observers(o: ObserverSettings, env: ObserverEnv, log: Logger, stats: Stats): Promise<Observer> {
+/** Metrics always; Kubernetes Events, the startup taint and pod repair when enabled (loaded only then). */
+async function observers(o: ObserverSettings, env: ObserverEnv, log: Logger, stats: Stats, configFile: () => string | undefined): Promise<Observer> {
   const list: Observer[] = [stats];
   if (o.dryRun) return fanOut(list);
   const { apiAccessReader } = await import('../cluster/api-access.js');
@@ -78,13 +78,16 @@ async function observers(o: ObserverSettings, env: ObserverEnv, log: Logger, sta
     const { NodeTaint } = await import('../cluster/node-taint.js');
     list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
   }
+  if (o.repairPods) list.push(await (await import('./repair-trigger.js')).startRepair(o, env, access, fanOut([...list]), configFile, log));
   return fanOut(list);
 }
 
 export async function run(o: Options, env: Environment, log: Logger): Promise<void> {
   const stats = new Stats();
-  const observer = await observers(o, env, log, stats);
+  let configFile = (): string | undefined => undefined;
+  const observer = await observers(o, env, log, stats, () => configFile());
   const reconciler = new Reconciler(o, env, log, observer);
+  configFile = () => reconciler.multusConfigPath();
   const trigger = new Trigger();
   const stop = new Stop(trigger, log);
 

@@ -55,7 +55,7 @@ describe('Kubernetes Events on the pod', () => {
 
     await fsp.rm(confPath().replace('.conf', '.conflist')).catch(() => fsp.rm(confPath()));
     await waitForEvent('ConfigRestored');
-    expect(fake.api.events.find((e) => e.reason === 'ConfigRestored')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/it was deleted by someone else/) });
+    expect(fake.api.events.find((e) => e.reason === 'ConfigRestored')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/it was removed by someone else/) });
 
     // Three restores of one file within a minute: a writer fight.
     const kubeconfigRestores = async (n: number): Promise<void> => {
@@ -67,7 +67,7 @@ describe('Kubernetes Events on the pod', () => {
       await run.waitForLog(new RegExp(`(restored the kubeconfig[^\\n]*\\n[^]*){${i}}`));
     }
     await waitForEvent('WriterFight');
-    expect(fake.api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s\)/) });
+    expect(fake.api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s, last removed\): find and stop it/) });
 
     // The outranked master goes first, so no switch back to it can come in between.
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));

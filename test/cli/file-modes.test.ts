@@ -104,7 +104,7 @@ describe('file modes', () => {
     const { ino } = await fsp.stat(confPath());
     await fsp.chmod(confPath(), 0o644);
     await eventually(() => modeOf(confPath()), (m) => m === '0600', 10_000, 'mode 0600 again');
-    await run.waitForLog(/restored the Multus config: it was changed by someone else file=\S+ mode=0600 was=0644/);
+    await run.waitForLog(/restored the Multus config: it was given another file mode by someone else file=\S+ mode=0600 was=0644/);
     expect((await fsp.stat(confPath())).ino).toBe(ino);
     await stopDaemon(run);
   });

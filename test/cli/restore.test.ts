@@ -1,5 +1,6 @@
-// Someone else deletes or edits the files this program keeps: the running
-// command writes them back, says so, and says when it keeps happening.
+// Someone else removes, renames or overwrites the files this program keeps:
+// the running command writes them back, says what happened, and says when
+// it keeps happening.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -21,10 +22,10 @@ const confPath = (): string => join(h.confDir, '00-multus.conf');
 
 describe('files changed by someone else', () => {
   it.each([
-    ['Multus config', 'deleted', (p: string) => fsp.rm(p)],
-    ['Multus config', 'changed', (p: string) => fsp.writeFile(p, '{"cniVersion":"0.3.1","name":"x","type":"bridge"}')],
-    ['kubeconfig', 'deleted', (p: string) => fsp.rm(p)],
-    ['kubeconfig', 'changed', (p: string) => fsp.writeFile(p, 'apiVersion: v1\nkind: Config\n')],
+    ['Multus config', 'removed', (p: string) => fsp.rm(p)],
+    ['Multus config', 'overwritten', (p: string) => fsp.writeFile(p, '{"cniVersion":"0.3.1","name":"x","type":"bridge"}')],
+    ['kubeconfig', 'removed', (p: string) => fsp.rm(p)],
+    ['kubeconfig', 'overwritten', (p: string) => fsp.writeFile(p, 'apiVersion: v1\nkind: Config\n')],
   ] as const)('restores the %s when it is %s', async (what, how, act) => {
     const run = await startDaemon(h);
     const path = what === 'kubeconfig' ? h.kubeconfig : confPath();
@@ -41,7 +42,7 @@ describe('files changed by someone else', () => {
     const run = await startDaemon(h);
     await fsp.chmod(h.kubeconfig, 0o644);
     await eventually(async () => (await fsp.stat(h.kubeconfig)).mode & 0o777, (m) => m === 0o600, 10_000, 'mode 0600 again');
-    await run.waitForLog(/restored the kubeconfig: it was changed by someone else/);
+    await run.waitForLog(/restored the kubeconfig: it was given another file mode by someone else/);
     await stopDaemon(run);
   });
 
@@ -66,7 +67,7 @@ describe('files changed by someone else', () => {
     }
     await run.waitForLog(/another writer keeps changing the Multus config .*00-multus.conf/);
     const r = await stopDaemon(run);
-    expect(countMatches(r.stderr, /restored the Multus config: it was changed by someone else/)).toBe(3);
+    expect(countMatches(r.stderr, /restored the Multus config: it was overwritten by someone else/)).toBe(3);
   });
 
   it('settles after a restore instead of rewriting its own file again and again', async () => {
@@ -90,6 +91,6 @@ describe('decisions in JSON logs', () => {
     const r = await stopDaemon(run);
     const lines = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toContainEqual(expect.objectContaining({ level: 'info', msg: 'wrote the Multus config', file: confPath(), master: '10-flannel.conflist' }));
-    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'restored the kubeconfig: it was deleted by someone else', file: h.kubeconfig }));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'restored the kubeconfig: it was removed by someone else', file: h.kubeconfig }));
   });
 });

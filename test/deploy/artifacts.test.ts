@@ -340,6 +340,66 @@ describe('metrics and the startup taint', () => {
   });
 });
 
+describe('the repair-pods component', () => {
+  const component = (): Obj => parseFile(path.join(MANIFESTS, 'repair-pods/kustomization.yaml'))[0]!;
+  const componentObjects = (): Obj[] => (component().resources as string[]).flatMap((f) => parseFile(path.join(MANIFESTS, 'repair-pods', f)));
+
+  it('adds --repair-pods, off in the base; the DaemonSet gives it NODE_NAME', () => {
+    expect(component().kind).toBe('Component');
+    const patch = parse(component().patches[0].patch as string) as Obj[];
+    const added = patch.filter((p) => p.path === '/spec/template/spec/containers/0/args/-').map((p) => p.value as string);
+    expect(options([...dsArgs(), ...added]).repairPods).toBe(true);
+    expect(options(dsArgs()).repairPods).toBe(false);
+    const env = new Map<string, Obj>((container().env as Obj[]).map((e) => [e.name as string, e]));
+    expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+  });
+
+  it('grants the service account what the repair calls: get and list pods, create evictions and events', () => {
+    const objs = componentObjects();
+    const sa = one('ServiceAccount');
+    const role = objs.find((o) => o.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+    ]);
+    const binding = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+  });
+
+  it('binds a policy on the service account\'s evictions: a token of its pod on a node, the pod named by uid, its grace period kept', () => {
+    const objs = componentObjects();
+    const sa = one('ServiceAccount');
+    const policy = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['pods/eviction'] }]);
+    expect(policy.spec.matchConditions[0].expression).toBe(`request.userInfo.username == 'system:serviceaccount:${sa.metadata.namespace}:${sa.metadata.name}'`);
+    const variables = new Map<string, string>((policy.spec.variables as Obj[]).map((v) => [v.name as string, v.expression as string]));
+    expect(variables.get('tokenNode')).toContain("request.userInfo.extra['authentication.kubernetes.io/node-name']");
+    expect(variables.get('tokenPod')).toContain("request.userInfo.extra['authentication.kubernetes.io/pod-name']");
+    const rules = (policy.spec.validations as Obj[]).map((v) => v.expression as string);
+    expect(rules[0]).toBe("variables.tokenNode != '' && variables.tokenPod != ''");
+    expect(rules[1]).toMatch(/object\.deleteOptions\.preconditions\.uid != ''/);
+    expect(rules[2]).toMatch(/!has\(object\.deleteOptions\.gracePeriodSeconds\)/);
+    expect(policy.spec.failurePolicy).toBe('Fail');
+    const vapBinding = objs.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding')!;
+    expect(vapBinding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
+  });
+
+  it('the chart renders the component\'s objects from repairPods (off by default)', () => {
+    const CHART = path.join(ROOT, 'charts/multus-entrypoint');
+    const v = parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Obj;
+    expect(v.repairPods).toEqual({ enabled: false, policy: true });
+    const template = fs.readFileSync(path.join(CHART, 'templates/repair-pods.yaml'), 'utf8');
+    // The rules and the policy's expressions, verbatim (the e2e suite renders and compares whole objects).
+    const role = componentObjects().find((o) => o.kind === 'ClusterRole')!;
+    for (const rule of role.rules as Obj[]) expect(template).toContain(`resources: ${JSON.stringify(rule.resources).replace(/,/g, ', ')}`);
+    const policy = componentObjects().find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    for (const check of policy.spec.validations as Obj[]) expect(template.replace(/\s+/g, ' ')).toContain((check.expression as string).replace(/\s+/g, ' '));
+    expect(fs.readFileSync(path.join(CHART, 'templates/daemonset.yaml'), 'utf8')).toMatch(/if \.Values\.repairPods\.enabled }}\n\s+- "--repair-pods=true"/);
+  });
+});
+
 // The chart's defaults against manifests/ without helm (the e2e suite
 // renders the chart and compares every object): the parts copied verbatim.
 describe('the Helm chart', () => {

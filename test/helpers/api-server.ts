@@ -5,11 +5,11 @@
 // node's GET, and the TokenRequest for a node-bound token (issued as a JWT
 // whose claims name the service account and the node, as
 // pkg/serviceaccount/claims.go writes them), the startup taint's JSON patch
-// of the node, and Events (events.k8s.io/v1 creates, kept apart from
-// `requests`). HTTP or HTTPS. Its behaviour can be changed while a test runs
-// (set()). Suites use it through useFakeApi(): one server per test, closed
-// after it, reached by the built program (env()) or by src/ in-process
-// (access()).
+// of the node, Events (events.k8s.io/v1 creates, kept apart from
+// `requests`), and workload pods to list and evict (api-pods.ts). HTTP or
+// HTTPS. Its behaviour can be changed while a test runs (set()). Suites use
+// it through useFakeApi(): one server per test, closed after it, reached by
+// the built program (env()) or by src/ in-process (access()).
 import { afterEach, beforeAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PodStore } from './api-pods.js';
 import { TOKEN } from './host-root.js';
 
 export const NAMESPACE = 'kube-system';
@@ -60,6 +61,8 @@ export interface FakeApiOptions {
   nodePatch?: 'accept' | 403;
   /** Answer Event creates, refuse them as RBAC would, or never answer. */
   events?: 'accept' | 403 | 'hang';
+  /** Workload pods (api-pods.ts): listed by node, read, evicted. */
+  pods?: PodStore;
 }
 
 export interface ReceivedRequest {
@@ -241,7 +244,8 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   const sockets = new Set<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const isEvent = req.method === 'POST' && path === `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events`;
+    // Events regard this pod (kube-system) or, with --repair-pods, a pod in any namespace.
+    const isEvent = req.method === 'POST' && /^\/apis\/events\.k8s\.io\/v1\/namespaces\/[^/]+\/events$/.test(path);
     if (!isEvent) {
       const contentType = req.headers['content-type'];
       requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, ...(body === undefined ? {} : { body }), ...(contentType ? { contentType } : {}) });
@@ -263,6 +267,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       res.end(JSON.stringify(body));
       return;
     }
+    if (o.pods?.handle(req, res, body)) return;
     if (req.method === 'PATCH' && path === `/api/v1/nodes/${NODE}`) {
       patchNode(req, res, body, o);
       return;

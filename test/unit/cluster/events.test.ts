@@ -16,8 +16,8 @@ describe('events', () => {
     expect(describeEvent({ kind: 'master', master: 'a.conf' })).toBeUndefined();
   });
   it('makes warnings of what needs an operator', () => {
-    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: 'changed' })).toEqual({
-      type: 'Warning', reason: 'ConfigRestored', action: 'Restore', note: 'restored the kubeconfig /k: it was changed by someone else',
+    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: { what: 'overwritten' } })).toEqual({
+      type: 'Warning', reason: 'ConfigRestored', action: 'Restore', note: 'restored the kubeconfig /k: it was overwritten by someone else',
     });
     expect(describeEvent({ kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' })?.type).toBe('Warning');
     expect(describeEvent({ kind: 'fight', file: 'config', path: '/c', times: 3, windowSeconds: 60 })?.reason).toBe('WriterFight');
@@ -35,7 +35,7 @@ describe('EventRecorder, against the fake API server', () => {
   const fake = useFakeApi();
   const POD_REF = { namespace: NAMESPACE, name: POD, uid: POD_UID, nodeName: NODE };
   const WROTE: NodeEvent = { kind: 'wrote', file: 'config', path: '/etc/cni/net.d/00-multus.conf', cause: 'created', master: '10-flannel.conflist' };
-  const restored = (n: number): NodeEvent => ({ kind: 'wrote', file: 'config', path: `/etc/cni/net.d/${n}.conf`, cause: 'restored', how: 'deleted' });
+  const restored = (n: number): NodeEvent => ({ kind: 'wrote', file: 'config', path: `/etc/cni/net.d/${n}.conf`, cause: 'restored', how: { what: 'removed' } });
   let lines: string[] = [];
   let clock = 0;
 

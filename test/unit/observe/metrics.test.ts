@@ -51,7 +51,7 @@ describe('createMetrics: what a scrape shows', () => {
       { kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'created' },
       { kind: 'wrote', file: 'config', path: '/c', cause: 'created', master: 'a.conf' },
       { kind: 'reconciled', result: 'ok', configured: true, master: 'a.conf' },
-      { kind: 'wrote', file: 'config', path: '/c', cause: 'restored', how: 'deleted' },
+      { kind: 'wrote', file: 'config', path: '/c', cause: 'restored', how: { what: 'removed' } },
       { kind: 'reconciled', result: 'error', configured: false, error: 'x' },
       { kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' },
       { kind: 'fight', file: 'config', path: '/c', times: 3, windowSeconds: 60 },

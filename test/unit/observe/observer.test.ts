@@ -39,7 +39,7 @@ describe('Stats', () => {
   it('counts each write by file, restores and invalidations apart, reconciles by result', () => {
     const s = new Stats();
     s.notify(WROTE);
-    s.notify({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: 'changed' });
+    s.notify({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: { what: 'overwritten' } });
     s.notify({ kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' });
     s.notify({ kind: 'wrote', file: 'config', path: '/c', cause: 'updated', master: 'a.conf' });
     s.notify({ kind: 'reconciled', result: 'ok', configured: true, master: 'a.conf' });

@@ -70,26 +70,26 @@ describe('what a reconcile reports', () => {
     expect(switched.at(-1)).toEqual({ kind: 'reconciled', result: 'ok', configured: true, master: '10-flannel.conflist' });
   });
 
-  it('a file someone else deleted or changed is restored, and says how; the third time in a minute is a fight', async () => {
+  it('a file someone else removed or overwrote is restored, and says how; the third time in a minute is a fight', async () => {
     await copyMaster(h, 'masters/87-podman-bridge.conf');
     const r = reconciler();
     await r.reconcile();
     await fsp.rm(confPath());
     expect(await eventsOf(r)).toEqual([
-      { kind: 'wrote', file: 'config', path: confPath(), cause: 'restored', how: 'deleted', master: '87-podman-bridge.conf' },
+      { kind: 'wrote', file: 'config', path: confPath(), cause: 'restored', how: { what: 'removed' }, master: '87-podman-bridge.conf' },
       { kind: 'reconciled', result: 'ok', configured: true, master: '87-podman-bridge.conf' },
     ]);
     await fsp.writeFile(h.kubeconfig, 'someone else\n');
-    expect((await eventsOf(r))[0]).toEqual({ kind: 'wrote', file: 'kubeconfig', path: h.kubeconfig, cause: 'restored', how: 'changed', master: '87-podman-bridge.conf' });
+    expect((await eventsOf(r))[0]).toEqual({ kind: 'wrote', file: 'kubeconfig', path: h.kubeconfig, cause: 'restored', how: { what: 'overwritten' }, master: '87-podman-bridge.conf' });
     await fsp.writeFile(confPath(), '{}');
     expect((await eventsOf(r)).filter((e) => e.kind !== 'reconciled')).toEqual([
-      { kind: 'wrote', file: 'config', path: confPath(), cause: 'restored', how: 'changed', master: '87-podman-bridge.conf' },
+      { kind: 'wrote', file: 'config', path: confPath(), cause: 'restored', how: { what: 'overwritten' }, master: '87-podman-bridge.conf' },
     ]);
     await fsp.writeFile(confPath(), '{}');
     await fsp.writeFile(h.kubeconfig, 'someone else\n');
     await eventsOf(r);
     await fsp.rm(confPath());
-    expect((await eventsOf(r)).filter((e) => e.kind === 'fight')).toEqual([{ kind: 'fight', file: 'config', path: confPath(), times: 4, windowSeconds: 60 }]);
+    expect((await eventsOf(r)).filter((e) => e.kind === 'fight')).toEqual([{ kind: 'fight', file: 'config', path: confPath(), times: 4, windowSeconds: 60, how: { what: 'removed' } }]);
   });
 
   it('with --cleanup-config-on-exit, the last master gone: the config invalidated, not configured, no master', async () => {

@@ -93,8 +93,8 @@ describe('a reconcile', () => {
   });
 
   it.each([
-    ['deleted', (p: string) => fsp.rm(p)],
-    ['changed', (p: string) => fsp.writeFile(p, '{"cniVersion":"0.3.1","name":"x","type":"bridge"}')],
+    ['removed', (p: string) => fsp.rm(p)],
+    ['overwritten', (p: string) => fsp.writeFile(p, '{"cniVersion":"0.3.1","name":"x","type":"bridge"}')],
   ] as const)('restores a config %s by someone else, and says so', async (how, act) => {
     await copyMaster(h, 'masters/10-flannel.conflist');
     const r = reconciler();
@@ -140,7 +140,7 @@ describe('a reconcile', () => {
     await r.reconcile();
     expect((await fsp.stat(confPath())).mode & 0o7777).toBe(0o600);
     expect((await stamp(confPath()))[0]).toBe(before[0]);
-    expect(logged()).toContain(`restored the Multus config: it was changed by someone else file=${confPath()} mode=0600 was=0640`);
+    expect(logged()).toContain(`restored the Multus config: it was given another file mode by someone else file=${confPath()} mode=0600 was=0640`);
   });
 
   it('rewrites, rather than changes the mode of, a symbolic link holding the right content', async () => {
@@ -165,7 +165,7 @@ describe('a reconcile', () => {
       await r.reconcile();
       expect(count(/another writer keeps changing the Multus config/)).toBe(i < 3 ? 0 : 1);
     }
-    expect(logged()).toContain(`another writer keeps changing the Multus config (3 times in 60 s): find and stop it file=${confPath()}`);
+    expect(logged()).toContain(`another writer keeps changing the Multus config (3 times in 60 s, last removed): find and stop it file=${confPath()}`);
   });
 
   it('removes the stale twin once the new config is written, and logs it', async () => {

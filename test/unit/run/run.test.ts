@@ -156,7 +156,7 @@ describe('run, watching', () => {
     // Deleted by someone else: restored.
     await fsp.rm(confPath());
     await eventually(() => readOrUndefined(confPath()), (t) => t !== undefined, 20_000, 'the config restored');
-    expect(said('restored the Multus config: it was deleted by someone else')).toBe(1);
+    expect(said('restored the Multus config: it was removed by someone else')).toBe(1);
 
     fake.api.set({ daemonSet: 'absent' });
     stop('SIGTERM');
