@@ -55,6 +55,25 @@ export interface FakeApiOptions {
   nodePatch?: 'accept' | 403;
   /** Answer Event creates, refuse them as RBAC would, or never answer. */
   events?: 'accept' | 403 | 'hang';
+  /** The pod's spec.terminationGracePeriodSeconds (absent when unset). */
+  podGraceSeconds?: number;
+  /**
+   * Shed load as priority and fairness does: answer requests whose "METHOD
+   * path" matches `match` (all when unset) with `status` (429, 503...) and a
+   * Retry-After of `retryAfter` seconds (none when unset), `times` times
+   * (forever when unset).
+   */
+  busy?: { status: number; retryAfter?: string; times?: number; match?: RegExp };
+}
+
+/** Every request as answered, Events included: when it came and the status it got. */
+export interface AnsweredRequest {
+  method: string;
+  path: string;
+  /** Date.now() on arrival. */
+  at: number;
+  /** The status sent; 0 while unanswered (a hang). */
+  status: number;
 }
 
 export interface ReceivedRequest {
@@ -71,6 +90,8 @@ export interface FakeApi {
   requests: ReceivedRequest[];
   /** Tokens issued by TokenRequest, in order. */
   issued: string[];
+  /** Every request with its arrival time and status, Events included. */
+  answered: AnsweredRequest[];
   /** Events created (the bodies as sent); not in `requests`. */
   events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** The node's taints now. */
@@ -134,9 +155,13 @@ const pod = {
     labels: { app: 'multus', name: 'multus' },
     ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: DAEMONSET, uid: '3f1c2a8e-0000-4000-8000-000000000002', controller: true, blockOwnerDeletion: true }],
   },
-  spec: { nodeName: 'node-1', containers: [{ name: 'kube-multus', image: 'multus' }] },
+  spec: { nodeName: 'node-1', containers: [{ name: 'kube-multus', image: 'multus' }] } as Record<string, unknown>,
   status: { phase: 'Running' },
 };
+
+function podObject(o: FakeApiOptions): unknown {
+  return o.podGraceSeconds === undefined ? pod : { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: o.podGraceSeconds } };
+}
 
 function daemonSet(deleting: boolean, o: FakeApiOptions): unknown {
   const podSpec: Record<string, unknown> = { containers: [{ name: 'kube-multus', image: 'multus' }] };
@@ -232,6 +257,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   const requests: ReceivedRequest[] = [];
   const events: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   const issued: string[] = [];
+  const answered: AnsweredRequest[] = [];
   const accepted = new Set<string>([o.token]);
   const sockets = new Set<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
@@ -244,6 +270,13 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     const bearer = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
     if (!accepted.has(bearer) && !issued.includes(bearer)) {
       status(res, 401, 'Unauthorized', 'Unauthorized');
+      return;
+    }
+    const busy = o.busy;
+    if (busy && (busy.times ?? 1) > 0 && (!busy.match || busy.match.test(`${req.method ?? ''} ${path}`))) {
+      if (busy.times !== undefined) busy.times -= 1;
+      if (busy.retryAfter !== undefined) res.setHeader('Retry-After', busy.retryAfter);
+      status(res, busy.status, busy.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', busy.status === 429 ? 'Too many requests, please try again later.' : 'the server is currently unable to handle the request');
       return;
     }
     if (isEvent) {
@@ -280,7 +313,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     }
     if (path === `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`) {
       switch (o.pod ?? 'owned') {
-        case 'owned': object(res, pod); return;
+        case 'owned': object(res, podObject(o)); return;
         case 'absent': status(res, 404, 'NotFound', `pods "${POD}" not found`); return;
         case 'orphan': object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: undefined } }); return;
         case 'replicaset':
@@ -302,6 +335,9 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     status(res, 404, 'NotFound', 'the server could not find the requested resource');
   };
   const withBody = (req: IncomingMessage, res: ServerResponse): void => {
+    const entry: AnsweredRequest = { method: req.method ?? '', path: (req.url ?? '/').split('?')[0]!, at: Date.now(), status: 0 };
+    answered.push(entry);
+    res.on('finish', () => { entry.status = res.statusCode; });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -322,6 +358,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   return {
     port,
     requests,
+    answered,
     issued,
     events,
     taints: () => o.nodeTaints ?? [],
