@@ -73,7 +73,8 @@ async function observers(o: Options, env: Environment, log: Logger, stats: Stats
   if (o.nodeReadyTaint) {
     if (!env.nodeName) throw new JobError('--node-ready-taint: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the node to untaint is unknown');
     const { NodeTaint } = await import('../cluster/node-taint.js');
-    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
+    // With --once there is no loop and nothing to flap: no hold-down before the removal.
+    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log, o.once ? { holdDownMs: 0 } : {}));
   }
   return fanOut(list);
 }
