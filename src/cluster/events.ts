@@ -36,6 +36,8 @@ export function describeEvent(e: NodeEvent): EventSpec | undefined {
     case 'wrote': {
       const what = FILE_NAMES[e.file];
       switch (e.cause) {
+        case 'renewed':
+          return undefined; // routine: counted in /metrics, not an Event
         case 'created':
         case 'updated': {
           const master = e.file === 'config' && e.master ? ` (master ${e.master})` : '';

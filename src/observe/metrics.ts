@@ -108,6 +108,15 @@ export function createMetrics(src: MetricsSource): Metrics {
       this.inc(stats.invalidations);
     },
   });
+  new Counter({
+    name: 'multus_entrypoint_token_renewals_total',
+    help: 'Kubeconfig rewrites that only changed its token (a rotated mounted token, a renewed node-bound one); routine, so not an Event',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.tokenRenewals);
+    },
+  });
   new Gauge({
     name: 'multus_entrypoint_master_info',
     help: 'The master CNI config in use (value 1, its file name as label)',

@@ -7,8 +7,12 @@
 export type FileKind = 'config' | 'kubeconfig';
 
 export type NodeEvent =
-  /** A generated file was written: a new file, an update, a restore after another writer, or the invalidated config. */
-  | { kind: 'wrote'; file: FileKind; path: string; cause: 'created' | 'updated' | 'restored' | 'invalidated'; master?: string; how?: 'deleted' | 'changed' }
+  /**
+   * A generated file was written: a new file, an update, a kubeconfig
+   * renewed (only its token changed: a rotated mounted token or a renewed
+   * node-bound one), a restore after another writer, or the invalidated config.
+   */
+  | { kind: 'wrote'; file: FileKind; path: string; cause: 'created' | 'updated' | 'renewed' | 'restored' | 'invalidated'; master?: string; how?: 'deleted' | 'changed' }
   /** Another writer keeps changing a generated file. */
   | { kind: 'fight'; file: FileKind; path: string; times: number; windowSeconds: number }
   /** The master in use changed (`previous` is undefined for the first one). */

@@ -7,6 +7,8 @@ export class Stats implements Observer {
   readonly writes: Record<FileKind, number> = { config: 0, kubeconfig: 0 };
   restores = 0;
   invalidations = 0;
+  /** Kubeconfig rewrites that only changed its token (routine: a metric, not an Event). */
+  tokenRenewals = 0;
   /** The master config in use (its name); none while waiting for one. */
   master: string | undefined;
 
@@ -16,6 +18,7 @@ export class Stats implements Observer {
         this.writes[e.file]++;
         if (e.cause === 'restored') this.restores++;
         if (e.cause === 'invalidated') this.invalidations++;
+        if (e.cause === 'renewed') this.tokenRenewals++;
         return;
       case 'reconciled':
         this.reconciles[e.result]++;

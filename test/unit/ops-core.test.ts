@@ -3,7 +3,7 @@
 // JSON patch of the node's taints.
 import { describe, expect, it } from '@jest/globals';
 import { describeEvent, eventBody } from '../../src/cluster/events.js';
-import { renderKubeconfig } from '../../src/core/kubeconfig.js';
+import { onlyTokenDiffers, renderKubeconfig } from '../../src/core/kubeconfig.js';
 import { tokenExpiry } from '../../src/observe/metrics.js';
 import { taintPatch } from '../../src/cluster/node-taint.js';
 
@@ -44,10 +44,30 @@ describe('taintPatch', () => {
   });
 });
 
+describe('onlyTokenDiffers', () => {
+  const input = { protocol: 'https', host: '10.0.0.1', port: '443', token: 'a.b.c', ca: Buffer.from('CA'), skipTlsVerify: false };
+  it('is true when only the token changed (a rotation or a renewal)', () => {
+    expect(onlyTokenDiffers(renderKubeconfig(input), renderKubeconfig({ ...input, token: 'd.e.f' }))).toBe(true);
+  });
+  it.each([
+    ['the same text', input],
+    ['a new CA', { ...input, ca: Buffer.from('CA-2') }],
+    ['a new CA and token', { ...input, ca: Buffer.from('CA-2'), token: 'd.e.f' }],
+    ['a new server', { ...input, host: '10.0.0.2', token: 'd.e.f' }],
+    ['TLS verification off', { ...input, skipTlsVerify: true, token: 'd.e.f' }],
+  ])('is false for %s', (_what, other) => {
+    expect(onlyTokenDiffers(renderKubeconfig(input), renderKubeconfig(other))).toBe(false);
+  });
+});
+
 describe('events', () => {
   it('has no event for a reconcile or the first master (ConfigWritten names it)', () => {
     expect(describeEvent({ kind: 'reconciled', result: 'ok', configured: true })).toBeUndefined();
     expect(describeEvent({ kind: 'master', master: 'a.conf' })).toBeUndefined();
+  });
+  it('has no event for a token renewed on schedule (a metric counts it); a kubeconfig that changed otherwise has one', () => {
+    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'renewed' })).toBeUndefined();
+    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'updated' })?.reason).toBe('KubeconfigWritten');
   });
   it('makes warnings of what needs an operator', () => {
     expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: 'changed' })).toEqual({
