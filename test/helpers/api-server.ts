@@ -5,9 +5,11 @@
 // node's GET, and the TokenRequest for a node-bound token (issued as a JWT
 // whose claims name the service account and the node, as
 // pkg/serviceaccount/claims.go writes them), the startup taint's JSON patch
-// of the node, and Events (events.k8s.io/v1 creates, kept apart from
-// `requests`). HTTP or HTTPS. Its behaviour can be changed while a test runs
-// (set()).
+// of the node, and Events (events.k8s.io/v1 creates and the PATCHes of
+// their series, kept apart from `requests`). It can shed load as priority
+// and fairness does (429/5xx with Retry-After), and logs when each request
+// came and how it was answered. HTTP or HTTPS. Its behaviour can be changed
+// while a test runs (set()).
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -92,8 +94,10 @@ export interface FakeApi {
   issued: string[];
   /** Every request with its arrival time and status, Events included. */
   answered: AnsweredRequest[];
-  /** Events created (the bodies as sent); not in `requests`. */
+  /** Events created (the bodies as sent, with `series` as PATCHed since); not in `requests`. */
   events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** PATCHes of Events (an EventSeries' count), in order; not in `requests`. An Event removed from `events` answers 404. */
+  eventPatches: { name: string; body: any; contentType: string | undefined }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** The node's taints now. */
   taints(): Taint[];
   /** The env the command needs to reach this server as its API server. */
@@ -256,14 +260,17 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   const o: FakeApiOptions & { nodeVersion?: number } = { ...options };
   const requests: ReceivedRequest[] = [];
   const events: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const eventPatches: FakeApi['eventPatches'] = [];
   const issued: string[] = [];
   const answered: AnsweredRequest[] = [];
   const accepted = new Set<string>([o.token]);
   const sockets = new Set<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const isEvent = req.method === 'POST' && path === `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events`;
-    if (!isEvent) {
+    const eventsPath = `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events`;
+    const isEvent = req.method === 'POST' && path === eventsPath;
+    const isEventPatch = req.method === 'PATCH' && path.startsWith(`${eventsPath}/`);
+    if (!isEvent && !isEventPatch) {
       const contentType = req.headers['content-type'];
       requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, ...(body === undefined ? {} : { body }), ...(contentType ? { contentType } : {}) });
     }
@@ -279,11 +286,23 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       status(res, busy.status, busy.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', busy.status === 429 ? 'Too many requests, please try again later.' : 'the server is currently unable to handle the request');
       return;
     }
-    if (isEvent) {
+    if (isEvent || isEventPatch) {
       const mode = o.events ?? 'accept';
       if (mode === 'hang') return;
       if (mode === 403) {
         status(res, 403, 'Forbidden', `events.events.k8s.io is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot create resource "events" in API group "events.k8s.io" in the namespace "${NAMESPACE}"`);
+        return;
+      }
+      if (isEventPatch) {
+        const name = decodeURIComponent(path.slice(eventsPath.length + 1));
+        const event = events.find((e) => e.metadata?.name === name);
+        if (!event) {
+          status(res, 404, 'NotFound', `events.events.k8s.io "${name}" not found`);
+          return;
+        }
+        eventPatches.push({ name, body, contentType: req.headers['content-type'] });
+        Object.assign(event, body as Record<string, unknown>);
+        object(res, event);
         return;
       }
       events.push(body as Record<string, unknown>);
@@ -361,6 +380,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     answered,
     issued,
     events,
+    eventPatches,
     taints: () => o.nodeTaints ?? [],
     set: (change) => { Object.assign(o, change); },
     accept: (token) => { accepted.add(token); },

@@ -1,15 +1,16 @@
 // Kubernetes Events regarding the program's own pod, as an operator sees
 // them in `kubectl describe pod`, sent to a stand-in API server on 127.0.0.1:
 // config written, master switched, restored, writer fight, invalidated,
-// uninstall cleanup; a refused or hanging events API is logged once and never
-// holds up the loop.
+// uninstall cleanup; a repeat is an EventSeries, not a new Event; a token
+// rotation is a metric, not an Event; a refused or hanging events API is
+// logged once and never holds up the loop.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FakeApi, NAMESPACE, POD, POD_UID, startFakeApi } from '../helpers/api-server.js';
-import { countMatches, expectNoSecrets, killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { countMatches, expectNoSecrets, killLeftovers, registerSecret, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
 
 let h: HostRoot;
 let api: FakeApi | undefined;
@@ -70,6 +71,10 @@ describe('Kubernetes Events on the pod', () => {
     }
     await waitForEvent('WriterFight');
     expect(api.events.find((e) => e.reason === 'WriterFight')).toMatchObject({ type: 'Warning', note: expect.stringMatching(/another writer keeps changing the kubeconfig .* \(3 times in 60 s\)/) });
+    // Four restores, one Event: created for the first (its note stays the
+    // first's, as client-go's series keep it), a series from the second on.
+    expect(reasons().filter((r) => r === 'ConfigRestored')).toHaveLength(1);
+    await eventually(async () => api!.events.find((e) => e.reason === 'ConfigRestored')?.series?.count, (n) => n === 2, 10_000, 'ConfigRestored as a series');
 
     // The outranked master goes first, so no switch back to it can come in between.
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
@@ -84,7 +89,58 @@ describe('Kubernetes Events on the pod', () => {
     expect(uninstall).toMatch(/^uninstall \(DaemonSet kube-system\/kube-multus-ds is gone\): removed /);
     expect(uninstall).toContain(join(h.confDir, '00-multus.conflist'));
     expect(uninstall).toContain(h.kubeconfig);
+    // On stop, the series that grew since its last PATCH got its last count.
+    expect(api.events.find((e) => e.reason === 'ConfigRestored')?.series?.count).toBe(4);
     expectNoSecrets(JSON.stringify(api.events) + r.stderr);
+  });
+
+  it('a writer fight (the config tampered with 4 times a second) costs a handful of Event writes, not one per restore', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    await waitForEvent('KubeconfigWritten');
+    await waitForEvent('ConfigWritten');
+    const before = api.answered.filter((q) => q.path.includes('/events')).length;
+    const fightStart = Date.now();
+    let tampered = 0;
+    while (Date.now() - fightStart < 6000) {
+      const tick = Date.now();
+      await fsp.writeFile(confPath(), '{"tampered": true}');
+      tampered++;
+      await eventually(() => readOrUndefined(confPath()), (t) => t !== undefined && !t.includes('tampered'), 10_000, `restore ${tampered}`);
+      await sleep(Math.max(0, tick + 250 - Date.now()));
+    }
+    // Both Events exist (created, then made a series): wait for them, not for time.
+    await eventually(async () => api!.eventPatches.length, (n) => n >= 2, 10_000, 'both series PATCHed');
+    const during = api.answered.filter((q) => q.path.includes('/events')).slice(before);
+    // ConfigRestored: POST + PATCH; WriterFight: POST + PATCH. Nothing more for the rest of the fight.
+    expect(during.map((q) => q.method).sort()).toEqual(['PATCH', 'PATCH', 'POST', 'POST']);
+    expect(tampered).toBeGreaterThanOrEqual(10);
+    expect(reasons().sort()).toEqual(['ConfigRestored', 'ConfigWritten', 'KubeconfigWritten', 'WriterFight']);
+    const r = await stopDaemon(run);
+    // On stop each series' last count goes out: two more PATCHes, no more.
+    expect(api.eventPatches).toHaveLength(4);
+    // Every restore counted in the series (a tampering that lands mid-restore can make one fewer).
+    const restores = countMatches(r.stderr, /restored the Multus config/);
+    expect(restores).toBeGreaterThanOrEqual(tampered - 2);
+    expect(api.events.find((e) => e.reason === 'ConfigRestored')?.series?.count).toBe(restores);
+  });
+
+  it('a rotated service-account token rewrites the kubeconfig without an Event', async () => {
+    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    const rotated = 'eyJhbGciOiJSUzI1NiJ9.rotated-events-never-log-me.sig';
+    registerSecret(rotated);
+    api.accept(rotated);
+    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    await waitForEvent('KubeconfigWritten');
+    await writeServiceAccount(h.saDir, rotated, 'CA-1');
+    await eventually(() => readOrUndefined(h.kubeconfig), (t) => t?.includes(rotated) === true, 10_000, 'the rotated token written');
+    // A later Event shows the rotation made none (Events are sent in order).
+    await fsp.rm(confPath());
+    await waitForEvent('ConfigRestored');
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/updated the kubeconfig: a new token/);
+    expect(reasons()).toEqual(['KubeconfigWritten', 'ConfigWritten', 'ConfigRestored']);
+    expect(api.eventPatches).toEqual([]);
   });
 
   it('logs a refused event once and keeps working', async () => {
