@@ -68,6 +68,13 @@ export interface FakeApiOptions {
   busy?: { status: number; retryAfter?: string; times?: number; match?: RegExp };
 }
 
+/** A PATCH of an Event as received: the program sends only its series. */
+export interface EventPatch {
+  name: string;
+  body: { series: { count: number; lastObservedTime: string } };
+  contentType: string | undefined;
+}
+
 /** Every request as answered, Events included: when it came and the status it got. */
 export interface AnsweredRequest {
   method: string;
@@ -97,7 +104,7 @@ export interface FakeApi {
   /** Events created (the bodies as sent, with `series` as PATCHed since); not in `requests`. */
   events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** PATCHes of Events (an EventSeries' count), in order; not in `requests`. An Event removed from `events` answers 404. */
-  eventPatches: { name: string; body: any; contentType: string | undefined }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  eventPatches: EventPatch[];
   /** The node's taints now. */
   taints(): Taint[];
   /** The env the command needs to reach this server as its API server. */
@@ -300,7 +307,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
           status(res, 404, 'NotFound', `events.events.k8s.io "${name}" not found`);
           return;
         }
-        eventPatches.push({ name, body, contentType: req.headers['content-type'] });
+        eventPatches.push({ name, body: body as EventPatch['body'], contentType: req.headers['content-type'] });
         Object.assign(event, body as Record<string, unknown>);
         object(res, event);
         return;
