@@ -6,8 +6,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { NodeTaint } from '../../src/cluster/node-taint.js';
-import { createLogger } from '../../src/observe/log.js';
 import { type FakeApi, type FakeApiOptions, NODE, type Taint, startFakeApi } from '../helpers/api-server.js';
 import { countMatches, killLeftovers, runDaemonToEnd, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
@@ -142,29 +140,4 @@ describe('--node-ready-taint', () => {
     expect(await readOrUndefined(join(h.confDir, '00-multus.conf'))).toBeDefined();
     expect(untainted()).toBe(false);
   }, SLOW);
-});
-
-describe('NodeTaint in this process (a short hold-down)', () => {
-  const access = (): (() => Promise<{ protocol: string; host: string; port: string; token: string; ca: undefined; skipTlsVerify: boolean }>) =>
-    async () => ({ protocol: 'http', host: '127.0.0.1', port: String(api!.port), token: TOKEN, ca: undefined, skipTlsVerify: false });
-  const configured = { kind: 'reconciled', result: 'ok', configured: true } as const;
-  const invalidated = { kind: 'wrote', file: 'config', path: '/x/00-multus.conf', cause: 'invalidated' } as const;
-
-  it('flapping every 50 ms for 2 s: the taint goes back once, and goes once the config has held', async () => {
-    api = await startFakeApi({ ...options, nodeTaints: [OTHER] });
-    const taint = new NodeTaint(access(), NODE, KEY, createLogger('text', () => undefined), { holdDownMs: 1000 });
-    taint.notify(configured);
-    const flapStart = Date.now();
-    while (Date.now() - flapStart < 2000) {
-      taint.notify(invalidated);
-      await new Promise((r) => setTimeout(r, 25));
-      taint.notify(configured);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const held = Date.now();
-    await waitTaint(false, 'the taint removed once the config held');
-    expect(nodePatches().map((p) => p.status)).toEqual([200, 200]);
-    expect(nodePatches()[1]!.at - held).toBeGreaterThanOrEqual(950);
-    await taint.close(1000);
-  });
 });

@@ -5,9 +5,9 @@
 // until the pod is read); only then is it called an uninstall. Over HTTP the
 // same is checked in test/integration/node-selection.test.ts.
 import { describe, expect, it } from '@jest/globals';
-import { ApiError, type ApiRequest, type ApiResponse } from '../../src/cluster/kube-api.js';
-import { checkUninstall, graceBudgetMs, podGraceSeconds, type CheckTarget } from '../../src/cluster/uninstall-check.js';
-import { FakeClock, seededRandom } from '../helpers/fake-clock.js';
+import { ApiError, type ApiRequest, type ApiResponse } from '../../../src/cluster/kube-api.js';
+import { checkUninstall, graceBudgetMs, podGraceSeconds, type CheckTarget } from '../../../src/cluster/uninstall-check.js';
+import { FakeClock, seededRandom } from '../../helpers/fake-clock.js';
 
 const API = { protocol: 'https', host: '10.0.0.1', port: '443', token: 't', ca: undefined, skipTlsVerify: true };
 const TARGET: CheckTarget = { namespace: 'kube-system', podName: 'multus-x', nodeName: '' };

@@ -5,8 +5,8 @@
 // quiet; and client-go's spam filter (burst 25, one more per 5 min) per
 // object over every write.
 import { describe, expect, it } from '@jest/globals';
-import { EventSeriesBook, SERIES_FINISH_MS, SERIES_REFRESH_MS, SPAM_BURST, SPAM_REFILL_MS, SpamFilter, eventKey, type SeriesWrite } from '../../src/core/event-series.js';
-import { describeEvent, identityOf, type PodRef } from '../../src/cluster/events.js';
+import { EventSeriesBook, SERIES_FINISH_MS, SERIES_REFRESH_MS, SPAM_BURST, SPAM_REFILL_MS, SpamFilter, eventKey, type SeriesWrite } from '../../../src/core/event-series.js';
+import { describeEvent, identityOf, type PodRef } from '../../../src/cluster/events.js';
 
 const T0 = 1_800_000_000_000;
 const MIN = 60_000;

@@ -3,8 +3,8 @@
 // capped at 32 s. Draws come from a seeded random source, so the bounds are
 // checked over many draws, the same ones on every run.
 import { describe, expect, it } from '@jest/globals';
-import { Backoff, backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfter, type BackoffPolicy } from '../../src/base/backoff.js';
-import { seededRandom } from '../helpers/fake-clock.js';
+import { Backoff, backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfter, type BackoffPolicy } from '../../../src/base/backoff.js';
+import { seededRandom } from '../../helpers/fake-clock.js';
 
 const POLICY: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 30_000, jitter: 1 };
 

@@ -4,13 +4,13 @@
 // refresh or its end), on jest's fake clock for the minutes; retries of a
 // write the server shed, honouring Retry-After; an Event gone from the
 // server created again with its series. The rules themselves are pinned in
-// test/unit/event-series.test.ts.
+// test/unit/core/event-series.test.ts.
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { EventRecorder, type PodRef } from '../../src/cluster/events.js';
-import { createLogger } from '../../src/observe/log.js';
-import type { NodeEvent } from '../../src/observe/observer.js';
-import { type FakeApi, NAMESPACE, NODE, POD, POD_UID, startFakeApi } from '../helpers/api-server.js';
-import { TOKEN } from '../helpers/host-root.js';
+import { EventRecorder, type PodRef } from '../../../src/cluster/events.js';
+import { createLogger } from '../../../src/observe/log.js';
+import type { NodeEvent } from '../../../src/observe/observer.js';
+import { type FakeApi, NAMESPACE, NODE, POD, POD_UID, startFakeApi } from '../../helpers/api-server.js';
+import { TOKEN } from '../../helpers/host-root.js';
 
 const MIN = 60_000;
 const REF: PodRef = { namespace: NAMESPACE, name: POD, uid: POD_UID, nodeName: NODE };
