@@ -58,7 +58,7 @@ function specOf(option: Option): { term: string; description: string } | undefin
 }
 
 /** The usage text and the environment the program reads. */
-export function helpText(): string {
+function helpText(): string {
   const width = Math.max(...ENVIRONMENT.map(([name]) => name.length));
   const env = ENVIRONMENT.map(([name, use]) => `  ${name.padEnd(width)}  ${use}`).join('\n');
   return `${buildCommand().helpInformation()}\nEnvironment:\n${env}\n`;

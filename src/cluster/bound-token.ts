@@ -12,15 +12,17 @@ import { Backoff, type BackoffPolicy } from '../base/backoff.js';
 import { messageOf } from '../base/errors.js';
 import type { ServiceAccount } from '../host/read.js';
 import { readServiceAccount } from '../host/read.js';
-import { ApiError, expectOk, type ApiAccess } from './kube-api.js';
+import { apiAccess, type ServiceEnv } from '../core/kubeconfig.js';
+import { ApiError, expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import { renewalTime, tokenClaims, usableUntil } from '../core/token-claims.js';
 
-export interface BoundTokenConfig {
+interface BoundTokenConfig {
   nodeName: string;
   expirationSeconds: number;
   /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */
-  server: Pick<ApiAccess, 'protocol' | 'host' | 'port' | 'skipTlsVerify'>;
+  env: ServiceEnv;
+  skipTlsVerify: boolean;
 }
 
 interface Issued {
@@ -34,7 +36,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A request made while the kubeconfig is waited for must not hold it longer than this. */
 const REQUEST_TIMEOUT_MS = 5000;
 /** A failed request is retried after 1 s, 2 s, 4 s ... (each within [d, 2d), base/backoff.ts), at most 5 min, or what Retry-After asks. */
-export const TOKEN_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 150_000, jitter: 1 };
+const TOKEN_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 150_000, jitter: 1 };
 
 function basisOf(sa: ServiceAccount): string {
   return `${sa.token}\0${sa.ca?.toString('base64') ?? ''}`;
@@ -96,12 +98,6 @@ export class BoundTokenSource {
     const c = this.current;
     if (c && Date.now() < usableUntil(c.issuedMs, c.expiresMs)) return c.token;
     return sa.token;
-  }
-
-  /** The node-bound token in use, if any: for metrics and messages, never logged. */
-  expiresAt(): Date | undefined {
-    const c = this.current;
-    return c && Date.now() < usableUntil(c.issuedMs, c.expiresMs) ? new Date(c.expiresMs) : undefined;
   }
 
   stop(): void {
@@ -169,7 +165,7 @@ export class BoundTokenSource {
   }
 
   private async ask(sa: ServiceAccount, namespace: string, name: string): Promise<Issued> {
-    const api: ApiAccess = { ...this.cfg.server, token: sa.token, ca: sa.ca };
+    const api = apiAccess(this.cfg.env, sa, this.cfg.skipTlsVerify);
     const issuedMs = Date.now();
     const body = await expectOk(api, {
       method: 'POST',

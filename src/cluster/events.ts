@@ -73,7 +73,7 @@ export function describeEvent(e: NodeEvent): EventSpec | undefined {
 const MAX_NOTE = 1024;
 
 /** events.k8s.io/v1 wants MicroTime: RFC 3339 with six fractional digits. */
-export function microTime(ms: number): string {
+function microTime(ms: number): string {
   return isoTime(ms).replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
@@ -106,7 +106,7 @@ export function identityOf(spec: EventSpec, pod: PodRef): string {
 }
 
 /** A failed write is retried after 2 s, 4 s ... (each within [d, 2d)), at most about 2 min apart, or what Retry-After asks. */
-export const EVENT_BACKOFF: BackoffPolicy = { initialMs: 2000, factor: 2, capMs: 60_000, jitter: 1 };
+const EVENT_BACKOFF: BackoffPolicy = { initialMs: 2000, factor: 2, capMs: 60_000, jitter: 1 };
 /** Tries per write, as client-go's maxTriesPerEvent. */
 const MAX_TRIES = 12;
 /** Writes waiting to be sent; the spam filter keeps this far from full. */

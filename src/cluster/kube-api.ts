@@ -7,13 +7,13 @@ import type * as Http from 'node:http';
 import type * as Https from 'node:https';
 import { parseRetryAfter } from '../base/backoff.js';
 import { nodeHttp, nodeHttps } from '../base/builtins.js';
-import type { KubeconfigInput } from '../core/kubeconfig.js';
+import type { ApiAccess } from '../core/kubeconfig.js';
 import { serverUrl } from '../core/kubeconfig.js';
 
-/** The API server as the kubeconfig reaches it: the same server, token and CA. */
-export type ApiAccess = KubeconfigInput;
+// The API server as the kubeconfig reaches it: the same server, token and CA.
+export type { ApiAccess };
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface ApiRequest {
   method: Method;

@@ -37,7 +37,7 @@ export function taintPatch(node: unknown, key: string, want: Want): unknown[] | 
 }
 
 /** A failed GET or PATCH is retried after 1 s, 2 s, 4 s ... (each within [d, 2d)), at most about a minute, or what Retry-After asks. */
-export const TAINT_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 30_000, jitter: 1 };
+const TAINT_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 30_000, jitter: 1 };
 /** How long the config must have held (stayed configured) before the taint is removed. */
 export const HOLD_DOWN_MS = 10_000;
 
@@ -63,7 +63,7 @@ export class HoldDown {
   }
 }
 
-export interface NodeTaintOptions {
+interface NodeTaintOptions {
   /** HOLD_DOWN_MS; 0 with --once (no loop, nothing to flap). */
   holdDownMs?: number;
   clock?: Clock;

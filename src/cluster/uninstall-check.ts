@@ -26,7 +26,7 @@ export interface CheckTarget {
   nodeName: string;
 }
 
-export interface CheckOptions {
+interface CheckOptions {
   /** The pod's grace period when already known; otherwise read from the pod (30 s until then). */
   graceSeconds?: number;
   clock?: Clock;
@@ -36,15 +36,15 @@ export interface CheckOptions {
 }
 
 /** Kubernetes' default terminationGracePeriodSeconds, assumed while the pod's own is unknown. */
-export const DEFAULT_GRACE_SECONDS = 30;
+const DEFAULT_GRACE_SECONDS = 30;
 /** Left of the grace period for removing files, the taint and the last events before the kubelet's SIGKILL. */
-export const GRACE_MARGIN_SECONDS = 5;
+const GRACE_MARGIN_SECONDS = 5;
 /** No single request waits longer than this, so a hung one leaves time to ask again. */
 const ATTEMPT_MS = 5000;
 /** A last attempt needs at least this long; less left of the budget and the check ends. */
 const MIN_ATTEMPT_MS = 1000;
 /** 1 s, 2 s, 4 s, 8 s (each within [d, 2d)), or what Retry-After asks. */
-export const UNINSTALL_CHECK_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 8000, jitter: 1 };
+const UNINSTALL_CHECK_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 8000, jitter: 1 };
 
 /** How long the check may keep asking: the grace period less the margin (at least one attempt's worth). */
 export function graceBudgetMs(graceSeconds: number | undefined): number {

@@ -24,7 +24,7 @@ export const SPAM_BURST = 25;
 export const SPAM_REFILL_MS = 300_000;
 
 /** What makes two Events the same one (the note is left out, as client-go's getKey does). */
-export interface EventIdentity {
+interface EventIdentity {
   /** The object the Event is about, e.g. "v1/Pod/kube-system/multus-x/<uid>". */
   regarding: string;
   reason: string;

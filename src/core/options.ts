@@ -7,7 +7,7 @@ import { UsageError } from '../base/errors.js';
 import { isCniVersion } from './cni-version.js';
 
 export type LogFormat = 'text' | 'json';
-export type MultusLogLevel = 'debug' | 'verbose' | 'error' | 'panic';
+type MultusLogLevel = 'debug' | 'verbose' | 'error' | 'panic';
 
 export interface Options {
   cniBinDir: string;

@@ -1,14 +1,14 @@
 // Writing files so that no reader ever sees a partial one: a temporary file
 // in the same directory (named so that no runtime loads it), fsync, rename.
 // Unchanged content is not rewritten: runtimes react to every write.
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { constants } from 'node:fs';
 import * as fsp from '../base/file-calls.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */
-export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
+const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 
-export interface WriteResult {
+interface WriteResult {
   written: boolean;
   /** The content found before (undefined: no file), from the same look that decided. */
   before: string | undefined;
@@ -84,33 +84,32 @@ export async function copyFileAtomic(src: string, dest: string, mode: number): P
   await replaceAtomically(dest, mode, (tmp) => fsp.copyFile(src, tmp, constants.COPYFILE_EXCL));
 }
 
-function contentsEqual(a: string, b: string): boolean {
-  // Synchronous 256 KiB reads compared by memcmp, so that with the binary
-  // already installed a start costs no more CPU than a first install: the
-  // promise API costs a thread-pool hop and a promise per read, and both
-  // buffers stay in the CPU's cache at this size (50 MB on a busy machine,
-  // CPU medians: 1 MiB reads ~31 ms, 256 KiB reads ~20 ms, the kernel's
-  // copy plus fsync ~25 ms). It runs once at start, before anything else
-  // waits on the event loop.
+async function contentsEqual(a: string, b: string): Promise<boolean> {
+  // 256 KiB reads compared by memcmp, so that with the binary already
+  // installed a start costs no more CPU than a first install: at start the
+  // file calls run inline (no thread-pool hop per read), and both buffers
+  // stay in the CPU's cache at this size (50 MB on a busy machine, CPU
+  // medians: 1 MiB reads ~31 ms, 256 KiB reads ~20 ms, the kernel's copy
+  // plus fsync ~25 ms).
   const chunkSize = 256 * 1024;
-  const fa = openSync(a, 'r');
+  const fa = await fsp.open(a, constants.O_RDONLY);
   try {
-    const fb = openSync(b, 'r');
+    const fb = await fsp.open(b, constants.O_RDONLY);
     try {
       const ba = Buffer.allocUnsafe(chunkSize);
       const bb = Buffer.allocUnsafe(chunkSize);
       for (;;) {
-        const ra = readSync(fa, ba, 0, chunkSize, null);
-        const rb = readSync(fb, bb, 0, chunkSize, null);
+        const ra = await fa.read(ba, chunkSize);
+        const rb = await fb.read(bb, chunkSize);
         if (ra !== rb) return false;
         if (ra === 0) return true;
         if (ba.compare(bb, 0, rb, 0, ra) !== 0) return false;
       }
     } finally {
-      closeSync(fb);
+      await fb.close();
     }
   } finally {
-    closeSync(fa);
+    await fa.close();
   }
 }
 

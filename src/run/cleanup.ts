@@ -1,9 +1,9 @@
 // On SIGTERM/SIGINT with --cleanup-config-on-exit: on uninstall remove
 // exactly what this program wrote and restore a renamed master; on a
 // restart leave everything, so pods keep getting Multus meanwhile.
-import * as fsp from 'node:fs/promises';
+import * as fsp from '../base/file-calls.js';
 import { join } from 'node:path';
-import { apiAccessReader } from '../cluster/api-access.js';
+import { apiAccessReader, type AccessEnv, type AccessSettings } from '../cluster/api-access.js';
 import { describeFsError, messageOf } from '../base/errors.js';
 import { removeIfExists } from '../host/files.js';
 import { readCandidates } from '../host/read.js';
@@ -12,7 +12,10 @@ import type { Environment, Options } from '../core/options.js';
 import type { Reconciler } from './reconciler.js';
 import { checkUninstall, type Verdict } from '../cluster/uninstall-check.js';
 
-async function decide(o: Options, env: Environment, log: Logger): Promise<Verdict> {
+/** This pod and its node, for the uninstall check. */
+type PodEnv = Pick<Environment, 'podNamespace' | 'podName' | 'nodeName'>;
+
+async function decide(o: AccessSettings, env: AccessEnv & PodEnv, log: Logger): Promise<Verdict> {
   let api;
   try {
     api = await apiAccessReader(o, env, log)();
@@ -24,7 +27,9 @@ async function decide(o: Options, env: Environment, log: Logger): Promise<Verdic
 }
 
 /** Renamed masters to restore: those renamed by this process, and one found renamed at start. */
-async function renamedMasters(o: Options, reconciler: Reconciler): Promise<Map<string, string>> {
+type RenamedSettings = Pick<Options, 'renameConfFile' | 'multusConfFile' | 'multusAutoconfigDir' | 'multusMasterCniFileName'>;
+
+async function renamedMasters(o: RenamedSettings, reconciler: Reconciler): Promise<Map<string, string>> {
   const renamed = new Map(reconciler.ownedFiles().renamed);
   if (!o.renameConfFile || o.multusConfFile !== 'auto') return renamed;
   const candidates = await readCandidates(o.multusAutoconfigDir, { pinned: o.multusMasterCniFileName, renamedMasters: true });
@@ -35,9 +40,9 @@ async function renamedMasters(o: Options, reconciler: Reconciler): Promise<Map<s
 }
 
 /** The verdict, and on uninstall the files removed (for the event). */
-export type CleanupOutcome = Verdict & { removed: string[] };
+type CleanupOutcome = Verdict & { removed: string[] };
 
-export async function cleanUpOnExit(o: Options, env: Environment, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
+export async function cleanUpOnExit(o: AccessSettings & RenamedSettings, env: AccessEnv & PodEnv, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
   const verdict = await decide(o, env, log);
   const removed: string[] = [];
   if (!verdict.uninstall) {

@@ -3,7 +3,7 @@
 // watch loop calls it again on every event and on a slow timer.
 import * as fsp from '../base/file-calls.js';
 import { dirname, join } from 'node:path';
-import type { Desired, LastConfig, Observation } from '../core/desired.js';
+import type { Desired, DesiredSettings, KubeconfigEnv, LastConfig, Observation } from '../core/desired.js';
 import { desiredState, kubeconfigInput, kubeconfigPath } from '../core/desired.js';
 import { describeFsError, messageOf } from '../base/errors.js';
 import { readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
@@ -15,12 +15,16 @@ import { INVALIDATED_CONTENT } from '../core/multus-config.js';
 import { NO_OBSERVER, type FileKind, type Observer } from '../observe/observer.js';
 import type { Environment, Options } from '../core/options.js';
 
+/** What the reconciler reads: what it observes, the dirs it creates, and what the desired state reads. */
+type ReconcilerSettings = DesiredSettings & Pick<Options, 'serviceAccountDir' | 'readinessIndicatorFile' | 'multusConfFile' | 'multusCniConfDir'>;
+type ReconcilerEnv = KubeconfigEnv & Pick<Environment, 'kubeCaFile'>;
+
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */
-export interface KubeconfigTokens {
+interface KubeconfigTokens {
   tokenFor(sa: ServiceAccount): string;
 }
 
-export interface ReconcileResult {
+interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
   desired: Desired;
 }
@@ -46,8 +50,8 @@ export class Reconciler {
   private yamlStringify: YamlStringify | undefined;
 
   constructor(
-    private readonly o: Options,
-    private readonly env: Environment,
+    private readonly o: ReconcilerSettings,
+    private readonly env: ReconcilerEnv,
     private readonly log: Logger,
     /** Hears about writes, restores, switches and reconciles (metrics, events, the taint). */
     private readonly observer: Observer = NO_OBSERVER,

@@ -60,12 +60,15 @@ class Heartbeat {
 /** How long queued events and the taint get to finish before the program exits. */
 const OBSERVERS_DEADLINE_MS = 5000;
 
+type ObserverSettings = Pick<Options, 'dryRun' | 'once' | 'events' | 'nodeReadyTaint' | 'serviceAccountDir' | 'skipTlsVerify'>;
+type ObserverEnv = Pick<Environment, 'kubernetesServiceProtocol' | 'kubernetesServiceHost' | 'kubernetesServicePort' | 'kubeCaFile' | 'podNamespace' | 'podName' | 'podUid' | 'nodeName'>;
+
 /** Metrics always; Kubernetes Events and the startup taint when enabled (loaded only then). */
-async function observers(o: Options, env: Environment, log: Logger, stats: Stats): Promise<Observer> {
+async function observers(o: ObserverSettings, env: ObserverEnv, log: Logger, stats: Stats): Promise<Observer> {
   const list: Observer[] = [stats];
   if (o.dryRun) return fanOut(list);
   const { apiAccessReader } = await import('../cluster/api-access.js');
-  const access = apiAccessReader(o, env, log);
+  const access = apiAccessReader({ serviceAccountDir: o.serviceAccountDir, skipTlsVerify: o.skipTlsVerify }, env, log);
   if (o.events && env.podName && env.podNamespace && env.kubernetesServiceHost) {
     const { EventRecorder } = await import('../cluster/events.js');
     list.push(new EventRecorder(access, { namespace: env.podNamespace, name: env.podName, uid: env.podUid, nodeName: env.nodeName }, log));
@@ -147,11 +150,14 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   }
 }
 
+/** The settings the phases of a run read. */
+type LoopSettings = Pick<Options, 'dryRun' | 'masterCniWaitTimeoutSeconds' | 'resyncIntervalSeconds' | 'restartCrio' | 'skipConfigWatch' | 'cleanupConfigOnExit'>;
+
 /** What the phases of a run share. */
 interface Loop {
   /** Which token the kubeconfig carries, for --dry-run. */
   tokenNote: string;
-  o: Options;
+  o: LoopSettings;
   reconciler: Reconciler;
   trigger: Trigger;
   stop: Stop;

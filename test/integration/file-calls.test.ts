@@ -54,6 +54,18 @@ describe('before health is served (inline)', () => {
     await calls.unlink(join(dir, 'copy'));
     expect(existsSync(join(dir, 'copy'))).toBe(false);
   });
+
+  it('tells whether a path exists, and reads an open file in chunks', async () => {
+    await expect(calls.access(join(dir, 'final'))).resolves.toBeUndefined();
+    await expect(calls.access(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const f = await calls.open(join(dir, 'final'), constants.O_RDONLY);
+    const buf = Buffer.alloc(4);
+    expect(await f.read(buf, 4)).toBe(4);
+    expect(buf.toString()).toBe('cont');
+    expect(await f.read(buf, 4)).toBe(3);
+    expect(await f.read(buf, 4)).toBe(0);
+    await f.close();
+  });
 });
 
 describe('once health is served (thread pool)', () => {
@@ -75,6 +87,7 @@ describe('once health is served (thread pool)', () => {
 
   it('still rejects with the error node:fs gives', async () => {
     await expect(calls.stat(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(calls.access(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(calls.readFile(join(dir, 'final'), 'utf8')).resolves.toBe('content');
   });
 });

@@ -4,12 +4,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
-import { kubeconfigDocument, kubeconfigNeedsYamlLibrary, renderKubeconfig, serverUrl, type KubeconfigInput } from '../../src/core/kubeconfig.js';
+import { apiAccess, kubeconfigDocument, kubeconfigNeedsYamlLibrary, renderKubeconfig, serverUrl, type ApiAccess } from '../../src/core/kubeconfig.js';
 
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50In0.c2lnbmF0dXJlLV9fLXg';
 const PEM = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIC/jCCAeagAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n-----END CERTIFICATE-----\n');
-const base: KubeconfigInput = { protocol: 'https', host: '10.96.0.1', port: '443', token: 'tok', ca: Buffer.from('CA PEM'), skipTlsVerify: false };
-const usual: KubeconfigInput = { ...base, token: JWT, ca: PEM };
+const base: ApiAccess = { protocol: 'https', host: '10.96.0.1', port: '443', token: 'tok', ca: Buffer.from('CA PEM'), skipTlsVerify: false };
+const usual: ApiAccess = { ...base, token: JWT, ca: PEM };
 
 describe('serverUrl', () => {
   it.each([
@@ -19,6 +19,14 @@ describe('serverUrl', () => {
     ['api.example.internal', 'https://api.example.internal:443'],
   ])('%s -> %s', (host, url) => {
     expect(serverUrl('https', host, '443')).toBe(url);
+  });
+});
+
+describe('apiAccess', () => {
+  it('joins the service env, the service account and --skip-tls-verify into the one record', () => {
+    const env = { kubernetesServiceProtocol: 'https', kubernetesServiceHost: '10.96.0.1', kubernetesServicePort: '443' };
+    expect(apiAccess(env, { token: 'tok', ca: Buffer.from('CA PEM') }, false)).toEqual(base);
+    expect(apiAccess(env, { token: 'tok', ca: undefined }, true)).toEqual({ ...base, ca: undefined, skipTlsVerify: true });
   });
 });
 
@@ -111,7 +119,7 @@ describe('renderKubeconfig, for any input', () => {
   // Long enough with spaces for yaml to fold it, were lineWidth not 0.
   const spaced = fc.array(safe, { minLength: 2, maxLength: 16 }).map((w) => w.join(' '));
   const text = fc.oneof(safe, edged, words, jwt, spaced, fc.string({ unit: 'binary', maxLength: 16 }), fc.string({ unit: 'grapheme', maxLength: 8 }));
-  const input: fc.Arbitrary<KubeconfigInput> = fc.record({
+  const input: fc.Arbitrary<ApiAccess> = fc.record({
     protocol: fc.oneof(fc.constantFrom('https', 'http'), text),
     host: fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain(), text),
     port: fc.oneof(fc.constantFrom('443', '6443'), text),

@@ -1,6 +1,6 @@
 // Reading a service-account token's claims, and the timing of renewals (pure).
 import { describe, expect, it } from '@jest/globals';
-import { renewalTime, tokenClaims, usableUntil } from '../../src/core/token-claims.js';
+import { renewalTime, tokenClaims, tokenExpiresAt, usableUntil } from '../../src/core/token-claims.js';
 
 const jwt = (payload: unknown): string => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
 
@@ -31,6 +31,22 @@ describe('tokenClaims', () => {
     const r = tokenClaims(token);
     expect(r).toEqual({ error: expect.stringMatching(reason) });
     expect(JSON.stringify(r)).not.toContain('never-log-me');
+  });
+});
+
+describe('tokenExpiresAt', () => {
+  it('reads exp whoever the token is for', () => {
+    expect(tokenExpiresAt(jwt({ sub: 'x', exp: 1_800_000_123 }))).toBe(1_800_000_123);
+    expect(tokenExpiresAt(` ${jwt({ exp: 1 })}\n`)).toBe(1);
+  });
+  it.each([
+    ['not a JWT', 'opaque'],
+    ['a payload that is not JSON', 'a.b.c'],
+    ['no exp', jwt({ sub: 'x' })],
+    ['an exp that is not a number', jwt({ exp: '1800000123' })],
+    ['a null payload', jwt(null)],
+  ])('gives undefined for %s', (_name, token) => {
+    expect(tokenExpiresAt(token)).toBeUndefined();
   });
 });
 
