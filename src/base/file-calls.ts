@@ -47,8 +47,10 @@ export const copyFile = (src: string, dest: string, mode: number): Promise<void>
   call(() => copyFileSync(src, dest, mode), (done) => copyFileCb(src, dest, mode, noValue(done)));
 export const lstat = (path: string): Promise<Stats> => call(() => lstatSync(path), (done) => lstatCb(path, done));
 export const stat = (path: string): Promise<Stats> => call(() => statSync(path), (done) => statCb(path, done));
+/** Directories the program creates: 0755 at most (the umask may take more away), never the 0777 of mkdir's default under a umask of 0. */
+const DIR_MODE = 0o755;
 export const mkdirRecursive = (path: string): Promise<void> =>
-  call<void>(() => void mkdirSync(path, { recursive: true }), (done) => mkdirCb(path, { recursive: true }, noValue(done)));
+  call<void>(() => void mkdirSync(path, { recursive: true, mode: DIR_MODE }), (done) => mkdirCb(path, { recursive: true, mode: DIR_MODE }, noValue(done)));
 export const readdir = (path: string): Promise<string[]> => call(() => readdirSync(path), (done) => readdirCb(path, done));
 export const rename = (from: string, to: string): Promise<void> => call(() => renameSync(from, to), (done) => renameCb(from, to, noValue(done)));
 /** Removes a file; no error when it is already gone. */

@@ -60,7 +60,12 @@ export interface Observation {
   yamlStringify?: YamlStringify;
 }
 
-const CONFIG_MODE = 0o644;
+/**
+ * The generated config and a copied non-auto one: 0600, as the CIS
+ * Kubernetes Benchmark (1.1.9/1.1.10) asks of CNI files (multus-cni #1301);
+ * the runtime and the Multus plugin read them as root.
+ */
+const CONFIG_MODE = 0o600;
 
 export function kubeconfigPath(o: Pick<Options, 'cniConfDir'>): string {
   return join(o.cniConfDir, 'multus.d', 'multus.kubeconfig');

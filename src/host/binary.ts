@@ -1,5 +1,5 @@
-// Installing the binaries into the host's CNI bin dir, as upstream v4.2.3's
-// install_multus does (multus and the passthru plugin): streamed by the
+// Installing the binaries into the host's CNI bin dir, as upstream's
+// install_multus does (multus and the passthru plugin, since v4.2.3): streamed by the
 // kernel (a 50 MB binary read into memory would be OOM-killed at 50Mi),
 // atomically, and not at all when the installed file is already identical.
 import * as fsp from '../base/file-calls.js';

@@ -5,6 +5,7 @@ import * as fsp from '../base/file-calls.js';
 import { join } from 'node:path';
 import { apiAccessReader, type AccessEnv, type AccessSettings } from '../cluster/api-access.js';
 import { describeFsError, messageOf } from '../base/errors.js';
+import { kubeconfigPath } from '../core/desired.js';
 import { removeIfExists } from '../host/files.js';
 import { readCandidates } from '../host/read.js';
 import type { Logger } from '../observe/log.js';
@@ -42,7 +43,7 @@ async function renamedMasters(o: RenamedSettings, reconciler: Reconciler): Promi
 /** The verdict, and on uninstall the files removed (for the event). */
 type CleanupOutcome = Verdict & { removed: string[] };
 
-export async function cleanUpOnExit(o: AccessSettings & RenamedSettings, env: AccessEnv & PodEnv, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
+export async function cleanUpOnExit(o: AccessSettings & RenamedSettings & Pick<Options, 'cniConfDir'>, env: AccessEnv & PodEnv, reconciler: Reconciler, log: Logger): Promise<CleanupOutcome> {
   const verdict = await decide(o, env, log);
   const removed: string[] = [];
   if (!verdict.uninstall) {
@@ -50,7 +51,12 @@ export async function cleanUpOnExit(o: AccessSettings & RenamedSettings, env: Ac
     return { ...verdict, removed };
   }
   log.info('uninstall: removing what this program wrote', { reason: verdict.reason });
-  for (const path of reconciler.ownedFiles().written) {
+  // The Multus config before the kubeconfig it names, the reverse of the
+  // write order: Multus (ADD, DEL, and since v4.3.0 the STATUS a runtime
+  // asks for its readiness) fails on a config whose kubeconfig is gone.
+  const kubeconfig = kubeconfigPath(o);
+  const written = reconciler.ownedFiles().written;
+  for (const path of [...written.filter((p) => p !== kubeconfig), ...written.filter((p) => p === kubeconfig)]) {
     try {
       if (await removeIfExists(path)) {
         log.info('removed', { file: path });

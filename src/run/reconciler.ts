@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Desired, DesiredSettings, KubeconfigEnv, LastConfig, Observation } from '../core/desired.js';
 import { desiredState, kubeconfigInput, kubeconfigPath } from '../core/desired.js';
 import { describeFsError, messageOf } from '../base/errors.js';
-import { readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
+import { modeOf, readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
 import { observeReadiness, readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
 import { kubeconfigNeedsYamlLibrary, onlyTokenDiffers, type YamlStringify } from '../core/kubeconfig.js';
 import type { Logger } from '../observe/log.js';
@@ -28,6 +28,9 @@ interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
   desired: Desired;
 }
+
+/** A file mode as people write it: 0600. */
+const octal = (mode: number): string => `0${mode.toString(8)}`;
 
 /** Restores of one file within this window count as a fight with another writer. */
 const FIGHT_WINDOW_MS = 60_000;
@@ -167,6 +170,8 @@ export class Reconciler {
     if (desired.waiting) return { ok: false, reason: `waiting for ${desired.waiting}` };
     for (const file of desired.files) {
       if ((await readTextIfExists(file.path)) !== file.content) return { ok: false, reason: `${file.path} differs from the desired ${file.what}` };
+      const mode = await modeOf(file.path);
+      if (mode !== undefined && mode !== file.mode) return { ok: false, reason: `${file.path} has mode ${octal(mode)}, not the ${file.what}'s ${octal(file.mode)}` };
     }
     for (const path of desired.remove) {
       if ((await readTextIfExists(path)) !== undefined) return { ok: false, reason: `${path} should not exist` };
@@ -187,12 +192,23 @@ export class Reconciler {
     const wasOurs = this.ours.get(path);
     // The log says what the write's own look saw; a change right after it
     // wakes the loop again.
-    const { written, before } = await writeFileAtomic(path, content, mode);
+    const { written, before, modeWas } = await writeFileAtomic(path, content, mode);
     // Recorded only once on disk: a failed write must not count as written
     // (the twin would be removed, the master renamed, for a config not there).
     this.ours.set(path, content);
-    if (!written) return;
     const file: FileKind = what === 'kubeconfig' ? 'kubeconfig' : 'config';
+    if (modeWas !== undefined) {
+      const modes = { mode: octal(mode), was: octal(modeWas) };
+      if (wasOurs === content) {
+        // We had it right, so someone else changed the mode: a restore, like a change of content.
+        this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how: 'changed', master });
+        this.noteRestore(path, what, 'changed', file, modes);
+      } else {
+        this.log.info(`set the mode of the ${what} (its content was already right, so it was not rewritten)`, { file: path, ...modes });
+      }
+      return;
+    }
+    if (!written) return;
     if (wasOurs === content) {
       // We had written exactly this, so someone else changed or removed it.
       const how = before === undefined ? 'deleted' : 'changed';
@@ -209,12 +225,12 @@ export class Reconciler {
     }
   }
 
-  private noteRestore(path: string, what: string, how: string, file: FileKind): void {
+  private noteRestore(path: string, what: string, how: string, file: FileKind, fields: Record<string, string> = {}): void {
     const now = Date.now();
     const recent = (this.restores.get(path) ?? []).filter((t) => now - t < FIGHT_WINDOW_MS);
     recent.push(now);
     this.restores.set(path, recent);
-    this.log.warn(`restored the ${what}: it was ${how} by someone else`, { file: path });
+    this.log.warn(`restored the ${what}: it was ${how} by someone else`, { file: path, ...fields });
     if (recent.length >= FIGHT_THRESHOLD) {
       this.log.warn(`another writer keeps changing the ${what} (${recent.length} times in ${FIGHT_WINDOW_MS / 1000} s): find and stop it`, { file: path });
       this.observer.notify({ kind: 'fight', file, path, times: recent.length, windowSeconds: FIGHT_WINDOW_MS / 1000 });

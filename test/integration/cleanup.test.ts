@@ -55,6 +55,8 @@ describe('cleanup on stop, over HTTP', () => {
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
     expect(r.stderr).toContain(`removed file=${confPath()}`);
     expect(r.stderr).toContain(`removed file=${h.kubeconfig}`);
+    // The config first: never a config naming a kubeconfig that is gone.
+    expect(r.stderr.indexOf(`removed file=${confPath()}`)).toBeLessThan(r.stderr.indexOf(`removed file=${h.kubeconfig}`));
     // Only what it wrote: the master and the installed binary stay.
     expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist', 'multus.d']);
     expect(await listNames(h.binDir)).toEqual(['multus']);

@@ -68,6 +68,19 @@ describe('one-shot install (--once)', () => {
     expect(r.stderr).toMatch(/removed the stale twin/);
   });
 
+  it('takes over from thin_entrypoint v4.2 at cniVersion 1.1.0: its single-plugin 00-multus.conf gives way to the 00-multus.conflist thin v4.3.0 writes too', async () => {
+    // thin v4.2 wrote a conflist only for exactly "1.0.0" (v4.3.0: for every version from 1.0.0).
+    const master = { cniVersion: '1.1.0', name: 'br', type: 'bridge' };
+    await fsp.writeFile(join(h.confDir, '10-bridge.conf'), JSON.stringify(master));
+    await fsp.writeFile(join(h.confDir, '00-multus.conf'), JSON.stringify({ cniVersion: '1.1.0', name: 'multus-cni-network', type: 'multus', kubeconfig: h.kubeconfig, delegates: [master] }));
+    const r = await runCommand([...h.args, '--once'], h.env);
+    expect(r.code).toBe(0);
+    expect(await listNames(h.confDir)).toEqual(['00-multus.conflist', '10-bridge.conf', 'multus.d']);
+    const written = JSON.parse(await fsp.readFile(join(h.confDir, '00-multus.conflist'), 'utf8')) as { cniVersion: string; plugins: { type: string; delegates: unknown[] }[] };
+    expect(written).toMatchObject({ cniVersion: '1.1.0', plugins: [{ type: 'multus', delegates: [master] }] });
+    expect(r.stderr).toMatch(/removed the stale twin of the Multus config file=\S*00-multus\.conf\n/);
+  });
+
   it('skips invalid candidates and logs why, naming each file', async () => {
     for (const f of await fsp.readdir(join(FIXTURES, 'invalid'))) await copyMaster(h, `invalid/${f}`);
     await copyMaster(h, 'masters/87-podman-bridge.conf');

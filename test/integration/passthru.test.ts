@@ -1,5 +1,5 @@
-// The passthru CNI plugin, installed beside multus as upstream v4.2.3's
-// install_multus does (NetworkAttachmentDefinitions may name it): same
+// The passthru CNI plugin, installed beside multus as upstream's
+// install_multus does since v4.2.3 (NetworkAttachmentDefinitions may name it): same
 // atomic, streamed, skip-when-identical copy; the default source is
 // optional, a source given on the command line is not.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';

@@ -44,7 +44,7 @@ describe('a reconcile', () => {
     expect(desired.errors).toEqual([]);
     expect(await delegateOf(confPath())).toEqual(JSON.parse(await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8')));
     expect(parse((await readOrUndefined(h.kubeconfig))!).users[0].user.token).toBe(TOKEN);
-    expect((await fsp.stat(confPath())).mode & 0o777).toBe(0o644);
+    expect((await fsp.stat(confPath())).mode & 0o777).toBe(0o600);
     expect((await fsp.stat(h.kubeconfig)).mode & 0o777).toBe(0o600);
     expect((await fsp.stat(h.multusCniConfDir)).isDirectory()).toBe(true);
     expect(logged()).toContain(`wrote the kubeconfig file=${h.kubeconfig}`);
@@ -114,6 +114,46 @@ describe('a reconcile', () => {
     await fsp.chmod(h.kubeconfig, 0o644);
     await r.reconcile();
     expect((await fsp.stat(h.kubeconfig)).mode & 0o777).toBe(0o600);
+  });
+
+  it('sets the mode of a config it finds with the right content at 0644 in place, and says so', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    await reconciler().reconcile();
+    await fsp.chmod(confPath(), 0o644);
+    const before = await stamp(confPath());
+    lines = [];
+    // A new process (a restart of an earlier release's pod): the file is not yet known as its own.
+    const { desired } = await reconciler().reconcile();
+    expect(desired.errors).toEqual([]);
+    expect((await fsp.stat(confPath())).mode & 0o7777).toBe(0o600);
+    expect(await stamp(confPath())).toEqual(before);
+    // Beside the skip of its own output (a new process logs that once): only this line.
+    expect(lines.filter((l) => !l.includes('skipped a candidate master config'))).toEqual([expect.stringContaining(`INFO  set the mode of the Multus config (its content was already right, so it was not rewritten) file=${confPath()} mode=0600 was=0644\n`)]);
+  });
+
+  it('restores the mode of a config it wrote, in place, as a restore after someone else', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const r = reconciler();
+    await r.reconcile();
+    const before = await stamp(confPath());
+    await fsp.chmod(confPath(), 0o640);
+    await r.reconcile();
+    expect((await fsp.stat(confPath())).mode & 0o7777).toBe(0o600);
+    expect((await stamp(confPath()))[0]).toBe(before[0]);
+    expect(logged()).toContain(`restored the Multus config: it was changed by someone else file=${confPath()} mode=0600 was=0640`);
+  });
+
+  it('rewrites, rather than changes the mode of, a symbolic link holding the right content', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    await reconciler().reconcile();
+    const elsewhere = join(h.root, 'elsewhere.conf');
+    await fsp.rename(confPath(), elsewhere);
+    await fsp.chmod(elsewhere, 0o644);
+    await fsp.symlink(elsewhere, confPath());
+    await reconciler().reconcile();
+    const now = await fsp.lstat(confPath());
+    expect({ link: now.isSymbolicLink(), mode: now.mode & 0o7777 }).toEqual({ link: false, mode: 0o600 });
+    expect((await fsp.stat(elsewhere)).mode & 0o7777).toBe(0o644);
   });
 
   it('calls it a fight with another writer at the third restore', async () => {
@@ -281,6 +321,16 @@ describe('checkInSync (what /readyz answers)', () => {
     await fsp.writeFile(confPath(), good);
     await fsp.writeFile(h.kubeconfig, 'stale');
     expect(await r.checkInSync()).toEqual({ ok: false, reason: `${h.kubeconfig} differs from the desired kubeconfig` });
+  });
+
+  it('is not ok while a file has the right content at another mode', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const r = reconciler();
+    await r.reconcile();
+    await fsp.chmod(confPath(), 0o644);
+    expect(await r.checkInSync()).toEqual({ ok: false, reason: `${confPath()} has mode 0644, not the Multus config's 0600` });
+    await r.reconcile();
+    expect(await r.checkInSync()).toEqual({ ok: true });
   });
 
   it('is not ok while a stale twin exists', async () => {

@@ -138,6 +138,8 @@ async function restartConverges(h, args, expected, { token: wanted, ca, binHash,
   else {
     const semantic = configMatchesMaster(text, expected.masterJson, expected.fileName);
     if (semantic) faults.push(semantic);
+    const mode = (await fsp.stat(join(h.confDir, expected.fileName))).mode & 0o777;
+    if (mode !== 0o600) faults.push(`${expected.fileName} mode ${mode.toString(8)}`);
   }
   if (await exists(join(h.confDir, expected.twinName))) faults.push(`the stale twin ${expected.twinName} is still there`);
   const kc = await readKubeconfig(h.kubeconfig);

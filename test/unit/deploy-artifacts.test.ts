@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../../src/cli/command-line.js';
 import { parseWellFormed, type Options } from '../../src/core/options.js';
+import { dockerfileArg } from '../e2e/harness/components.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MANIFESTS = path.join(ROOT, 'manifests');
@@ -145,6 +146,14 @@ describe('manifests', () => {
     expect(crd.metadata.name).toBe('network-attachment-definitions.k8s.cni.cncf.io');
     expect(crd.spec.scope).toBe('Namespaced');
     expect(crd.spec.names.kind).toBe('NetworkAttachmentDefinition');
+    // Upstream's names since v4.3.0 (deployments/*.yml added the short name
+    // `nad`): applying ours over an upstream install must not take it away.
+    expect(crd.spec.names).toEqual({
+      plural: 'network-attachment-definitions',
+      singular: 'network-attachment-definition',
+      kind: 'NetworkAttachmentDefinition',
+      shortNames: ['nad', 'net-attach-def'],
+    });
     const [v1] = crd.spec.versions as Obj[];
     expect(v1).toMatchObject({ name: 'v1', served: true, storage: true });
     expect(v1!.schema.openAPIV3Schema.properties.spec.properties.config.type).toBe('string');
@@ -390,12 +399,29 @@ function dockerfileStages(): Stage[] {
   for (const i of instructions) {
     if (i.op === 'FROM') {
       const m = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(i.args);
-      stages.push({ from: m![1]!, name: m![2], body: [] });
-    } else {
-      stages.at(-1)?.body.push(i);
+      // A FROM sees the global ARGs (those before the first FROM), with their defaults.
+      const from = m![1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (ref, braced?: string, bare?: string) => {
+        const value = globalArgs(instructions).get((braced ?? bare)!);
+        if (value === undefined) throw new Error(`Dockerfile: ${ref} in FROM ${i.args} is not a global ARG with a default`);
+        return value;
+      });
+      stages.push({ from, name: m![2], body: [] });
+    } else if (stages.length > 0) {
+      stages.at(-1)!.body.push(i);
     }
   }
   return stages;
+}
+
+/** The ARGs before the first FROM, with their defaults. */
+function globalArgs(instructions: readonly Instruction[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const i of instructions) {
+    if (i.op === 'FROM') break;
+    const m = /^(\w+)=(\S+)$/.exec(i.args);
+    if (i.op === 'ARG' && m) out.set(m[1]!, m[2]!);
+  }
+  return out;
 }
 
 interface Copy {
@@ -434,13 +460,61 @@ function appCopy(stage: Stage): Copy {
   return { from: 'build', sources: ['/app'], dest: via.dest };
 }
 
+/** The Multus release: the default of the Dockerfile's global `ARG MULTUS_VERSION`. */
+function multusVersion(): string {
+  const lines = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n').filter((l) => l.startsWith('ARG MULTUS_VERSION='));
+  expect(lines).toHaveLength(1);
+  return lines[0]!.slice('ARG MULTUS_VERSION='.length).trim();
+}
+
+describe('the Multus release', () => {
+  it('is a release at least as new as the one whose STATUS, GC and 1.1.0 behaviour the suites and docs describe', () => {
+    const m = /^v(\d+)\.(\d+)\.(\d+)$/.exec(multusVersion());
+    expect(m).not.toBeNull();
+    const [major, minor] = [Number(m![1]), Number(m![2])];
+    // 4.3: STATUS and GC for single-plugin delegates, 00-multus.conflist for every cniVersion from 1.0.0 in thin_entrypoint.
+    expect(major > 4 || (major === 4 && minor >= 3)).toBe(true);
+  });
+
+  it('is pinned on that one line only: the build scripts, the suites and the benchmark read it (a new release is a one-line change)', () => {
+    const version = multusVersion();
+    // As a value: quoted, a shell default (:-), an assignment, an image tag, a module version, a cache dir.
+    // Prose (a comment saying what a release changed) may name it.
+    const pinned = new RegExp(`(['"\`]|:-|=|:|@|multus-)v?${version.replace(/^v/, '').replace(/\./g, '\\.')}(?![\\d.])`);
+    const listed = spawnSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' });
+    expect(listed.status).toBe(0);
+    const files = listed.stdout.split('\0').filter((f) => f && f !== 'Dockerfile' && f !== 'package-lock.json' && !f.endsWith('.md'));
+    expect(files.length).toBeGreaterThan(100);
+    const naming = files.filter((f) => {
+      const file = path.join(ROOT, f);
+      return fs.existsSync(file) && fs.statSync(file).isFile() && pinned.test(fs.readFileSync(file, 'utf8'));
+    });
+    expect(naming).toEqual([]);
+  });
+
+  it('is what the tools and suites use when MULTUS_VERSION is not set', () => {
+    const version = multusVersion();
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    // The line each shell script reads it with, run as the script runs it.
+    for (const script of ['test/tools/build-components.sh', 'test/tools/build-images.sh']) {
+      const text = fs.readFileSync(path.join(ROOT, script), 'utf8');
+      const line = text.split('\n').find((l) => l.startsWith('MULTUS_VERSION='));
+      expect({ script, line }).toEqual({ script, line: expect.stringContaining('"$ROOT/Dockerfile"') });
+      const run = spawnSync('bash', ['-c', `ROOT=${JSON.stringify(ROOT)}; ${line}; printf %s "$MULTUS_VERSION"`], { env, encoding: 'utf8' });
+      expect({ script, version: run.stdout }).toEqual({ script, version });
+    }
+    // The e2e and real-node suites' reader (test/e2e/harness/components.ts).
+    expect(dockerfileArg('MULTUS_VERSION')).toBe(version);
+  });
+});
+
 describe('the Dockerfile', () => {
   const stages = dockerfileStages();
   const runtime = stages.at(-1)!;
   const runtimes = stages.filter((s) => s === runtime || s.name === 'crio');
 
-  it('takes multus from the pinned upstream image and builds on Node 24', () => {
-    expect(stages.find((s) => s.name === 'multus')?.from).toMatch(/^ghcr\.io\/k8snetworkplumbingwg\/multus-cni:v4\.\d+\.\d+$/);
+  it('takes multus from the pinned upstream image, of the release its ARG MULTUS_VERSION names, and builds on Node 24', () => {
+    expect(stages.find((s) => s.name === 'multus')?.from).toBe(`ghcr.io/k8snetworkplumbingwg/multus-cni:${multusVersion()}`);
     expect(stages.find((s) => s.name === 'build')?.from).toMatch(/^node:24[-.]/);
     expect(runtime.from).toBe('gcr.io/distroless/nodejs24-debian12');
   });

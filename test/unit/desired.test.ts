@@ -25,7 +25,8 @@ describe('desiredState', () => {
     const { desired, last } = desiredState({ serviceAccount: sa, selection: found('10-b.conf') }, o, env, undefined);
     expect(desired.files.map((f) => [f.path, f.mode, f.what])).toEqual([
       ['/c/multus.d/multus.kubeconfig', 0o600, 'kubeconfig'],
-      ['/c/00-multus.conf', 0o644, 'Multus config'],
+      // 0600: CIS Kubernetes Benchmark 1.1.9/1.1.10 (multus-cni #1301).
+      ['/c/00-multus.conf', 0o600, 'Multus config'],
     ]);
     expect(desired.remove).toEqual(['/c/00-multus.conflist']);
     expect(desired.master).toBe('10-b.conf');
@@ -43,10 +44,10 @@ describe('desiredState', () => {
   it('keeps the last config when the master is gone, or invalidates it with cleanup', () => {
     const last = { fileName: '00-multus.conf', content: 'LAST' };
     const keep = desiredState({ serviceAccount: sa, selection: none }, setup([]).o, setup([]).env, last).desired;
-    expect(keep.files[1]).toMatchObject({ path: '/c/00-multus.conf', content: 'LAST' });
+    expect(keep.files[1]).toMatchObject({ path: '/c/00-multus.conf', content: 'LAST', mode: 0o600 });
     const { o, env } = setup(['--cleanup-config-on-exit']);
     const invalid = desiredState({ serviceAccount: sa, selection: none }, o, env, last).desired;
-    expect(invalid.files[1]).toMatchObject({ path: '/c/00-multus.conf', content: INVALIDATED_CONTENT });
+    expect(invalid.files[1]).toMatchObject({ path: '/c/00-multus.conf', content: INVALIDATED_CONTENT, mode: 0o600 });
   });
 
   it('plans the rename of a master not yet renamed, and not of one found as .old', () => {
@@ -120,7 +121,7 @@ describe('desiredState', () => {
   it('copies a non-auto file under its own name, and refuses one that is not JSON', () => {
     const { o, env } = setup(['--multus-conf-file=/src/70-multus.conf']);
     const ok = desiredState({ serviceAccount: sa, nonAuto: { path: '/src/70-multus.conf', text: '{"a":1}' } }, o, env, undefined).desired;
-    expect(ok.files[1]).toMatchObject({ path: '/c/70-multus.conf', content: '{"a":1}' });
+    expect(ok.files[1]).toMatchObject({ path: '/c/70-multus.conf', content: '{"a":1}', mode: 0o600 });
     const bad = desiredState({ serviceAccount: sa, nonAuto: { path: '/src/70-multus.conf', text: 'nope' } }, o, env, undefined).desired;
     expect(bad.errors).toEqual(['/src/70-multus.conf (--multus-conf-file): not a JSON object']);
   });
