@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DIST } from './lib.js';
 
-const { checkCandidate, selectMaster } = await import(join(DIST, 'master.js'));
-const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
+const { checkCandidate, selectMaster } = await import(join(DIST, 'core', 'master.js'));
+const { renderMultusConfig } = await import(join(DIST, 'core', 'multus-config.js'));
 
 const DEFAULT_KUBECONFIG = '/etc/cni/net.d/multus.d/multus.kubeconfig';
 

@@ -15,8 +15,8 @@ import {
   runProgram, sha256, sleep, startProgram, TEMP_PREFIX, FIXTURES, TOKEN, writeAtomic, writeServiceAccount,
 } from './lib.js';
 
-const { parseCommandLine } = await import(join(DIST, 'command-line.js'));
-const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
+const { parseCommandLine } = await import(join(DIST, 'cli', 'command-line.js'));
+const { renderMultusConfig } = await import(join(DIST, 'core', 'multus-config.js'));
 
 const BIN_MIB = Number(process.env.RELIABILITY_BIN_MIB || 8);
 const FLANNEL = await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8');
