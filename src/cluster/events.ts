@@ -146,10 +146,7 @@ export class EventRecorder implements Observer {
     const key = identityOf(spec, this.pod);
     const write = this.book.observe(key, `${this.pod.namespace}/${this.pod.name}`, now);
     if (write === 'dropped') {
-      if (!this.loggedDrop) {
-        this.loggedDrop = true;
-        this.log.warn('too many Kubernetes Events on this pod: dropping some, as client-go\'s spam filter does (the log has every one)', { reason: spec.reason });
-      }
+      this.dropped(spec.reason);
     } else if (write !== 'counted') {
       if (write.kind === 'create') this.recorded.set(key, { spec, body: eventBody(spec, { ...this.pod, uid: this.uid }, now, this.seq++) });
       this.enqueue([write]);
@@ -157,8 +154,17 @@ export class EventRecorder implements Observer {
     this.schedule();
   }
 
+  private dropped(reason: string | undefined): void {
+    if (this.loggedDrop) return;
+    this.loggedDrop = true;
+    this.log.warn('too many Kubernetes Events on this pod: dropping some, as client-go\'s spam filter does (the log has every one)', { reason });
+  }
+
   private enqueue(writes: SeriesWrite[]): void {
-    for (const w of writes) if (this.queue.length < MAX_QUEUE) this.queue.push(w);
+    for (const w of writes) {
+      if (this.queue.length < MAX_QUEUE) this.queue.push(w);
+      else this.dropped(this.recorded.get(w.key)?.spec.reason);
+    }
     if (this.queue.length > 0) this.sending ??= this.drain().finally(() => { this.sending = undefined; });
   }
 
