@@ -9,7 +9,10 @@
 // their series, kept apart from `requests`). It can shed load as priority
 // and fairness does (429/5xx with Retry-After), and logs when each request
 // came and how it was answered. HTTP or HTTPS. Its behaviour can be changed
-// while a test runs (set()).
+// while a test runs (set()). Suites use it through useFakeApi(): one server
+// per test, closed after it, reached by the built program (env()) or by src/
+// in-process (access()).
+import { afterEach, beforeAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +20,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TOKEN } from './host-root.js';
 
 export const NAMESPACE = 'kube-system';
 export const POD = 'kube-multus-ds-x7k2p';
@@ -26,7 +30,8 @@ export const POD_UID = '3f1c2a8e-0000-4000-8000-000000000001';
 export const NODE = 'node-1';
 export const SERVICE_ACCOUNT = 'multus';
 
-export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | 'hang';
+/** unavailable: 503, as an API server that is starting or overloaded answers. */
+export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | 'unavailable' | 'hang';
 /** How a TokenRequest is answered: issued, refused by RBAC, node binding unsupported (1.28 and older), the node unknown, or no answer. */
 export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang';
 export type NodeState = 'present' | 'absent' | 'forbidden' | 'hang';
@@ -355,6 +360,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
         case 'forbidden':
           status(res, 403, 'Forbidden', `daemonsets.apps "${DAEMONSET}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot get resource "daemonsets" in API group "apps" in the namespace "${NAMESPACE}"`);
           return;
+        case 'unavailable': status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request'); return;
         case 'hang': return; // never answers; the socket is destroyed on close
       }
     }
@@ -419,4 +425,80 @@ export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** How src/ reaches an API server (the shape of src/cluster/kube-api.ts's ApiAccess). */
+export interface Access {
+  protocol: string;
+  host: string;
+  port: string;
+  token: string;
+  ca: Buffer | undefined;
+  skipTlsVerify: boolean;
+}
+
+export interface FakeApiFixture {
+  /**
+   * Starts this test's server: the DaemonSet present and TOKEN accepted
+   * unless `o` says otherwise, over HTTPS when the fixture has a
+   * certificate. Closed after the test.
+   */
+  serve(o?: Partial<FakeApiOptions>): Promise<FakeApi>;
+  /** The server this test started. */
+  readonly api: FakeApi;
+  /** The certificate the server presents (with useFakeApi({ tls: true })); it is its own CA. */
+  readonly tls: { key: string; cert: string };
+  /** The environment that points the program at the server: base, POD_*, KUBERNETES_SERVICE_*, and NODE_NAME when nodeName is given. */
+  env(base: NodeJS.ProcessEnv, nodeName?: string): NodeJS.ProcessEnv;
+  /** What src/ needs to reach the server in this process: its address, the token (TOKEN unless given) and the CA of its certificate. */
+  access(token?: string): Access;
+}
+
+/**
+ * The fake API server as a per-test fixture: call at the top of a suite (or
+ * a describe), serve() in a test. With { tls: true } one self-signed
+ * certificate is made for the suite and the server speaks HTTPS.
+ */
+export function useFakeApi(options: { tls?: boolean } = {}): FakeApiFixture {
+  let current: FakeApi | undefined;
+  /** The suite's certificate, and the one this test's server presents. */
+  let tls: { key: string; cert: string } | undefined;
+  let served: { key: string; cert: string } | undefined;
+  if (options.tls) beforeAll(async () => { tls = await selfSignedCert(); });
+  afterEach(async () => {
+    const closing = current;
+    current = undefined;
+    await closing?.close();
+  });
+  const fixture: FakeApiFixture = {
+    async serve(o = {}) {
+      if (current) throw new Error('useFakeApi: one server per test');
+      served = o.tls ?? tls;
+      current = await startFakeApi({ daemonSet: 'present', token: TOKEN, ...o, ...(served ? { tls: served } : {}) });
+      return current;
+    },
+    get api() {
+      if (!current) throw new Error('useFakeApi: serve() first');
+      return current;
+    },
+    get tls() {
+      if (!tls) throw new Error('useFakeApi: made without { tls: true }');
+      return tls;
+    },
+    env(base, nodeName) {
+      return { ...base, ...fixture.api.env, ...(nodeName ? { NODE_NAME: nodeName } : {}) };
+    },
+    access(token = TOKEN) {
+      const { env } = fixture.api;
+      return {
+        protocol: env.KUBERNETES_SERVICE_PROTOCOL!,
+        host: env.KUBERNETES_SERVICE_HOST!,
+        port: env.KUBERNETES_SERVICE_PORT!,
+        token,
+        ca: served ? Buffer.from(served.cert) : undefined,
+        skipTlsVerify: false,
+      };
+    },
+  };
+  return fixture;
 }

@@ -5,18 +5,13 @@
 // hold-down that sees the config flap puts the taint back once and removes
 // it once. The built program with the real 10 s is checked in
 // test/integration/node-taint.test.ts.
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { HOLD_DOWN_MS, HoldDown, NodeTaint } from '../../../src/cluster/node-taint.js';
 import { createLogger } from '../../../src/observe/log.js';
-import { type FakeApi, NODE, startFakeApi } from '../../helpers/api-server.js';
-import { eventually, TOKEN } from '../../helpers/host-root.js';
+import { type FakeApi, NODE, useFakeApi } from '../../helpers/api-server.js';
+import { eventually } from '../../helpers/host-root.js';
 
 const KEY = 'k8s.cni.cncf.io/multus-not-ready';
-let api: FakeApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
 
 const T0 = 1_800_000_000_000;
 
@@ -58,16 +53,15 @@ describe('HoldDown', () => {
 });
 
 describe('NodeTaint in this process (a short hold-down)', () => {
-  const access = (): (() => Promise<{ protocol: string; host: string; port: string; token: string; ca: undefined; skipTlsVerify: boolean }>) =>
-    async () => ({ protocol: 'http', host: '127.0.0.1', port: String(api!.port), token: TOKEN, ca: undefined, skipTlsVerify: false });
+  const fake = useFakeApi();
   const configured = { kind: 'reconciled', result: 'ok', configured: true } as const;
   const invalidated = { kind: 'wrote', file: 'config', path: '/x/00-multus.conf', cause: 'invalidated' } as const;
 
   it('flapping every 50 ms for 2 s: the taint goes back once, and goes once the config has held', async () => {
     // Untainted, configured: then the config flaps.
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, nodeTaints: [] });
-    const nodePatches = (): FakeApi['answered'] => api!.answered.filter((r) => r.method === 'PATCH' && r.path === `/api/v1/nodes/${NODE}`);
-    const taint = new NodeTaint(access(), NODE, KEY, createLogger('text', () => undefined), { holdDownMs: 1000 });
+    const api = await fake.serve({ nodeTaints: [] });
+    const nodePatches = (): FakeApi['answered'] => api.answered.filter((r) => r.method === 'PATCH' && r.path === `/api/v1/nodes/${NODE}`);
+    const taint = new NodeTaint(() => Promise.resolve(fake.access()), NODE, KEY, createLogger('text', () => undefined), { holdDownMs: 1000 });
     taint.notify(configured);
     const flapStart = Date.now();
     while (Date.now() - flapStart < 2000) {
@@ -77,7 +71,7 @@ describe('NodeTaint in this process (a short hold-down)', () => {
       await new Promise((r) => setTimeout(r, 25));
     }
     const held = Date.now();
-    await eventually(async () => api!.taints().some((t) => t.key === KEY), (tainted) => !tainted, 10_000, 'the taint removed once the config held');
+    await eventually(async () => api.taints().some((t) => t.key === KEY), (tainted) => !tainted, 10_000, 'the taint removed once the config held');
     expect(nodePatches().map((p) => p.status)).toEqual([200, 200]);
     expect(nodePatches()[1]!.at - held).toBeGreaterThanOrEqual(950);
     await taint.close(1000);

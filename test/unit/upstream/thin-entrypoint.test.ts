@@ -3,7 +3,7 @@
 // names the upstream It() it comes from, asserts what that case asserts, on
 // this program's code, and says what changed. The file's other cases
 // (createMultusConfig of a conf and a conflist: default, capabilities,
-// options) are not ported here; test/unit/golden checks the same rules on
+// options) are not ported here; test/unit/core/golden checks the same rules on
 // inputs of its own.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { isSafePlain, stringifyPlain, type PlainMap } from '../../src/core/yaml-plain.js';
+import { isSafePlain, stringifyPlain, type PlainMap } from '../../../src/core/yaml-plain.js';
 
 describe('isSafePlain', () => {
   it.each(['eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_x', 'LS0tLS1CRUdJTg==', 'https://10.96.0.1:443', 'https://[fd00::1]:6443', 'v1', 'a:b'])('takes %s', (s) => {

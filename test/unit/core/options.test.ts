@@ -3,9 +3,9 @@
 // takes exactly as commander, the parser of record, does.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { parseCommandLine } from '../../src/cli/command-line.js';
-import { UsageError } from '../../src/base/errors.js';
-import { FLAGS, parseWellFormed, type Options, type ParseResult } from '../../src/core/options.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
+import { UsageError } from '../../../src/base/errors.js';
+import { FLAGS, parseWellFormed, type Options, type ParseResult } from '../../../src/core/options.js';
 
 function options(...argv: string[]): Options {
   const parsed = parseCommandLine(argv, {});

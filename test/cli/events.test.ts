@@ -7,34 +7,32 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FakeApi, NAMESPACE, POD, POD_UID, startFakeApi } from '../helpers/api-server.js';
+import { NAMESPACE, POD, POD_UID, useFakeApi } from '../helpers/api-server.js';
 import { countMatches, expectNoSecrets, killLeftovers, registerSecret, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
 import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
 
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
-const reasons = (): string[] => api!.events.map((e) => String(e.reason));
+const fake = useFakeApi();
+const reasons = (): string[] => fake.api.events.map((e) => String(e.reason));
 const waitForEvent = (reason: string, count = 1): Promise<number> =>
   eventually(async () => reasons().filter((r) => r === reason).length, (n) => n >= count, 20_000, `${count} ${reason} event(s); got ${reasons().join(', ')}`);
 
 describe('Kubernetes Events on the pod', () => {
   it('records what an operator must see, from first write to uninstall', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    const api = await fake.serve();
     // Without NODE_NAME: the kubeconfig keeps the mounted token (no TokenRequest here).
-    const run = await startDaemon(h, ['--cleanup-config-on-exit'], { ...h.env, ...api.env });
+    const run = await startDaemon(h, ['--cleanup-config-on-exit'], fake.env(h.env));
     await waitForEvent('ConfigWritten');
     await waitForEvent('KubeconfigWritten');
     const written = api.events.find((e) => e.reason === 'ConfigWritten')!;
@@ -74,7 +72,7 @@ describe('Kubernetes Events on the pod', () => {
     // Four restores, one Event: created for the first (its note stays the
     // first's, as client-go's series keep it), a series from the second on.
     expect(reasons().filter((r) => r === 'ConfigRestored')).toHaveLength(1);
-    await eventually(async () => api!.events.find((e) => e.reason === 'ConfigRestored')?.series?.count, (n) => n === 2, 10_000, 'ConfigRestored as a series');
+    await eventually(async () => fake.api.events.find((e) => e.reason === 'ConfigRestored')?.series?.count, (n) => n === 2, 10_000, 'ConfigRestored as a series');
 
     // The outranked master goes first, so no switch back to it can come in between.
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
@@ -95,8 +93,8 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('a writer fight (the config tampered with 4 times a second) costs a handful of Event writes, not one per restore', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const api = await fake.serve();
+    const run = await startDaemon(h, [], fake.env(h.env));
     await waitForEvent('KubeconfigWritten');
     await waitForEvent('ConfigWritten');
     const before = api.answered.filter((q) => q.path.includes('/events')).length;
@@ -110,7 +108,7 @@ describe('Kubernetes Events on the pod', () => {
       await sleep(Math.max(0, tick + 250 - Date.now()));
     }
     // Both Events exist (created, then made a series): wait for them, not for time.
-    await eventually(async () => api!.eventPatches.length, (n) => n >= 2, 10_000, 'both series PATCHed');
+    await eventually(async () => fake.api.eventPatches.length, (n) => n >= 2, 10_000, 'both series PATCHed');
     const during = api.answered.filter((q) => q.path.includes('/events')).slice(before);
     // ConfigRestored: POST + PATCH; WriterFight: POST + PATCH. Nothing more for the rest of the fight.
     expect(during.map((q) => q.method).sort()).toEqual(['PATCH', 'PATCH', 'POST', 'POST']);
@@ -126,11 +124,11 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('a rotated service-account token rewrites the kubeconfig without an Event', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
+    const api = await fake.serve();
     const rotated = 'eyJhbGciOiJSUzI1NiJ9.rotated-events-never-log-me.sig';
     registerSecret(rotated);
     api.accept(rotated);
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const run = await startDaemon(h, [], fake.env(h.env));
     await waitForEvent('KubeconfigWritten');
     await writeServiceAccount(h.saDir, rotated, 'CA-1');
     await eventually(() => readOrUndefined(h.kubeconfig), (t) => t?.includes(rotated) === true, 10_000, 'the rotated token written');
@@ -144,8 +142,8 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('logs a refused event once and keeps working', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, events: 403 });
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const api = await fake.serve({ events: 403 });
+    const run = await startDaemon(h, [], fake.env(h.env));
     await run.waitForLog(/cannot record a Kubernetes Event/);
     await fsp.rm(confPath());
     await run.waitForLog(/restored the Multus config/);
@@ -158,8 +156,8 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('never holds up the loop when the events API does not answer', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, events: 'hang' });
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const api = await fake.serve({ events: 'hang' });
+    const run = await startDaemon(h, [], fake.env(h.env));
     const good = await readOrUndefined(confPath());
     for (let i = 0; i < 3; i++) {
       await fsp.rm(confPath());
@@ -170,8 +168,8 @@ describe('Kubernetes Events on the pod', () => {
   });
 
   it('records nothing without --events', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-    const run = await startDaemon(h, ['--events=false'], { ...h.env, ...api.env });
+    const api = await fake.serve();
+    const run = await startDaemon(h, ['--events=false'], fake.env(h.env));
     await fsp.rm(confPath());
     await run.waitForLog(/restored the Multus config/);
     await stopDaemon(run);

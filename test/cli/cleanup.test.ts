@@ -4,23 +4,21 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { DAEMONSET, type DaemonSetState, type FakeApi, NAMESPACE, POD, type PodState, selfSignedCert, startFakeApi } from '../helpers/api-server.js';
+import { DAEMONSET, type DaemonSetState, type FakeApi, NAMESPACE, POD, type PodState, selfSignedCert, useFakeApi } from '../helpers/api-server.js';
 import { killLeftovers, registerSecret, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
 import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
 
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
+const fake = useFakeApi();
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 const CLEANUP = '--cleanup-config-on-exit';
@@ -32,7 +30,7 @@ async function snapshot(): Promise<{ config?: string; kubeconfig?: string }> {
 }
 
 /** What the uninstall check asked (the GETs; Events are POSTed to the same server). */
-const asked = (): FakeApi['requests'] => api!.requests.filter((r) => r.method === 'GET');
+const asked = (): FakeApi['requests'] => fake.api.requests.filter((r) => r.method === 'GET');
 
 function expectAskedWith(token: string): void {
   expect(asked()).toEqual([
@@ -47,8 +45,8 @@ describe('cleanup on stop, over HTTP', () => {
     ['deleting', /uninstall: removing what this program wrote .*DaemonSet kube-system\/kube-multus-ds is being deleted/],
     ['forbidden', /uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains .*HTTP 403: daemonsets.apps \\"kube-multus-ds\\" is forbidden.*grant the service account get on daemonsets.apps/],
   ])('DaemonSet %s: uninstall, the config and kubeconfig are removed', async (state, logged) => {
-    api = await startFakeApi({ daemonSet: state, token: TOKEN });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: state });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(logged);
     expectAskedWith(TOKEN);
@@ -63,8 +61,8 @@ describe('cleanup on stop, over HTTP', () => {
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('DaemonSet present: a restart on %s, nothing is touched', async (signal) => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve();
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     const before = await snapshot();
     const r = await stopDaemon(run, signal);
     expect(r.stderr).toMatch(/restart, not uninstall: leaving the Multus config and kubeconfig in place .*DaemonSet kube-system\/kube-multus-ds still exists/);
@@ -75,8 +73,8 @@ describe('cleanup on stop, over HTTP', () => {
 
   it('uninstalls when the API server does not answer in time, a second signal notwithstanding', async () => {
     // terminationGracePeriodSeconds 13: asked for 8 s (its grace period less 5 s).
-    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN, podGraceSeconds: 13 });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'hang', podGraceSeconds: 13 });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     run.child.kill('SIGTERM');
     await eventually(async () => asked().length, (n) => n >= 2, 10_000, 'the DaemonSet asked for');
     // The kubelet may signal again while the check waits: it still finishes.
@@ -96,28 +94,28 @@ describe('cleanup on stop, over HTTP', () => {
     ['orphan', 'a pod without an owner', /uninstall: removing what this program wrote .*pod kube-system\/kube-multus-ds-x7k2p is not owned by a DaemonSet/],
     ['replicaset', 'a pod owned by a ReplicaSet', /uninstall: removing what this program wrote .*pod kube-system\/kube-multus-ds-x7k2p is not owned by a DaemonSet/],
   ])('pod %s (%s): uninstall, without asking for a DaemonSet', async (pod, _what, logged) => {
-    api = await startFakeApi({ daemonSet: 'present', pod, token: TOKEN });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ pod });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(logged);
-    expect(api.requests).toEqual([{ method: 'GET', path: podPath, authorization: `Bearer ${TOKEN}` }]);
+    expect(fake.api.requests).toEqual([{ method: 'GET', path: podPath, authorization: `Bearer ${TOKEN}` }]);
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
   });
 
   it.each(['POD_NAME', 'POD_NAMESPACE'])('%s unset: uninstall, as the owner cannot be asked for', async (unset) => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env, [unset]: undefined });
+    await fake.serve();
+    const run = await startDaemon(h, [CLEANUP], { ...fake.env(h.env), [unset]: undefined });
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*POD_NAME or POD_NAMESPACE is not set, so the owning DaemonSet cannot be checked/);
-    expect(api.requests).toEqual([]);
+    expect(fake.api.requests).toEqual([]);
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
   });
 
   it('with --once, leaves the node configured and asks nothing', async () => {
-    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
-    const r = await runDaemonToEnd(h, [CLEANUP, '--once'], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'absent' });
+    const r = await runDaemonToEnd(h, [CLEANUP, '--once'], fake.env(h.env));
     expect(r.code).toBe(0);
-    expect(api.requests).toEqual([]);
+    expect(fake.api.requests).toEqual([]);
     const after = await snapshot();
     expect(after.config).toContain('"type": "multus"');
     expect(after.kubeconfig?.includes(TOKEN)).toBe(true);
@@ -127,8 +125,8 @@ describe('cleanup on stop, over HTTP', () => {
   it('asks with the token as rotated, not as it was at start', async () => {
     const rotated = 'eyJhbGciOiJSUzI1NiJ9.rotated-for-cleanup-never-log-me.sig';
     registerSecret(rotated);
-    api = await startFakeApi({ daemonSet: 'present', token: rotated });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ token: rotated });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     await writeServiceAccount(h.saDir, rotated, 'CA-1');
     await eventually(() => readOrUndefined(h.kubeconfig), (t) => t?.includes(rotated) === true, 10_000, 'the rotated token written');
     const r = await stopDaemon(run);
@@ -138,8 +136,8 @@ describe('cleanup on stop, over HTTP', () => {
   });
 
   it('removes the invalidated config on uninstall when the master had gone', async () => {
-    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'absent' });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     await fsp.rm(join(h.confDir, '10-flannel.conflist'));
     await eventually(() => readOrUndefined(confPath()), (t) => t?.startsWith('{Multus configuration intentionally invalidated') === true, 10_000, 'the invalidated config');
     await stopDaemon(run);
@@ -149,8 +147,8 @@ describe('cleanup on stop, over HTTP', () => {
   it('removes the copied non-auto config on uninstall, not its source', async () => {
     const source = join(h.root, 'image/70-multus.conf');
     await fsp.writeFile(source, '{"cniVersion":"0.3.1","name":"multus-cni-network","type":"multus","delegates":[{"type":"bridge"}]}\n');
-    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
-    const run = await startDaemon(h, [CLEANUP, `--multus-conf-file=${source}`], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'absent' });
+    const run = await startDaemon(h, [CLEANUP, `--multus-conf-file=${source}`], fake.env(h.env));
     expect(await readOrUndefined(join(h.confDir, '70-multus.conf'))).toBeDefined();
     await stopDaemon(run);
     expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist', 'multus.d']);
@@ -158,8 +156,8 @@ describe('cleanup on stop, over HTTP', () => {
   });
 
   it('does not ask, and leaves everything, without --cleanup-config-on-exit', async () => {
-    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'absent' });
+    const run = await startDaemon(h, [], fake.env(h.env));
     const before = await snapshot();
     const r = await stopDaemon(run);
     expect(asked()).toEqual([]);
@@ -174,8 +172,8 @@ describe('cleanup on stop, over HTTPS', () => {
 
   it('verifies the API server with the service-account CA and keeps everything on a restart', async () => {
     await writeServiceAccount(h.saDir, TOKEN, tls.cert);
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, tls });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ tls });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     const before = await snapshot();
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall/);
@@ -189,8 +187,8 @@ describe('cleanup on stop, over HTTPS', () => {
     const caFile = join(h.root, 'cluster-ca/ca.crt');
     await fsp.mkdir(join(h.root, 'cluster-ca'));
     await fsp.writeFile(caFile, tls.cert);
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, tls });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env, KUBE_CA_FILE: caFile });
+    await fake.serve({ tls });
+    const run = await startDaemon(h, [CLEANUP], { ...fake.env(h.env), KUBE_CA_FILE: caFile });
     const before = await snapshot();
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall/);
@@ -201,8 +199,8 @@ describe('cleanup on stop, over HTTPS', () => {
   it('with --skip-tls-verify, asks a server no CA of ours signed', async () => {
     const other = await selfSignedCert();
     await writeServiceAccount(h.saDir, TOKEN, other.cert);
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, tls });
-    const run = await startDaemon(h, [CLEANUP, '--skip-tls-verify'], { ...h.env, ...api.env });
+    await fake.serve({ tls });
+    const run = await startDaemon(h, [CLEANUP, '--skip-tls-verify'], fake.env(h.env));
     const before = await snapshot();
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall/);
@@ -213,14 +211,14 @@ describe('cleanup on stop, over HTTPS', () => {
   it('does not trust a server its CA did not sign: cannot tell, so uninstall', async () => {
     const other = await selfSignedCert();
     await writeServiceAccount(h.saDir, TOKEN, other.cert);
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, tls });
-    const run = await startDaemon(h, [CLEANUP], { ...h.env, ...api.env });
+    await fake.serve({ tls });
+    const run = await startDaemon(h, [CLEANUP], fake.env(h.env));
     const r = await stopDaemon(run);
     // No connection is asked again; the pod (and its grace period) cannot be
     // read, so 30 s is assumed: 25 s of asking (it was a fixed 10 s).
     expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within 25 s/);
     // The TLS handshake failed: no request (and no token) reached the server.
-    expect(api.requests).toEqual([]);
+    expect(fake.api.requests).toEqual([]);
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 // Logs: one line per event with time and level; secrets never appear.
 import { describe, expect, it } from '@jest/globals';
-import { createLogger } from '../../src/observe/log.js';
+import { createLogger } from '../../../src/observe/log.js';
 
 function capture(format: 'text' | 'json') {
   const lines: string[] = [];

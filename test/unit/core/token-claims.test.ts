@@ -1,6 +1,6 @@
 // Reading a service-account token's claims, and the timing of renewals (pure).
 import { describe, expect, it } from '@jest/globals';
-import { renewalTime, tokenClaims, tokenExpiresAt, usableUntil } from '../../src/core/token-claims.js';
+import { renewalTime, tokenClaims, tokenExpiresAt, usableUntil } from '../../../src/core/token-claims.js';
 
 const jwt = (payload: unknown): string => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
 

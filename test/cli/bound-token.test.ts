@@ -2,9 +2,9 @@
 // asks the API server (a stand-in over HTTPS on 127.0.0.1) for a token of
 // its service account bound to the Node, renews it, and falls back to the
 // mounted token, saying why once, when there is none.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { type FakeApi, type FakeApiOptions, NAMESPACE, NODE, POD, SERVICE_ACCOUNT, selfSignedCert, serviceAccountJwt, startFakeApi } from '../helpers/api-server.js';
+import { type FakeApi, type FakeApiOptions, NAMESPACE, NODE, POD, SERVICE_ACCOUNT, serviceAccountJwt, useFakeApi } from '../helpers/api-server.js';
 import { countMatches, killLeftovers, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { Finished, HostRoot } from '../helpers/host-root.js';
 import { copyMaster, eventually, makeHostRoot, readOrUndefined, runCommand, writeServiceAccount } from '../helpers/host-root.js';
@@ -16,31 +16,26 @@ registerSecret(MOUNTED_2);
 const TOKEN_PATH = `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`;
 const FALLBACK = /the kubeconfig carries the mounted service-account token/;
 
-let tls: { key: string; cert: string };
-beforeAll(async () => { tls = await selfSignedCert(); });
-
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
-  await writeServiceAccount(h.saDir, MOUNTED, tls.cert);
+  await writeServiceAccount(h.saDir, MOUNTED, fake.tls.cert);
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
+const fake = useFakeApi({ tls: true });
 
-async function serve(o: Partial<FakeApiOptions> = {}): Promise<FakeApi> {
-  api = await startFakeApi({ daemonSet: 'present', token: MOUNTED, tls, ...o });
-  return api;
+/** The server, accepting the mounted token. */
+function serve(o: Partial<FakeApiOptions> = {}): Promise<FakeApi> {
+  return fake.serve({ token: MOUNTED, ...o });
 }
 
 /** The env to reach the fake API server; NODE_NAME unset when nodeName is ''. */
-function envFor(a: FakeApi, nodeName = NODE): NodeJS.ProcessEnv {
-  return { ...h.env, ...a.env, ...(nodeName === '' ? {} : { NODE_NAME: nodeName }) };
+function env(nodeName = NODE): NodeJS.ProcessEnv {
+  return fake.env(h.env, nodeName);
 }
 
 /** The token the kubeconfig carries (compared, never printed). */
@@ -54,12 +49,12 @@ async function carried(): Promise<string> {
   const t = await kubeconfigToken();
   if (t === MOUNTED) return 'mounted';
   if (t === MOUNTED_2) return 'mounted-2';
-  const i = api?.issued.indexOf(t ?? '') ?? -1;
+  const i = fake.api.issued.indexOf(t ?? '');
   return i >= 0 ? `issued-${i + 1}` : t === undefined ? 'none' : 'unknown';
 }
 
 function tokenRequests(): { authorization: string | undefined; body?: unknown }[] {
-  return (api?.requests ?? []).filter((r) => r.method === 'POST' && r.path === TOKEN_PATH);
+  return fake.api.requests.filter((r) => r.method === 'POST' && r.path === TOKEN_PATH);
 }
 
 function expectNoToken(r: Pick<Finished, 'stdout' | 'stderr'>): void {
@@ -70,7 +65,7 @@ function expectNoToken(r: Pick<Finished, 'stdout' | 'stderr'>): void {
 describe('node-bound kubeconfig token', () => {
   it('the first config already carries a node-bound token, asked for with the mounted one', async () => {
     await serve();
-    const r = await runCommand([...h.args, '--once'], envFor(api!));
+    const r = await runCommand([...h.args, '--once'], env());
     expect(r.code).toBe(0);
     expectNoToken(r);
     expect(await carried()).toBe('issued-1');
@@ -88,13 +83,13 @@ describe('node-bound kubeconfig token', () => {
 
   it('asks for the lifetime of --kubeconfig-token-expiration', async () => {
     await serve();
-    expect((await runCommand([...h.args, '--once', '--kubeconfig-token-expiration=3600'], envFor(api!))).code).toBe(0);
+    expect((await runCommand([...h.args, '--once', '--kubeconfig-token-expiration=3600'], env())).code).toBe(0);
     expect((tokenRequests()[0]!.body as { spec: { expirationSeconds: number } }).spec.expirationSeconds).toBe(3600);
   });
 
   it('uses the expiration the API server returns (shortened) and renews at 80% of it', async () => {
     await serve({ maxTokenSeconds: 5 });
-    const run = await startDaemon(h, [], envFor(api!));
+    const run = await startDaemon(h, [], env());
     expect(await carried()).toBe('issued-1');
     // 5 s tokens: renewed about every 4 s, each reaching the kubeconfig.
     await eventually(carried, (c) => c === 'issued-3', 30_000, 'the second renewal in the kubeconfig');
@@ -106,10 +101,10 @@ describe('node-bound kubeconfig token', () => {
 
   it('renews at once when the mounted token rotates, asking with the new one', async () => {
     await serve();
-    const run = await startDaemon(h, [], envFor(api!));
+    const run = await startDaemon(h, [], env());
     expect(await carried()).toBe('issued-1');
-    api!.accept(MOUNTED_2);
-    await writeServiceAccount(h.saDir, MOUNTED_2, tls.cert);
+    fake.api.accept(MOUNTED_2);
+    await writeServiceAccount(h.saDir, MOUNTED_2, fake.tls.cert);
     await eventually(carried, (c) => c === 'issued-2', 10_000, 'a token asked for with the rotated mounted token');
     expect(tokenRequests().map((r) => r.authorization)).toEqual([`Bearer ${MOUNTED}`, `Bearer ${MOUNTED_2}`]);
     expectNoToken(await stopDaemon(run));
@@ -117,14 +112,14 @@ describe('node-bound kubeconfig token', () => {
 
   it('keeps the last good token while a renewal is refused, and retries until it is granted', async () => {
     await serve();
-    const run = await startDaemon(h, [], envFor(api!));
+    const run = await startDaemon(h, [], env());
     expect(await carried()).toBe('issued-1');
-    api!.set({ tokenRequest: 'forbidden' });
-    api!.accept(MOUNTED_2);
-    await writeServiceAccount(h.saDir, MOUNTED_2, tls.cert);
+    fake.api.set({ tokenRequest: 'forbidden' });
+    fake.api.accept(MOUNTED_2);
+    await writeServiceAccount(h.saDir, MOUNTED_2, fake.tls.cert);
     await run.waitForLog(/cannot renew the node-bound token; the kubeconfig keeps the current one .*HTTP 403/);
     expect(await carried()).toBe('issued-1');
-    api!.set({ tokenRequest: 'ok' });
+    fake.api.set({ tokenRequest: 'ok' });
     await eventually(carried, (c) => c === 'issued-2', 20_000, 'the token granted on a retry');
     const r = await stopDaemon(run);
     expect(countMatches(r.stderr, /cannot renew the node-bound token/)).toBe(1);
@@ -132,10 +127,10 @@ describe('node-bound kubeconfig token', () => {
   });
 
   it('retries a TokenRequest shed with 503 no sooner than its Retry-After, then carries the token granted', async () => {
-    await serve({ busy: { status: 503, retryAfter: '3', times: 2, match: /^POST .*\/serviceaccounts\/multus\/token$/ } });
-    const run = await startDaemon(h, [], envFor(api!));
+    const api = await serve({ busy: { status: 503, retryAfter: '3', times: 2, match: /^POST .*\/serviceaccounts\/multus\/token$/ } });
+    const run = await startDaemon(h, [], env());
     await eventually(carried, (c) => c === 'issued-1', 30_000, 'the token granted on the third try');
-    const asked = api!.answered.filter((q) => q.path === TOKEN_PATH);
+    const asked = api.answered.filter((q) => q.path === TOKEN_PATH);
     expect(asked.map((q) => q.status)).toEqual([503, 503, 200]);
     // Retry-After: 3 is a floor; the jitter adds up to as much again.
     for (let i = 1; i < asked.length; i++) {
@@ -148,10 +143,10 @@ describe('node-bound kubeconfig token', () => {
 
   it('falls back to the mounted token when the API server does not answer within 5 s at start, then switches once it does', async () => {
     await serve({ tokenRequest: 'hang' });
-    const run = await startDaemon(h, [], envFor(api!));
+    const run = await startDaemon(h, [], env());
     expect(await carried()).toBe('mounted');
     expect(run.stderr()).toMatch(/carries the mounted service-account token .*no answer within 5000 ms/);
-    api!.set({ tokenRequest: 'ok' });
+    fake.api.set({ tokenRequest: 'ok' });
     await eventually(carried, (c) => c.startsWith('issued-'), 20_000, 'the node-bound token once the API server answers');
     const r = await stopDaemon(run);
     expect(countMatches(r.stderr, FALLBACK)).toBe(1);
@@ -168,7 +163,7 @@ describe('falls back to the mounted token, saying why once', () => {
     ['no answer within 5 s', { tokenRequest: 'hang' }, [], NODE, /no answer within 5000 ms/, true],
   ])('%s', async (_name, server, flags, nodeName, reason, asked) => {
     await serve(server);
-    const r = await runCommand([...h.args, '--once', ...flags], envFor(api!, nodeName));
+    const r = await runCommand([...h.args, '--once', ...flags], env(nodeName));
     expect(r.code).toBe(0);
     expectNoToken(r);
     expect(await carried()).toBe('mounted');
@@ -181,14 +176,14 @@ describe('falls back to the mounted token, saying why once', () => {
 describe('--dry-run and flags', () => {
   it('--dry-run says which token the kubeconfig would carry, asks for none and prints none', async () => {
     await serve();
-    const node = await runCommand([...h.args, '--dry-run'], envFor(api!));
+    const node = await runCommand([...h.args, '--dry-run'], env());
     expect(node.code).toBe(0);
     expectNoToken(node);
     expect(node.stdout).toMatch(/^# the kubeconfig would carry a node-bound token, requested when run \(TokenRequest bound to node node-1, 86400 s/m);
-    const mounted = await runCommand([...h.args, '--dry-run'], envFor(api!, ''));
+    const mounted = await runCommand([...h.args, '--dry-run'], env(''));
     expect(mounted.stdout).toMatch(/^# the kubeconfig would carry the mounted service-account token .*NODE_NAME is not set/m);
     expectNoToken(mounted);
-    expect(api!.requests).toEqual([]);
+    expect(fake.api.requests).toEqual([]);
   });
 
   it('--help documents the flag and NODE_NAME', async () => {

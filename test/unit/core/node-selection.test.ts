@@ -1,7 +1,7 @@
 // Does the DaemonSet still select this node? nodeSelector and required node
 // affinity against the node's labels, as the scheduler matches them (pure).
 import { describe, expect, it } from '@jest/globals';
-import { nodeInfo, selectsNode } from '../../src/core/node-selection.js';
+import { nodeInfo, selectsNode } from '../../../src/core/node-selection.js';
 
 const node = { name: 'node-1', labels: { 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/worker': '', disk: 'ssd', cores: '16' } };
 const affinity = (...terms: unknown[]): unknown => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } });

@@ -1,9 +1,9 @@
 // CNI versions compare as versions: a string compare would rank "0.10.0"
 // before "0.9.0" and put "1.0" (= 1.0.0) below the conflist threshold.
 import { describe, expect, it } from '@jest/globals';
-import { compareCniVersions, isCniVersion, usesConflist } from '../../src/core/cni-version.js';
-import { renderMultusConfig } from '../../src/core/multus-config.js';
-import { parseCommandLine } from '../../src/cli/command-line.js';
+import { compareCniVersions, isCniVersion, usesConflist } from '../../../src/core/cni-version.js';
+import { renderMultusConfig } from '../../../src/core/multus-config.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
 
 const sign = (n: number): number => Math.sign(n);
 

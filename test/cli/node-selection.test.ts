@@ -6,23 +6,21 @@
 // Retry-After, for the pod's grace period less 5 s before the check gives up.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { type FakeApi, type FakeApiOptions, NODE, startFakeApi } from '../helpers/api-server.js';
+import { type FakeApiOptions, NODE, useFakeApi } from '../helpers/api-server.js';
 import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
 
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
+const fake = useFakeApi();
 
 // The node-bound token is not what these tests are about.
 const FLAGS = ['--cleanup-config-on-exit', '--kubeconfig-token-expiration=0'];
@@ -33,8 +31,8 @@ async function snapshot(): Promise<{ config?: string; kubeconfig?: string }> {
 }
 
 async function stopWith(o: Partial<FakeApiOptions>): Promise<{ stderr: string; before: { config?: string; kubeconfig?: string } }> {
-  api = await startFakeApi({ daemonSet: 'present', token: TOKEN, ...o });
-  const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+  await fake.serve(o);
+  const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
   const before = await snapshot();
   expect(before.config).toBeDefined();
   const r = await stopDaemon(run);
@@ -50,7 +48,7 @@ describe('uninstall when the DaemonSet no longer selects this node', () => {
     const { stderr, before } = await stopWith({ nodeLabels: { multus: 'true', disk: 'ssd' }, nodeSelector: { multus: 'true' }, affinity: affinity('disk', 'In', ['ssd']) });
     expect(stderr).toMatch(/restart, not uninstall: .*DaemonSet kube-system\/kube-multus-ds still exists and selects node node-1/);
     expect(await snapshot()).toEqual(before);
-    expect(api!.requests.map((r) => r.path)).toContain(NODE_PATH);
+    expect(fake.api.requests.map((r) => r.path)).toContain(NODE_PATH);
   });
 
   it('a nodeSelector the node no longer matches: uninstall, the files removed', async () => {
@@ -78,41 +76,41 @@ describe('uninstall when the DaemonSet no longer selects this node', () => {
   });
 
   it('without NODE_NAME the node is not checked: a restart', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, nodeSelector: { multus: 'true' } });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env });
+    await fake.serve({ nodeSelector: { multus: 'true' } });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env));
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall: .*NODE_NAME is not set/);
-    expect(api.requests.map((q) => q.path)).not.toContain(NODE_PATH);
+    expect(fake.api.requests.map((q) => q.path)).not.toContain(NODE_PATH);
   });
 });
 
 describe('an API server that does not answer at once', () => {
   it('is asked again after a second, and its late answer decides (a restart)', async () => {
-    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve({ daemonSet: 'hang' });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const before = await snapshot();
     run.child.kill('SIGTERM');
-    await eventually(async () => api!.requests.filter((r) => r.path.includes('/daemonsets/')).length, (n) => n >= 1, 20_000, 'the DaemonSet asked for');
-    api.set({ daemonSet: 'present' });
+    await eventually(async () => fake.api.requests.filter((r) => r.path.includes('/daemonsets/')).length, (n) => n >= 1, 20_000, 'the DaemonSet asked for');
+    fake.api.set({ daemonSet: 'present' });
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/restart, not uninstall: .*still exists and selects node node-1/);
-    expect(api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
+    expect(fake.api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
     expect(await snapshot()).toEqual(before);
   });
 
   it('gives up after the pod\'s grace period less 5 s of no answer: uninstall, naming the attempts', async () => {
     // terminationGracePeriodSeconds 13: 8 s of asking (the contract used to be a fixed 10 s).
-    api = await startFakeApi({ daemonSet: 'hang', token: TOKEN, podGraceSeconds: 13 });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve({ daemonSet: 'hang', podGraceSeconds: 13 });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const r = await stopDaemon(run);
     expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within 8 s, \d+ attempts; last: get DaemonSet/);
-    expect(api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
+    expect(fake.api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
   });
 
   it('429 with Retry-After is waited out, not taken for an uninstall: a restart once it answers', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, podGraceSeconds: 30 });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    const api = await fake.serve({ podGraceSeconds: 30 });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const before = await snapshot();
     // Priority and fairness sheds the DaemonSet's GET three times, asking for 2 s each.
     api.set({ busy: { status: 429, retryAfter: '2', times: 3, match: /^GET .*\/daemonsets\// } });
@@ -126,12 +124,12 @@ describe('an API server that does not answer at once', () => {
   });
 
   it('503 on every request for longer than the old 10 s is still not an uninstall', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN, podGraceSeconds: 30 });
-    const run = await startDaemon(h, FLAGS, { ...h.env, ...api.env, NODE_NAME: NODE });
+    const api = await fake.serve({ podGraceSeconds: 30 });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const before = await snapshot();
     api.set({ busy: { status: 503, match: /^GET / } });
     run.child.kill('SIGTERM');
-    const firstBusy = (await eventually(async () => api!.answered.find((q) => q.status === 503), (q) => q !== undefined, 20_000, 'a 503'))!.at;
+    const firstBusy = (await eventually(async () => api.answered.find((q) => q.status === 503), (q) => q !== undefined, 20_000, 'a 503'))!.at;
     // Longer than the old fixed 10 s: had it given up, the verdict below would be an uninstall.
     await eventually(async () => Date.now() - firstBusy, (ms) => ms >= 12_000, 30_000, '12 s of 503s');
     expect(run.child.exitCode).toBeNull();

@@ -2,14 +2,14 @@
 // the program serves health, and through the thread pool after: a start
 // then costs no thread-pool hops, and a file that hangs later (a FIFO, a
 // stuck volume) stalls only the reconcile loop, not the event loop.
-// (health.test.ts checks the stall from outside: /healthz turns 503.)
+// (test/cli/health.test.ts checks the stall from outside: /healthz turns 503.)
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as calls from '../../src/base/file-calls.js';
+import * as calls from '../../../src/base/file-calls.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -6,12 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '../../src/observe/log.js';
-import { parseCommandLine } from '../../src/cli/command-line.js';
-import type { NodeEvent } from '../../src/observe/observer.js';
-import { Reconciler } from '../../src/run/reconciler.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, makeHostRoot, readOrUndefined, writeServiceAccount } from '../helpers/host-root.js';
+import { createLogger } from '../../../src/observe/log.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
+import type { NodeEvent } from '../../../src/observe/observer.js';
+import { Reconciler } from '../../../src/run/reconciler.js';
+import type { HostRoot } from '../../helpers/host-root.js';
+import { copyMaster, makeHostRoot, readOrUndefined, writeServiceAccount } from '../../helpers/host-root.js';
 
 let h: HostRoot;
 let events: NodeEvent[];

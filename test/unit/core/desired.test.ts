@@ -1,12 +1,12 @@
 // desiredState: what the node should hold, from an observation (pure).
 import { describe, expect, it } from '@jest/globals';
-import type { Observation } from '../../src/core/desired.js';
+import type { Observation } from '../../../src/core/desired.js';
 import { parse, stringify } from 'yaml';
-import { desiredState } from '../../src/core/desired.js';
-import type { Selection } from '../../src/core/master.js';
-import { INVALIDATED_CONTENT } from '../../src/core/multus-config.js';
-import { parseCommandLine } from '../../src/cli/command-line.js';
-import type { Environment, Options } from '../../src/core/options.js';
+import { desiredState } from '../../../src/core/desired.js';
+import type { Selection } from '../../../src/core/master.js';
+import { INVALIDATED_CONTENT } from '../../../src/core/multus-config.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
+import type { Environment, Options } from '../../../src/core/options.js';
 
 function setup(flags: string[], env: NodeJS.ProcessEnv = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }): { o: Options; env: Environment } {
   const parsed = parseCommandLine(['--cni-conf-dir=/c', '--multus-autoconfig-dir=/c', ...flags], env);

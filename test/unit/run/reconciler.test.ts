@@ -6,11 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createLogger } from '../../src/observe/log.js';
-import { parseCommandLine } from '../../src/cli/command-line.js';
-import { Reconciler } from '../../src/run/reconciler.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, listNames, makeHostRoot, readOrUndefined, FIXTURES, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
+import { createLogger } from '../../../src/observe/log.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
+import { Reconciler } from '../../../src/run/reconciler.js';
+import type { HostRoot } from '../../helpers/host-root.js';
+import { copyMaster, listNames, makeHostRoot, readOrUndefined, FIXTURES, TOKEN, writeServiceAccount } from '../../helpers/host-root.js';
 
 let h: HostRoot;
 let lines: string[];

@@ -4,23 +4,21 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FakeApi, startFakeApi } from '../helpers/api-server.js';
+import { useFakeApi } from '../helpers/api-server.js';
 import { editJson, killLeftovers, replaceFile, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES } from '../helpers/host-root.js';
 
 let h: HostRoot;
-let api: FakeApi | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
+const fake = useFakeApi();
 
 const RENAME = '--rename-conf-file';
 const confPath = (): string => join(h.confDir, '00-multus.conf');
@@ -66,8 +64,8 @@ describe('--rename-conf-file', () => {
   });
 
   it('restores the name on uninstall', async () => {
-    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
-    const run = await startDaemon(h, [RENAME, '--cleanup-config-on-exit'], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'absent' });
+    const run = await startDaemon(h, [RENAME, '--cleanup-config-on-exit'], fake.env(h.env));
     await editJson(oldPath(), (c) => { c.name = 'cbr-edited'; });
     await eventually(delegate, (d) => d?.name === 'cbr-edited', 10_000, 'the edit');
     const r = await stopDaemon(run);
@@ -79,16 +77,16 @@ describe('--rename-conf-file', () => {
 
   it('restores the name on uninstall by a later process that found <name>.old', async () => {
     await stopDaemon(await startDaemon(h, [RENAME]));
-    api = await startFakeApi({ daemonSet: 'absent', token: TOKEN });
-    const run = await startDaemon(h, [RENAME, '--cleanup-config-on-exit'], { ...h.env, ...api.env });
+    await fake.serve({ daemonSet: 'absent' });
+    const run = await startDaemon(h, [RENAME, '--cleanup-config-on-exit'], fake.env(h.env));
     await stopDaemon(run);
     expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist', 'multus.d']);
     expect(await readOrUndefined(join(h.confDir, '10-flannel.conflist'))).toBe(await original());
   });
 
   it('keeps the master renamed on a restart', async () => {
-    api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-    const run = await startDaemon(h, [RENAME, '--cleanup-config-on-exit'], { ...h.env, ...api.env });
+    await fake.serve();
+    const run = await startDaemon(h, [RENAME, '--cleanup-config-on-exit'], fake.env(h.env));
     await stopDaemon(run);
     expect(await listNames(h.confDir)).toEqual(['00-multus.conf', '10-flannel.conflist.old', 'multus.d']);
   });

@@ -2,9 +2,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CandidateContent } from '../../src/core/master.js';
-import { candidateNames, checkCandidate, selectMaster } from '../../src/core/master.js';
-import { FIXTURES } from '../helpers/host-root.js';
+import type { CandidateContent } from '../../../src/core/master.js';
+import { candidateNames, checkCandidate, selectMaster } from '../../../src/core/master.js';
+import { FIXTURES } from '../../helpers/host-root.js';
 
 const content = (name: string, text: string): CandidateContent => ({ name, diskName: name, text });
 const reasonOf = (name: string, text: string): string => {

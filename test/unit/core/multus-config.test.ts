@@ -4,11 +4,11 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JsonObject } from '../../src/base/json.js';
-import { INVALIDATED_CONTENT, mergeCapabilities, renderMultusConfig } from '../../src/core/multus-config.js';
-import { parseCommandLine } from '../../src/cli/command-line.js';
-import type { Options } from '../../src/core/options.js';
-import { FIXTURES } from '../helpers/host-root.js';
+import type { JsonObject } from '../../../src/base/json.js';
+import { INVALIDATED_CONTENT, mergeCapabilities, renderMultusConfig } from '../../../src/core/multus-config.js';
+import { parseCommandLine } from '../../../src/cli/command-line.js';
+import type { Options } from '../../../src/core/options.js';
+import { FIXTURES } from '../../helpers/host-root.js';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 interface GoldenCase { case: string; master: string; flags: string[] }

@@ -6,42 +6,41 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FakeApi, type FakeApiOptions, NODE, type Taint, startFakeApi } from '../helpers/api-server.js';
+import { type FakeApi, NODE, type Taint, useFakeApi } from '../helpers/api-server.js';
 import { countMatches, killLeftovers, runDaemonToEnd, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
 
 const KEY = 'k8s.cni.cncf.io/multus-not-ready';
 const OURS: Taint = { key: KEY, effect: 'NoSchedule' };
 const OTHER: Taint = { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' };
 
+/** The node as it registers: tainted by the kubelet (--register-with-taints), beside another taint. */
+const TAINTED = { nodeTaints: [OTHER, OURS] };
+
 let h: HostRoot;
-let api: FakeApi | undefined;
-let options: FakeApiOptions;
 beforeEach(async () => {
   h = await makeHostRoot();
   await copyMaster(h, 'masters/10-flannel.conflist');
-  options = { daemonSet: 'present', token: TOKEN, nodeTaints: [OTHER, OURS] };
 });
 afterEach(async () => {
   await killLeftovers();
-  await api?.close();
-  api = undefined;
   await h.remove();
 });
 
-const taints = (): Taint[] => api!.taints();
+const fake = useFakeApi();
+const taints = (): Taint[] => fake.api.taints();
 const untainted = (): boolean => !taints().some((t) => t.key === KEY);
 const waitTaint = (present: boolean, what: string): Promise<boolean> =>
   eventually(async () => untainted(), (u) => u !== present, 40_000, what);
-const nodePatches = (): FakeApi['answered'] => api!.answered.filter((r) => r.method === 'PATCH' && r.path === `/api/v1/nodes/${NODE}`);
+const nodePatches = (): FakeApi['answered'] => fake.api.answered.filter((r) => r.method === 'PATCH' && r.path === `/api/v1/nodes/${NODE}`);
 /** The hold-down (10 s) plus room for a loaded machine. */
 const SLOW = 90_000;
 
 describe('--node-ready-taint', () => {
   it('removes the taint once the config has held for 10 s, puts it back at once on invalidation and on uninstall', async () => {
-    api = await startFakeApi(options);
-    const env = { ...h.env, ...api.env, NODE_NAME: NODE };
+    const api = await fake.serve(TAINTED);
+    const env = fake.env(h.env, NODE);
     const started = Date.now();
     const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], env);
     await waitTaint(false, 'the taint removed');
@@ -73,8 +72,8 @@ describe('--node-ready-taint', () => {
   }, SLOW);
 
   it('a master that disappears and returns every second costs two node PATCHes, not one per flap', async () => {
-    api = await startFakeApi(options);
-    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve(TAINTED);
+    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], fake.env(h.env, NODE));
     await waitTaint(false, 'the taint removed');
     const before = nodePatches().length;
     const master = join(h.confDir, '10-flannel.conflist');
@@ -99,41 +98,41 @@ describe('--node-ready-taint', () => {
   }, SLOW);
 
   it('leaves the taint on a restart (the DaemonSet remains)', async () => {
-    api = await startFakeApi(options);
-    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve(TAINTED);
+    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], fake.env(h.env, NODE));
     await waitTaint(false, 'the taint removed');
     await stopDaemon(run);
     expect(untainted()).toBe(true);
   }, SLOW);
 
   it('stopped within the hold-down: the taint stays for the next pod to remove', async () => {
-    api = await startFakeApi(options);
-    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve(TAINTED);
+    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`, '--cleanup-config-on-exit'], fake.env(h.env, NODE));
     await stopDaemon(run);
     expect(nodePatches()).toEqual([]);
     expect(untainted()).toBe(false);
   });
 
   it('removes it with --once before exiting (no loop, so no hold-down)', async () => {
-    api = await startFakeApi(options);
-    const r = await runDaemonToEnd(h, [`--node-ready-taint=${KEY}`, '--once'], { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve(TAINTED);
+    const r = await runDaemonToEnd(h, [`--node-ready-taint=${KEY}`, '--once'], fake.env(h.env, NODE));
     expect(r.code).toBe(0);
     expect(untainted()).toBe(true);
   });
 
   it('is a clear error without NODE_NAME', async () => {
-    api = await startFakeApi(options);
-    const r = await runDaemonToEnd(h, [`--node-ready-taint=${KEY}`], { ...h.env, ...api.env });
+    await fake.serve(TAINTED);
+    const r = await runDaemonToEnd(h, [`--node-ready-taint=${KEY}`], fake.env(h.env));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--node-ready-taint: NODE_NAME is not set/);
     expect(untainted()).toBe(false);
   });
 
   it('keeps the node configured and logs once when RBAC refuses the patch', async () => {
-    api = await startFakeApi({ ...options, nodePatch: 403 });
-    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`], { ...h.env, ...api.env, NODE_NAME: NODE });
+    await fake.serve({ ...TAINTED, nodePatch: 403 });
+    const run = await startDaemon(h, [`--node-ready-taint=${KEY}`], fake.env(h.env, NODE));
     await run.waitForLog(/--node-ready-taint: cannot remove the taint; retrying with backoff/, 40_000);
-    await eventually(async () => api!.requests.filter((r) => r.method === 'PATCH').length, (n) => n >= 2, 20_000, 'a retry');
+    await eventually(async () => fake.api.requests.filter((r) => r.method === 'PATCH').length, (n) => n >= 2, 20_000, 'a retry');
     const r = await stopDaemon(run);
     expect(countMatches(r.stderr, /cannot remove the taint/g)).toBe(1);
     expect(r.stderr).toMatch(/HTTP 403: nodes \\"node-1\\" is forbidden.*grant the service account patch on nodes/);

@@ -2,7 +2,7 @@
 // toISOString gives, for any moment a node's clock can show.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { isoTime } from '../../src/base/iso-time.js';
+import { isoTime } from '../../../src/base/iso-time.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
