@@ -93,12 +93,13 @@ interface Attempt {
   api: ApiAccess;
   t: CheckTarget;
   send: NonNullable<CheckOptions['send']>;
-  timeoutMs: number;
+  /** How long the next request may wait: recomputed per request, as the pod's grace period may just have been learned. */
+  timeoutMs: () => number;
   pod?: { owner: string | undefined; graceSeconds: number | undefined };
 }
 
 async function get(a: Attempt, req: Pick<ApiRequest, 'what' | 'rbac' | 'path'>): Promise<ApiResponse> {
-  return check(req, await a.send(a.api, { method: 'GET', ...req, timeoutMs: a.timeoutMs }));
+  return check(req, await a.send(a.api, { method: 'GET', ...req, timeoutMs: a.timeoutMs() }));
 }
 
 /** The DaemonSet remains: does it still select node `nodeName`? A node that cannot be read leaves it a restart. */
@@ -152,14 +153,13 @@ export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOpt
   const clock = o.clock ?? realClock;
   const random = o.random ?? Math.random;
   const start = clock.now();
-  const a: Attempt = { api, t, send: o.send ?? callApi, timeoutMs: ATTEMPT_MS };
+  const a: Attempt = { api, t, send: o.send ?? callApi, timeoutMs: () => Math.max(1, Math.min(ATTEMPT_MS, left())) };
   const budget = (): number => graceBudgetMs(a.pod?.graceSeconds ?? o.graceSeconds);
   const left = (): number => start + budget() - clock.now();
   let attempts = 0;
   let lastErr: unknown;
   for (;;) {
     attempts += 1;
-    a.timeoutMs = Math.max(1, Math.min(ATTEMPT_MS, left()));
     try {
       return await ask(a);
     } catch (err) {

@@ -20,7 +20,7 @@ const DS = { metadata: { name: 'multus' }, spec: { template: { spec: {} } } };
 type Answer = ApiResponse | 'no answer';
 const busy = (status: number, retryAfterMs?: number): ApiResponse => ({ status, body: { message: 'slow down' }, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
 
-/** A fake API server on the fake clock: each request takes 20 ms; `answer` decides by kind and attempt number. */
+/** A fake API server on the fake clock: each request takes 20 ms, or its whole timeout when unanswered; `answer` decides by kind and attempt number. */
 function fakeServer(clock: FakeClock, answer: (kind: 'pod' | 'ds', n: number) => Answer) {
   const asked: { kind: 'pod' | 'ds'; at: number }[] = [];
   const send = async (_api: unknown, req: ApiRequest): Promise<ApiResponse> => {
@@ -28,7 +28,10 @@ function fakeServer(clock: FakeClock, answer: (kind: 'pod' | 'ds', n: number) =>
     asked.push({ kind, at: clock.now() });
     clock.advance(20);
     const a = answer(kind, asked.filter((q) => q.kind === kind).length);
-    if (a === 'no answer') throw new ApiError(`${req.what}: no answer within ${req.timeoutMs} ms`, undefined);
+    if (a === 'no answer') {
+      clock.advance((req.timeoutMs ?? 5000) - 20);
+      throw new ApiError(`${req.what}: no answer within ${req.timeoutMs} ms`, undefined);
+    }
     return a;
   };
   return { asked, send };
@@ -79,6 +82,17 @@ describe('an API server shedding load', () => {
       // Backoff: the waits grow (1 s, 2 s, 4 s, 8 s steps) rather than a fixed pace.
       expect(server.asked.filter((q) => q.kind === 'ds').length).toBeLessThan(grace);
     }
+  });
+
+  it('a grace period learned from the pod bounds the very next request (not the 5 s a request may take)', async () => {
+    const clock = new FakeClock();
+    const timeouts: number[] = [];
+    const server = fakeServer(clock, (kind) => (kind === 'pod' ? { status: 200, body: POD(7) } : 'no answer'));
+    const send = (api: unknown, req: ApiRequest): Promise<ApiResponse> => { timeouts.push(req.timeoutMs ?? 0); return server.send(api, req); };
+    const v = await checkUninstall(API, TARGET, { clock, random: seededRandom(5), send });
+    expect(v.reason).toMatch(/no answer within 2 s, 1 attempt/);
+    expect(timeouts[0]).toBe(5000);
+    expect(timeouts[1]).toBeLessThanOrEqual(2000);
   });
 
   it('a pod that cannot be read: 30 s assumed, so 25 s of asking', async () => {
