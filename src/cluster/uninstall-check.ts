@@ -20,7 +20,7 @@ export interface Verdict {
 }
 
 /** Who asks: the pod (POD_NAMESPACE, POD_NAME) and its node (NODE_NAME; '' when unset). */
-export interface CheckTarget {
+interface CheckTarget {
   namespace: string;
   podName: string;
   nodeName: string;

@@ -6,7 +6,8 @@
 // series' timing is in event-recorder.test.ts and core/event-series.test.ts).
 import { describe, expect, it } from '@jest/globals';
 import type { Clock } from '../../../src/base/backoff.js';
-import { describeEvent, eventBody, EventRecorder, type PodRef } from '../../../src/cluster/events.js';
+import { describeEvent, eventBody, EventRecorder, identityOf, type PodRef } from '../../../src/cluster/events.js';
+import { eventKey } from '../../../src/core/event-series.js';
 import { createLogger } from '../../../src/observe/log.js';
 import type { NodeEvent } from '../../../src/observe/observer.js';
 import { NAMESPACE, NODE, POD, POD_UID, useFakeApi } from '../../helpers/api-server.js';
@@ -34,6 +35,23 @@ describe('events', () => {
     expect(String(body.note)).toHaveLength(1024);
     expect(body.regarding).toEqual({ apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: 'p' });
     expect(body.reportingInstance).toBe('k8s.cni.cncf.io/multus-entrypoint-p');
+  });
+});
+
+describe('an Event\'s identity (as client-go\'s getKey)', () => {
+  const pod: PodRef = { namespace: 'kube-system', name: 'multus-x', uid: 'u', nodeName: 'node-1' };
+  const fight = (times: number): ReturnType<typeof describeEvent> => describeEvent({ kind: 'fight', file: 'config', path: '/etc/cni/net.d/00-multus.conf', times, windowSeconds: 60 });
+
+  it('leaves the note out: WriterFight with a changing count is one Event', () => {
+    expect(fight(3)!.note).not.toBe(fight(4)!.note);
+    expect(identityOf(fight(3)!, pod)).toBe(identityOf(fight(4)!, pod));
+  });
+
+  it('keeps reason, action, type, object and reporter in', () => {
+    const base = { regarding: 'v1/Pod/ns/p', reason: 'R', action: 'A', type: 'Warning', reportingController: 'c', reportingInstance: 'c-node-1' };
+    const keys = new Set([base, { ...base, regarding: 'v1/Pod/ns/q' }, { ...base, reason: 'S' }, { ...base, action: 'B' }, { ...base, type: 'Normal' }, { ...base, reportingController: 'd' }, { ...base, reportingInstance: 'c-node-2' }].map(eventKey));
+    expect(keys.size).toBe(7);
+    expect(identityOf(fight(3)!, pod)).not.toBe(identityOf(fight(3)!, { ...pod, nodeName: 'node-2' }));
   });
 });
 

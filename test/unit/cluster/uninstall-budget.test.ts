@@ -6,11 +6,11 @@
 // same is checked in test/integration/node-selection.test.ts.
 import { describe, expect, it } from '@jest/globals';
 import { ApiError, type ApiRequest, type ApiResponse } from '../../../src/cluster/kube-api.js';
-import { checkUninstall, graceBudgetMs, podGraceSeconds, type CheckTarget } from '../../../src/cluster/uninstall-check.js';
+import { checkUninstall } from '../../../src/cluster/uninstall-check.js';
 import { FakeClock, seededRandom } from '../../helpers/fake-clock.js';
 
 const API = { protocol: 'https', host: '10.0.0.1', port: '443', token: 't', ca: undefined, skipTlsVerify: true };
-const TARGET: CheckTarget = { namespace: 'kube-system', podName: 'multus-x', nodeName: '' };
+const TARGET: Parameters<typeof checkUninstall>[1] = { namespace: 'kube-system', podName: 'multus-x', nodeName: '' };
 const POD = (grace?: number): unknown => ({
   metadata: { name: 'multus-x', ownerReferences: [{ kind: 'DaemonSet', name: 'multus', controller: true }] },
   spec: grace === undefined ? {} : { terminationGracePeriodSeconds: grace },
@@ -36,24 +36,6 @@ function fakeServer(clock: FakeClock, answer: (kind: 'pod' | 'ds', n: number) =>
   };
   return { asked, send };
 }
-
-describe('the grace budget', () => {
-  it('is the grace period less 5 s; 30 s when unknown; at least one attempt', () => {
-    expect(graceBudgetMs(undefined)).toBe(25_000);
-    expect(graceBudgetMs(30)).toBe(25_000);
-    expect(graceBudgetMs(10)).toBe(5_000);
-    expect(graceBudgetMs(120)).toBe(115_000);
-    expect(graceBudgetMs(5)).toBe(1_000);
-    expect(graceBudgetMs(0)).toBe(1_000);
-  });
-
-  it('reads the deletion\'s grace period first, then the spec\'s', () => {
-    expect(podGraceSeconds({ spec: { terminationGracePeriodSeconds: 45 } })).toBe(45);
-    expect(podGraceSeconds({ metadata: { deletionGracePeriodSeconds: 12 }, spec: { terminationGracePeriodSeconds: 45 } })).toBe(12);
-    expect(podGraceSeconds({ spec: {} })).toBeUndefined();
-    expect(podGraceSeconds({ spec: { terminationGracePeriodSeconds: 'x' } })).toBeUndefined();
-  });
-});
 
 describe('an API server shedding load', () => {
   it('429 with Retry-After for 20 s, then an answer: a restart, not an early uninstall; every wait at least what it asked', async () => {

@@ -6,7 +6,7 @@
 // backoff for the pod's grace period less 5 s (the rule on a fake clock:
 // uninstall-budget.test.ts).
 import { describe, expect, it } from '@jest/globals';
-import { checkUninstall } from '../../../src/cluster/uninstall-check.js';
+import { checkUninstall, graceBudgetMs, podGraceSeconds } from '../../../src/cluster/uninstall-check.js';
 import { DAEMONSET, type FakeApiOptions, NAMESPACE, NODE, POD, type PodState, selfSignedCert, useFakeApi } from '../../helpers/api-server.js';
 import { eventually, TOKEN } from '../../helpers/host-root.js';
 
@@ -169,5 +169,23 @@ describe('over HTTPS', () => {
   it('with skipTlsVerify, asks a server no CA of ours signed', async () => {
     await tlsFake.serve();
     expect((await checkUninstall({ ...tlsFake.access(), ca: undefined, skipTlsVerify: true }, target(NAMESPACE, POD))).uninstall).toBe(false);
+  });
+});
+
+describe('the grace budget', () => {
+  it('is the grace period less 5 s; 30 s when unknown; at least one attempt', () => {
+    expect(graceBudgetMs(undefined)).toBe(25_000);
+    expect(graceBudgetMs(30)).toBe(25_000);
+    expect(graceBudgetMs(10)).toBe(5_000);
+    expect(graceBudgetMs(120)).toBe(115_000);
+    expect(graceBudgetMs(5)).toBe(1_000);
+    expect(graceBudgetMs(0)).toBe(1_000);
+  });
+
+  it('reads the deletion\'s grace period first, then the spec\'s', () => {
+    expect(podGraceSeconds({ spec: { terminationGracePeriodSeconds: 45 } })).toBe(45);
+    expect(podGraceSeconds({ metadata: { deletionGracePeriodSeconds: 12 }, spec: { terminationGracePeriodSeconds: 45 } })).toBe(12);
+    expect(podGraceSeconds({ spec: {} })).toBeUndefined();
+    expect(podGraceSeconds({ spec: { terminationGracePeriodSeconds: 'x' } })).toBeUndefined();
   });
 });

@@ -1,12 +1,12 @@
 // When an Event is written (src/core/event-series.ts), on a fake clock, as
-// client-go's events.k8s.io recorder does it: identity without the note,
+// client-go's events.k8s.io recorder does it (identity without the note:
+// cluster/events.test.ts):
 // POST on the first occurrence, PATCH of an EventSeries on the second, then
 // at most one PATCH per 30 min per series and a last one after 6 min of
 // quiet; and client-go's spam filter (burst 25, one more per 5 min) per
 // object over every write.
 import { describe, expect, it } from '@jest/globals';
 import { EventSeriesBook, SERIES_FINISH_MS, SERIES_REFRESH_MS, SPAM_BURST, SPAM_REFILL_MS, SpamFilter, eventKey, type SeriesWrite } from '../../../src/core/event-series.js';
-import { describeEvent, identityOf, type PodRef } from '../../../src/cluster/events.js';
 
 const T0 = 1_800_000_000_000;
 const MIN = 60_000;
@@ -39,23 +39,6 @@ class Sim {
     return this.writes.map((w) => (w.kind === 'create' ? 'create' : `patch ${w.count}${w.final ? ' final' : ''}`));
   }
 }
-
-describe('identity', () => {
-  const pod: PodRef = { namespace: 'kube-system', name: 'multus-x', uid: 'u', nodeName: 'node-1' };
-  const fight = (times: number): ReturnType<typeof describeEvent> => describeEvent({ kind: 'fight', file: 'config', path: '/etc/cni/net.d/00-multus.conf', times, windowSeconds: 60 });
-
-  it('leaves the note out: WriterFight with a changing count is one Event', () => {
-    expect(fight(3)!.note).not.toBe(fight(4)!.note);
-    expect(identityOf(fight(3)!, pod)).toBe(identityOf(fight(4)!, pod));
-  });
-
-  it('keeps reason, action, type, object and reporter in', () => {
-    const base = { regarding: 'v1/Pod/ns/p', reason: 'R', action: 'A', type: 'Warning', reportingController: 'c', reportingInstance: 'c-node-1' };
-    const keys = new Set([base, { ...base, regarding: 'v1/Pod/ns/q' }, { ...base, reason: 'S' }, { ...base, action: 'B' }, { ...base, type: 'Normal' }, { ...base, reportingController: 'd' }, { ...base, reportingInstance: 'c-node-2' }].map(eventKey));
-    expect(keys.size).toBe(7);
-    expect(identityOf(fight(3)!, pod)).not.toBe(identityOf(fight(3)!, { ...pod, nodeName: 'node-2' }));
-  });
-});
 
 describe('series', () => {
   it('first: create; second: PATCH count 2 at once; then counted, nothing sent', () => {
