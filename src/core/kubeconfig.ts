@@ -78,3 +78,17 @@ export function renderKubeconfig(input: ApiAccess, yamlStringify?: YamlStringify
   if (!yamlStringify) throw new Error('renderKubeconfig: this kubeconfig needs the yaml library (see kubeconfigNeedsYamlLibrary), none was given');
   return yamlStringify(doc, { lineWidth: 0 });
 }
+
+/**
+ * Whether two kubeconfig texts differ only in the user's token (a rotation
+ * or a renewal, not a new server or CA): the one line that differs is the
+ * token's in both.
+ */
+export function onlyTokenDiffers(before: string, after: string): boolean {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  if (a.length !== b.length) return false;
+  const differ = a.flatMap((line, i) => (line === b[i] ? [] : [i]));
+  const token = /^\s*token:\s/;
+  return differ.length === 1 && token.test(a[differ[0]!]!) && token.test(b[differ[0]!]!);
+}

@@ -87,8 +87,3 @@ export function renewalTime(issuedMs: number, expiresMs: number): number {
 export function usableUntil(issuedMs: number, expiresMs: number): number {
   return expiresMs - Math.min(60_000, Math.max(0, expiresMs - issuedMs) * 0.1);
 }
-
-/** The delay before retry number `attempt` (1, 2, ...) after failed requests: 1 s doubling, at most 5 min. */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(300_000, 1000 * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
-}

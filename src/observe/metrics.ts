@@ -111,6 +111,15 @@ export function createMetrics(src: MetricsSource): Metrics {
       for (const result of ['evicted', 'left_alone', 'blocked', 'failed'] as const) this.inc({ result }, stats.repairs[result]);
     },
   });
+  new Counter({
+    name: 'multus_entrypoint_token_renewals_total',
+    help: 'Kubeconfig rewrites that only changed its token (a rotated mounted token, a renewed node-bound one); routine, so not an Event',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.tokenRenewals);
+    },
+  });
   new Gauge({
     name: 'multus_entrypoint_master_info',
     help: 'The master CNI config in use (value 1, its file name as label)',

@@ -11,8 +11,12 @@ export type FileKind = 'config' | 'kubeconfig';
 export type RepairResult = 'evicted' | 'left_alone' | 'blocked' | 'failed';
 
 export type NodeEvent =
-  /** A generated file was written: a new file, an update, a restore after another writer, or the invalidated config. */
-  | { kind: 'wrote'; file: FileKind; path: string; cause: 'created' | 'updated' | 'restored' | 'invalidated'; master?: string; how?: Tampering }
+  /**
+   * A generated file was written: a new file, an update, a kubeconfig
+   * renewed (only its token changed: a rotated mounted token or a renewed
+   * node-bound one), a restore after another writer, or the invalidated config.
+   */
+  | { kind: 'wrote'; file: FileKind; path: string; cause: 'created' | 'updated' | 'renewed' | 'restored' | 'invalidated'; master?: string; how?: Tampering }
   /** Another writer keeps changing a generated file; `how` it did the last time. */
   | { kind: 'fight'; file: FileKind; path: string; times: number; windowSeconds: number; how?: Tampering }
   /** A valid config sorts before the Multus config at `path`: the runtime loads `by` instead (undefined: no longer). */

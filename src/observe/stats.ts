@@ -8,6 +8,8 @@ export class Stats implements Observer {
   restores = 0;
   invalidations = 0;
   readonly repairs: Record<RepairResult, number> = { evicted: 0, left_alone: 0, blocked: 0, failed: 0 };
+  /** Kubeconfig rewrites that only changed its token (routine: a metric, not an Event). */
+  tokenRenewals = 0;
   /** The master config in use (its name); none while waiting for one. */
   master: string | undefined;
 
@@ -17,6 +19,7 @@ export class Stats implements Observer {
         this.writes[e.file]++;
         if (e.cause === 'restored') this.restores++;
         if (e.cause === 'invalidated') this.invalidations++;
+        if (e.cause === 'renewed') this.tokenRenewals++;
         return;
       case 'reconciled':
         this.reconciles[e.result]++;

@@ -13,9 +13,6 @@ import type { Environment, Options } from '../core/options.js';
 import type { Reconciler } from './reconciler.js';
 import { checkUninstall, type Verdict } from '../cluster/uninstall-check.js';
 
-/** How long an API server that does not answer is asked again (within the pod's grace period). */
-const CHECK_BUDGET_MS = 10_000;
-
 /** This pod and its node, for the uninstall check. */
 type PodEnv = Pick<Environment, 'podNamespace' | 'podName' | 'nodeName'>;
 
@@ -26,7 +23,8 @@ async function decide(o: AccessSettings, env: AccessEnv & PodEnv, log: Logger): 
   } catch (err) {
     return { uninstall: true, reason: `cannot ask the API server: ${messageOf(err)}` };
   }
-  return checkUninstall(api, env.podNamespace, env.podName, CHECK_BUDGET_MS, env.nodeName);
+  // Asked again, with backoff, for the pod's grace period less a margin (uninstall-check.ts).
+  return checkUninstall(api, { namespace: env.podNamespace, podName: env.podName, nodeName: env.nodeName });
 }
 
 /** Renamed masters to restore: those renamed by this process, and one found renamed at start. */

@@ -10,7 +10,7 @@ import { modeOf, readTextIfExists, removeIfExists, writeFileAtomic } from '../ho
 import { outrankingOf, tamperingOf } from '../host/conf-dir.js';
 import { describeFight, describeTampering, type Tampering } from '../core/other-writer.js';
 import { observeReadiness, readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
-import { kubeconfigNeedsYamlLibrary, type YamlStringify } from '../core/kubeconfig.js';
+import { kubeconfigNeedsYamlLibrary, onlyTokenDiffers, type YamlStringify } from '../core/kubeconfig.js';
 import type { Logger } from '../observe/log.js';
 import { selectMaster } from '../core/master.js';
 import { INVALIDATED_CONTENT } from '../core/multus-config.js';
@@ -237,6 +237,10 @@ export class Reconciler {
       const how = await tamperingOf(path, content, before);
       this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how, master });
       this.noteRestore(path, what, how, file);
+    } else if (file === 'kubeconfig' && before !== undefined && onlyTokenDiffers(before, content)) {
+      // Routine (a token rotated or renewed on schedule): counted in /metrics, not an Event.
+      this.log.info(`updated the ${what}: a new token`, { file: path });
+      this.observer.notify({ kind: 'wrote', file, path, cause: 'renewed', master });
     } else {
       this.log.info(before === undefined ? `wrote the ${what}` : `updated the ${what}`, { file: path, master });
       const cause = file === 'config' && content === INVALIDATED_CONTENT ? 'invalidated' : before === undefined ? 'created' : 'updated';

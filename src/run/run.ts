@@ -60,7 +60,7 @@ class Heartbeat {
 /** How long queued events and the taint get to finish before the program exits. */
 const OBSERVERS_DEADLINE_MS = 5000;
 
-type ObserverSettings = Pick<Options, 'dryRun' | 'events' | 'nodeReadyTaint' | 'repairPods' | 'serviceAccountDir' | 'skipTlsVerify'>;
+type ObserverSettings = Pick<Options, 'dryRun' | 'once' | 'events' | 'nodeReadyTaint' | 'repairPods' | 'serviceAccountDir' | 'skipTlsVerify'>;
 type ObserverEnv = Pick<Environment, 'kubernetesServiceProtocol' | 'kubernetesServiceHost' | 'kubernetesServicePort' | 'kubeCaFile' | 'podNamespace' | 'podName' | 'podUid' | 'nodeName'>;
 
 /** Metrics always; Kubernetes Events, the startup taint and pod repair when enabled (loaded only then). */
@@ -76,7 +76,8 @@ async function observers(o: ObserverSettings, env: ObserverEnv, log: Logger, sta
   if (o.nodeReadyTaint) {
     if (!env.nodeName) throw new JobError('--node-ready-taint: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the node to untaint is unknown');
     const { NodeTaint } = await import('../cluster/node-taint.js');
-    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
+    // With --once there is no loop and nothing to flap: no hold-down before the removal.
+    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log, o.once ? { holdDownMs: 0 } : {}));
   }
   if (o.repairPods) list.push(await (await import('./repair-trigger.js')).startRepair(o, env, access, fanOut([...list]), configFile, log));
   return fanOut(list);

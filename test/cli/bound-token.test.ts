@@ -126,6 +126,21 @@ describe('node-bound kubeconfig token', () => {
     expect(r.stderr).not.toMatch(FALLBACK);
   });
 
+  it('retries a TokenRequest shed with 503 no sooner than its Retry-After, then carries the token granted', async () => {
+    const api = await serve({ busy: { status: 503, retryAfter: '3', times: 2, match: /^POST .*\/serviceaccounts\/multus\/token$/ } });
+    const run = await startDaemon(h, [], env());
+    await eventually(carried, (c) => c === 'issued-1', 30_000, 'the token granted on the third try');
+    const asked = api.answered.filter((q) => q.path === TOKEN_PATH);
+    expect(asked.map((q) => q.status)).toEqual([503, 503, 200]);
+    // Retry-After: 3 is a floor; the jitter adds up to as much again.
+    for (let i = 1; i < asked.length; i++) {
+      expect(asked[i]!.at - asked[i - 1]!.at).toBeGreaterThanOrEqual(3000);
+      expect(asked[i]!.at - asked[i - 1]!.at).toBeLessThan(7000);
+    }
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/HTTP 503: the server is currently unable to handle the request \(Retry-After 3 s\)" retryInSeconds=[3-5]\.\d+/);
+  });
+
   it('falls back to the mounted token when the API server does not answer within 5 s at start, then switches once it does', async () => {
     await serve({ tokenRequest: 'hang' });
     const run = await startDaemon(h, [], env());

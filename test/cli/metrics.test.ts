@@ -69,6 +69,7 @@ describe('/metrics', () => {
     expect(sample(text, 'multus_entrypoint_reconciles_total{result="error"}')).toBe(0);
     expect(sample(text, 'multus_entrypoint_restores_total')).toBe(0);
     expect(sample(text, 'multus_entrypoint_invalidations_total')).toBe(0);
+    expect(sample(text, 'multus_entrypoint_token_renewals_total')).toBe(0);
     expect(sample(text, 'multus_entrypoint_master_info{file="10-flannel.conflist"}')).toBe(1);
     expect(sample(text, 'multus_entrypoint_kubeconfig_token_expiry_timestamp_seconds')).toBe(exp);
     // Node's default process metrics.
@@ -88,9 +89,12 @@ describe('/metrics', () => {
     text = await scrapeUntil('restores_total 1', (t) => sample(t, 'multus_entrypoint_restores_total') === 1);
     expect(sample(text, 'multus_entrypoint_writes_total{file="kubeconfig"}')).toBe(2);
 
-    // The token rotates: the expiry follows the kubeconfig.
+    // The token rotates: the expiry follows the kubeconfig, and the renewal is counted (routine: not an Event).
     await writeServiceAccount(h.saDir, jwt(exp + 3600), 'CA-1');
-    await scrapeUntil('the new token expiry', (t) => sample(t, 'multus_entrypoint_kubeconfig_token_expiry_timestamp_seconds') === exp + 3600);
+    text = await scrapeUntil('the new token expiry', (t) => sample(t, 'multus_entrypoint_kubeconfig_token_expiry_timestamp_seconds') === exp + 3600);
+    text = await scrapeUntil('token_renewals_total 1', (t) => sample(t, 'multus_entrypoint_token_renewals_total') === 1);
+    expect(sample(text, 'multus_entrypoint_writes_total{file="kubeconfig"}')).toBe(3);
+    expect(text).toMatch(/^# TYPE multus_entrypoint_token_renewals_total counter$/m);
 
     // Every master gone (with --cleanup-config-on-exit): invalidated, not ready.
     // The outranked master goes first, so no switch back to it comes in between.

@@ -1,8 +1,9 @@
 // Uninstall when the DaemonSet no longer wants this node: on SIGTERM with
 // --cleanup-config-on-exit, a DaemonSet that exists but whose nodeSelector or
 // required node affinity no longer matches node NODE_NAME is removing its
-// pod for good, so the files go. An API server that does not answer is
-// asked again every second for up to 10 s before the check gives up.
+// pod for good, so the files go. An API server that does not answer (or
+// sheds load with 429/5xx) is asked again with jittered backoff, honouring
+// Retry-After, for the pod's grace period less 5 s before the check gives up.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { type FakeApiOptions, NODE, useFakeApi } from '../helpers/api-server.js';
@@ -97,12 +98,44 @@ describe('an API server that does not answer at once', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('gives up after 10 s of no answer: uninstall, naming the attempts', async () => {
-    await fake.serve({ daemonSet: 'hang' });
+  it('gives up after the pod\'s grace period less 5 s of no answer: uninstall, naming the attempts', async () => {
+    // terminationGracePeriodSeconds 13: 8 s of asking (the contract used to be a fixed 10 s).
+    await fake.serve({ daemonSet: 'hang', podGraceSeconds: 13 });
     const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
     const r = await stopDaemon(run);
-    expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within 10 s, \d+ attempts; last: get DaemonSet/);
+    expect(r.stderr).toMatch(/uninstall: removing what this program wrote .*cannot tell whether the DaemonSet remains \(no answer within 8 s, \d+ attempts; last: get DaemonSet/);
     expect(fake.api.requests.filter((q) => q.path.includes('/daemonsets/')).length).toBeGreaterThanOrEqual(2);
     expect(await snapshot()).toEqual({ config: undefined, kubeconfig: undefined });
   });
+
+  it('429 with Retry-After is waited out, not taken for an uninstall: a restart once it answers', async () => {
+    const api = await fake.serve({ podGraceSeconds: 30 });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
+    const before = await snapshot();
+    // Priority and fairness sheds the DaemonSet's GET three times, asking for 2 s each.
+    api.set({ busy: { status: 429, retryAfter: '2', times: 3, match: /^GET .*\/daemonsets\// } });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/restart, not uninstall: .*still exists and selects node node-1/);
+    expect(await snapshot()).toEqual(before);
+    const asked = api.answered.filter((q) => q.path.includes('/daemonsets/'));
+    expect(asked.map((q) => q.status)).toEqual([429, 429, 429, 200]);
+    // Each retry came no sooner than the 2 s asked for.
+    for (let i = 1; i < asked.length; i++) expect(asked[i]!.at - asked[i - 1]!.at).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('503 on every request for longer than the old 10 s is still not an uninstall', async () => {
+    const api = await fake.serve({ podGraceSeconds: 30 });
+    const run = await startDaemon(h, FLAGS, fake.env(h.env, NODE));
+    const before = await snapshot();
+    api.set({ busy: { status: 503, match: /^GET / } });
+    run.child.kill('SIGTERM');
+    const firstBusy = (await eventually(async () => api.answered.find((q) => q.status === 503), (q) => q !== undefined, 20_000, 'a 503'))!.at;
+    // Longer than the old fixed 10 s: had it given up, the verdict below would be an uninstall.
+    await eventually(async () => Date.now() - firstBusy, (ms) => ms >= 12_000, 30_000, '12 s of 503s');
+    expect(run.child.exitCode).toBeNull();
+    api.set({ busy: undefined });
+    const r = await stopDaemon(run);
+    expect(r.stderr).toMatch(/restart, not uninstall/);
+    expect(await snapshot()).toEqual(before);
+  }, 60_000);
 });

@@ -1,10 +1,13 @@
 // Kubernetes Events regarding this pod: the Event for each thing that
 // happened (pure), the object sent, and the recorder that sends them to the
-// fake API server on 127.0.0.1 in the background: deduplicated,
-// rate-limited, a refusal logged once, never in the loop's way
-// (test/cli/events.test.ts sees the same through the built program).
+// fake API server on 127.0.0.1 in the background: a repeat made a series,
+// client-go's spam filter, a refusal logged once, never in the loop's way
+// (test/cli/events.test.ts sees the same through the built program; the
+// series' timing is in event-recorder.test.ts and core/event-series.test.ts).
 import { describe, expect, it } from '@jest/globals';
-import { describeEvent, eventBody, EventRecorder, type PodRef } from '../../../src/cluster/events.js';
+import type { Clock } from '../../../src/base/backoff.js';
+import { describeEvent, eventBody, EventRecorder, identityOf, type PodRef } from '../../../src/cluster/events.js';
+import { eventKey } from '../../../src/core/event-series.js';
 import { createLogger } from '../../../src/observe/log.js';
 import type { NodeEvent } from '../../../src/observe/observer.js';
 import { NAMESPACE, NODE, POD, POD_UID, useFakeApi } from '../../helpers/api-server.js';
@@ -14,6 +17,10 @@ describe('events', () => {
   it('has no event for a reconcile or the first master (ConfigWritten names it)', () => {
     expect(describeEvent({ kind: 'reconciled', result: 'ok', configured: true })).toBeUndefined();
     expect(describeEvent({ kind: 'master', master: 'a.conf' })).toBeUndefined();
+  });
+  it('has no event for a token renewed on schedule (a metric counts it); a kubeconfig that changed otherwise has one', () => {
+    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'renewed' })).toBeUndefined();
+    expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'updated' })?.reason).toBe('KubeconfigWritten');
   });
   it('makes warnings of what needs an operator', () => {
     expect(describeEvent({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: { what: 'overwritten' } })).toEqual({
@@ -31,18 +38,40 @@ describe('events', () => {
   });
 });
 
+describe('an Event\'s identity (as client-go\'s getKey)', () => {
+  const pod: PodRef = { namespace: 'kube-system', name: 'multus-x', uid: 'u', nodeName: 'node-1' };
+  const fight = (times: number): ReturnType<typeof describeEvent> => describeEvent({ kind: 'fight', file: 'config', path: '/etc/cni/net.d/00-multus.conf', times, windowSeconds: 60 });
+
+  it('leaves the note out: WriterFight with a changing count is one Event', () => {
+    expect(fight(3)!.note).not.toBe(fight(4)!.note);
+    expect(identityOf(fight(3)!, pod)).toBe(identityOf(fight(4)!, pod));
+  });
+
+  it('keeps reason, action, type, object and reporter in', () => {
+    const base = { regarding: 'v1/Pod/ns/p', reason: 'R', action: 'A', type: 'Warning', reportingController: 'c', reportingInstance: 'c-node-1' };
+    const keys = new Set([base, { ...base, regarding: 'v1/Pod/ns/q' }, { ...base, reason: 'S' }, { ...base, action: 'B' }, { ...base, type: 'Normal' }, { ...base, reportingController: 'd' }, { ...base, reportingInstance: 'c-node-2' }].map(eventKey));
+    expect(keys.size).toBe(7);
+    expect(identityOf(fight(3)!, pod)).not.toBe(identityOf(fight(3)!, { ...pod, nodeName: 'node-2' }));
+  });
+});
+
 describe('EventRecorder, against the fake API server', () => {
   const fake = useFakeApi();
   const POD_REF = { namespace: NAMESPACE, name: POD, uid: POD_UID, nodeName: NODE };
   const WROTE: NodeEvent = { kind: 'wrote', file: 'config', path: '/etc/cni/net.d/00-multus.conf', cause: 'created', master: '10-flannel.conflist' };
   const restored = (n: number): NodeEvent => ({ kind: 'wrote', file: 'config', path: `/etc/cni/net.d/${n}.conf`, cause: 'restored', how: { what: 'removed' } });
   let lines: string[] = [];
-  let clock = 0;
+  /** A clock that moves only when the test moves it (retries would sleep on it: none here). */
+  let now = 0;
+  const clock: Clock = { now: () => now, sleep: () => Promise.resolve() };
 
-  function recorder(pod: PodRef = POD_REF, now?: () => number): EventRecorder {
+  function recorder(pod: PodRef = POD_REF, c?: Clock): EventRecorder {
     lines = [];
-    return new EventRecorder(() => Promise.resolve(fake.access()), pod, createLogger('text', (l) => { lines.push(l); }), now);
+    return new EventRecorder(() => Promise.resolve(fake.access()), pod, createLogger('text', (l) => { lines.push(l); }), c);
   }
+  /** Event writes answered so far (creates and series PATCHes). */
+  const writes = (): number => fake.api.answered.filter((q) => q.path.includes('/events') && q.status !== 0).length;
+  const written = (n: number): Promise<number> => eventually(async () => writes(), (c) => c >= n, 10_000, `${n} event write(s)`);
   const reasons = (): string[] => fake.api.events.map((e) => String(e.reason));
   const sent = (n: number): Promise<number> => eventually(async () => fake.api.events.length, (c) => c >= n, 10_000, `${n} event(s) sent`);
 
@@ -86,34 +115,48 @@ describe('EventRecorder, against the fake API server', () => {
     expect(fake.api.requests.map((q) => `${q.method} ${q.path}`)).toEqual([`GET /api/v1/namespaces/${NAMESPACE}/pods/${POD}`]);
   });
 
-  it('sends the same event once in ten minutes', async () => {
+  it('the same Event again is a series, not a new Event; after 6 min of quiet it is a new one (was: once in ten minutes, keyed by the note)', async () => {
     await fake.serve();
-    clock = 1_000_000;
-    const r = recorder(POD_REF, () => clock);
-    r.notify(WROTE);
-    r.notify(WROTE);
+    now = 1_800_000_000_000;
+    const r = recorder(POD_REF, clock);
+    r.notify(restored(1));
+    r.notify(restored(2));
+    await written(2);
+    expect(reasons()).toEqual(['ConfigRestored']);
+    expect(fake.api.eventPatches.map((p) => p.body.series.count)).toEqual([2]);
+    now += 6 * 60_000;
+    r.notify(restored(3));
+    await written(3);
+    expect(reasons()).toEqual(['ConfigRestored', 'ConfigRestored']);
     await r.close(10_000);
-    expect(reasons()).toEqual(['ConfigWritten']);
-    clock += 10 * 60_000;
-    r.notify(WROTE);
-    await r.close(10_000);
-    expect(reasons()).toEqual(['ConfigWritten', 'ConfigWritten']);
+    expect(writes()).toBe(3);
   });
 
-  it('sends a burst of ten, then one every 6 s, and says once that it drops some', async () => {
+  it('no more than client-go\'s spam filter allows: 25 writes, then one per 5 min; says once that it drops some (was: a burst of ten, then one per 6 s)', async () => {
     await fake.serve();
-    clock = 1_000_000;
-    const r = recorder(POD_REF, () => clock);
-    for (let i = 0; i < 15; i++) r.notify(restored(i));
+    now = 1_800_000_000_000;
+    const r = recorder(POD_REF, clock);
+    // Every Event there is, twice (a create and a series PATCH each): 14 writes.
+    const all: NodeEvent[] = [
+      WROTE, restored(1), { kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'created' }, { kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' },
+      { kind: 'fight', file: 'config', path: '/c', times: 3, windowSeconds: 60 }, { kind: 'master', master: 'b.conf', previous: 'a.conf' }, { kind: 'uninstall', reason: 'r', removed: [] },
+    ];
+    const round = (): void => { for (const e of all) { r.notify(e); r.notify(e); } };
+    round();
+    await written(14);
+    expect(lines.filter((l) => l.includes('too many'))).toHaveLength(0);
+    // 6 min later (each a new Event again): 11 tokens left + 1 refilled: 12 writes, the rest dropped.
+    now += 6 * 60_000;
+    round();
+    await written(26);
+    expect(lines.filter((l) => l.includes('too many Kubernetes Events on this pod: dropping some'))).toHaveLength(1);
+    // 6 min more: a token and a bit: one write.
+    now += 6 * 60_000;
+    round();
+    await written(27);
     await r.close(10_000);
-    expect(fake.api.events).toHaveLength(10);
-    expect(lines.filter((l) => l.includes('too many Kubernetes Events: dropping some (the log has every one)'))).toHaveLength(1);
-    clock += 6000;
-    r.notify(restored(20));
-    r.notify(restored(21));
-    await r.close(10_000);
-    // The first ten, then one of the two (a token refilled in 6 s).
-    expect(fake.api.events.map((e) => Number(/net\.d\/(\d+)\.conf/.exec(String(e.note))?.[1]))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20]);
+    // 25 at once and one per 5 min after: 25 + 12 min / 5 min.
+    expect(writes()).toBe(27);
     expect(lines.filter((l) => l.includes('too many'))).toHaveLength(1);
   });
 

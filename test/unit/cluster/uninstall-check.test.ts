@@ -2,25 +2,28 @@
 // server on 127.0.0.1 (test/cli/cleanup.test.ts and node-selection.test.ts
 // check the same through the built program's stop): whose pod this is,
 // whether its DaemonSet remains and still selects this node, and what an
-// API server that refuses, fails or says nothing leads to.
+// API server that refuses, fails or says nothing leads to: asked again with
+// backoff for the pod's grace period less 5 s (the rule on a fake clock:
+// uninstall-budget.test.ts).
 import { describe, expect, it } from '@jest/globals';
-import { checkUninstall } from '../../../src/cluster/uninstall-check.js';
+import { checkUninstall, graceBudgetMs, podGraceSeconds } from '../../../src/cluster/uninstall-check.js';
 import { DAEMONSET, type FakeApiOptions, NAMESPACE, NODE, POD, type PodState, selfSignedCert, useFakeApi } from '../../helpers/api-server.js';
 import { eventually, TOKEN } from '../../helpers/host-root.js';
 
 const POD_PATH = `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`;
 const DS_PATH = `/apis/apps/v1/namespaces/${NAMESPACE}/daemonsets/${DAEMONSET}`;
 const NODE_PATH = `/api/v1/nodes/${NODE}`;
-/** The budget cleanup gives the check (src/run/cleanup.ts). */
-const BUDGET_MS = 10_000;
+/** The grace period assumed here: the pod's is read when the fake pod has one (podGraceSeconds). */
+const GRACE_S = 30;
+const target = (namespace: string, podName: string, nodeName = ''): { namespace: string; podName: string; nodeName: string } => ({ namespace, podName, nodeName });
 
 const fake = useFakeApi();
 const asked = (): string[] => fake.api.requests.map((r) => `${r.method} ${r.path}`);
 const askedFor = (path: string): number => fake.api.requests.filter((r) => r.path === path).length;
 
-async function verdict(o: Partial<FakeApiOptions>, nodeName = '', budgetMs = BUDGET_MS): Promise<{ uninstall: boolean; reason: string }> {
+async function verdict(o: Partial<FakeApiOptions>, nodeName = '', graceSeconds = GRACE_S): Promise<{ uninstall: boolean; reason: string }> {
   await fake.serve(o);
-  return checkUninstall(fake.access(), NAMESPACE, POD, budgetMs, nodeName);
+  return checkUninstall(fake.access(), target(NAMESPACE, POD, nodeName), { graceSeconds });
 }
 
 describe('the owning DaemonSet', () => {
@@ -60,7 +63,7 @@ describe('the owning DaemonSet', () => {
 
   it.each([['', POD], [NAMESPACE, '']])('POD_NAMESPACE "%s" / POD_NAME "%s": an uninstall, asking nothing', async (namespace, pod) => {
     await fake.serve();
-    expect(await checkUninstall(fake.access(), namespace, pod, BUDGET_MS)).toEqual({
+    expect(await checkUninstall(fake.access(), target(namespace, pod))).toEqual({
       uninstall: true, reason: 'POD_NAME or POD_NAMESPACE is not set, so the owning DaemonSet cannot be checked',
     });
     expect(asked()).toEqual([]);
@@ -107,18 +110,19 @@ describe('whether the DaemonSet still selects this node (NODE_NAME)', () => {
 });
 
 describe('an API server that does not answer', () => {
-  it('is asked again every second while it answers 503, and its late answer decides', async () => {
+  it('is asked again with backoff while it answers 503, and its late answer decides', async () => {
     await fake.serve({ daemonSet: 'unavailable' });
-    const pending = checkUninstall(fake.access(), NAMESPACE, POD, BUDGET_MS);
-    await eventually(async () => askedFor(DS_PATH), (n) => n >= 2, BUDGET_MS, 'the DaemonSet asked for again');
+    const pending = checkUninstall(fake.access(), target(NAMESPACE, POD), { graceSeconds: GRACE_S });
+    await eventually(async () => askedFor(DS_PATH), (n) => n >= 2, 20_000, 'the DaemonSet asked for again');
     fake.api.set({ daemonSet: 'present' });
     expect(await pending).toMatchObject({ uninstall: false, reason: expect.stringMatching(/^DaemonSet kube-system\/kube-multus-ds still exists/) });
-    // Each attempt starts over with the pod.
-    expect(askedFor(POD_PATH)).toBe(askedFor(DS_PATH));
+    // The pod is read once; only what is not known yet is asked again (it used to start over with the pod).
+    expect(askedFor(POD_PATH)).toBe(1);
   });
 
   it('answering 503 for the whole budget: an uninstall, naming the attempts and the last answer', async () => {
-    const v = await verdict({ daemonSet: 'unavailable' }, '', 2500);
+    // A grace period of 7.5 s: 2.5 s of asking.
+    const v = await verdict({ daemonSet: 'unavailable' }, '', 7.5);
     expect(v.uninstall).toBe(true);
     expect(v.reason).toMatch(/^cannot tell whether the DaemonSet remains \(no answer within 2\.5 s, \d+ attempts; last: get DaemonSet kube-system\/kube-multus-ds: HTTP 503: the server is currently unable to handle the request\)$/);
     expect(askedFor(DS_PATH)).toBeGreaterThanOrEqual(2);
@@ -126,11 +130,21 @@ describe('an API server that does not answer', () => {
 
   it('silent: gives up when the budget is spent (the pod\'s grace period is short), an uninstall', async () => {
     const started = Date.now();
-    const v = await verdict({ daemonSet: 'hang' }, '', 1500);
+    // The pod says: 6.5 s of grace, so 1.5 s of asking.
+    const v = await verdict({ daemonSet: 'hang', podGraceSeconds: 6.5 });
     expect(v.uninstall).toBe(true);
     expect(v.reason).toMatch(/^cannot tell whether the DaemonSet remains \(no answer within 1\.5 s, 1 attempt; last: get DaemonSet kube-system\/kube-multus-ds/);
     // Not the 5 s a single request may otherwise take.
     expect(Date.now() - started).toBeLessThan(4500);
+  });
+
+  it('429 with Retry-After: each retry waits what the server asked, and the answer decides', async () => {
+    await fake.serve({ busy: { status: 429, retryAfter: '1', times: 2, match: /\/daemonsets\// } });
+    const v = await checkUninstall(fake.access(), target(NAMESPACE, POD), { graceSeconds: GRACE_S });
+    expect(v.uninstall).toBe(false);
+    const ds = fake.api.answered.filter((q) => q.path === DS_PATH);
+    expect(ds.map((q) => q.status)).toEqual([429, 429, 200]);
+    for (let i = 1; i < ds.length; i++) expect(ds[i]!.at - ds[i - 1]!.at).toBeGreaterThanOrEqual(1000);
   });
 });
 
@@ -139,13 +153,14 @@ describe('over HTTPS', () => {
 
   it('verifies the server with the service-account CA', async () => {
     await tlsFake.serve();
-    expect((await checkUninstall(tlsFake.access(), NAMESPACE, POD, BUDGET_MS)).uninstall).toBe(false);
+    expect((await checkUninstall(tlsFake.access(), target(NAMESPACE, POD))).uninstall).toBe(false);
   });
 
   it('does not trust a server its CA did not sign: an uninstall, and no request (no token) reaches it', async () => {
     await tlsFake.serve();
     const other = await selfSignedCert();
-    const v = await checkUninstall({ ...tlsFake.access(), ca: Buffer.from(other.cert) }, NAMESPACE, POD, 2000);
+    // No connection is asked again: a grace period of 7 s gives it 2 s.
+    const v = await checkUninstall({ ...tlsFake.access(), ca: Buffer.from(other.cert) }, target(NAMESPACE, POD), { graceSeconds: 7 });
     expect(v.uninstall).toBe(true);
     expect(v.reason).toMatch(/^cannot tell whether the DaemonSet remains/);
     expect(tlsFake.api.requests).toEqual([]);
@@ -153,6 +168,24 @@ describe('over HTTPS', () => {
 
   it('with skipTlsVerify, asks a server no CA of ours signed', async () => {
     await tlsFake.serve();
-    expect((await checkUninstall({ ...tlsFake.access(), ca: undefined, skipTlsVerify: true }, NAMESPACE, POD, BUDGET_MS)).uninstall).toBe(false);
+    expect((await checkUninstall({ ...tlsFake.access(), ca: undefined, skipTlsVerify: true }, target(NAMESPACE, POD))).uninstall).toBe(false);
+  });
+});
+
+describe('the grace budget', () => {
+  it('is the grace period less 5 s; 30 s when unknown; at least one attempt', () => {
+    expect(graceBudgetMs(undefined)).toBe(25_000);
+    expect(graceBudgetMs(30)).toBe(25_000);
+    expect(graceBudgetMs(10)).toBe(5_000);
+    expect(graceBudgetMs(120)).toBe(115_000);
+    expect(graceBudgetMs(5)).toBe(1_000);
+    expect(graceBudgetMs(0)).toBe(1_000);
+  });
+
+  it('reads the deletion\'s grace period first, then the spec\'s', () => {
+    expect(podGraceSeconds({ spec: { terminationGracePeriodSeconds: 45 } })).toBe(45);
+    expect(podGraceSeconds({ metadata: { deletionGracePeriodSeconds: 12 }, spec: { terminationGracePeriodSeconds: 45 } })).toBe(12);
+    expect(podGraceSeconds({ spec: {} })).toBeUndefined();
+    expect(podGraceSeconds({ spec: { terminationGracePeriodSeconds: 'x' } })).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
-import { apiAccess, kubeconfigDocument, kubeconfigNeedsYamlLibrary, renderKubeconfig, serverUrl, type ApiAccess } from '../../../src/core/kubeconfig.js';
+import { apiAccess, kubeconfigDocument, kubeconfigNeedsYamlLibrary, onlyTokenDiffers, renderKubeconfig, serverUrl, type ApiAccess } from '../../../src/core/kubeconfig.js';
 
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50In0.c2lnbmF0dXJlLV9fLXg';
 const PEM = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIC/jCCAeagAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n-----END CERTIFICATE-----\n');
@@ -142,5 +142,21 @@ describe('renderKubeconfig, for any input', () => {
     // Both ways are exercised, not just the library's.
     expect(withoutLibrary).toBeGreaterThan(runs / 20);
     expect(withoutLibrary).toBeLessThan(runs * 0.95);
+  });
+});
+
+describe('onlyTokenDiffers', () => {
+  const input = { protocol: 'https', host: '10.0.0.1', port: '443', token: 'a.b.c', ca: Buffer.from('CA'), skipTlsVerify: false };
+  it('is true when only the token changed (a rotation or a renewal: a metric, not an Event)', () => {
+    expect(onlyTokenDiffers(renderKubeconfig(input), renderKubeconfig({ ...input, token: 'd.e.f' }))).toBe(true);
+  });
+  it.each([
+    ['the same text', input],
+    ['a new CA', { ...input, ca: Buffer.from('CA-2') }],
+    ['a new CA and token', { ...input, ca: Buffer.from('CA-2'), token: 'd.e.f' }],
+    ['a new server', { ...input, host: '10.0.0.2', token: 'd.e.f' }],
+    ['TLS verification off', { ...input, skipTlsVerify: true, token: 'd.e.f' }],
+  ])('is false for %s', (_what, other) => {
+    expect(onlyTokenDiffers(renderKubeconfig(input), renderKubeconfig(other))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // Reading a service-account token's claims, and the timing of renewals (pure).
 import { describe, expect, it } from '@jest/globals';
-import { renewalTime, retryDelayMs, tokenClaims, tokenExpiresAt, usableUntil } from '../../../src/core/token-claims.js';
+import { renewalTime, tokenClaims, tokenExpiresAt, usableUntil } from '../../../src/core/token-claims.js';
 
 const jwt = (payload: unknown): string => `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
 
@@ -61,9 +61,5 @@ describe('renewal timing', () => {
     expect(usableUntil(0, 5_000)).toBe(4_500);
     // Renewal always comes before the token stops being used.
     for (const life of [5_000, 600_000, 3_600_000, 86_400_000]) expect(renewalTime(0, life)).toBeLessThan(usableUntil(0, life));
-  });
-
-  it('retries a failed request after 1 s, doubling, at most 5 min', () => {
-    expect([1, 2, 3, 4, 9, 10, 100].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 256_000, 300_000, 300_000]);
   });
 });

@@ -55,6 +55,7 @@ describe('createMetrics: what a scrape shows', () => {
       { kind: 'reconciled', result: 'error', configured: false, error: 'x' },
       { kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' },
       { kind: 'fight', file: 'config', path: '/c', times: 3, windowSeconds: 60 },
+      { kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'renewed' },
     ];
     for (const e of events) stats.notify(e);
     const text = await m.render();
@@ -64,12 +65,13 @@ describe('createMetrics: what a scrape shows', () => {
       writesKubeconfig: sample(text, 'multus_entrypoint_writes_total{file="kubeconfig"}'),
       restores: sample(text, 'multus_entrypoint_restores_total'),
       invalidations: sample(text, 'multus_entrypoint_invalidations_total'),
+      renewals: sample(text, 'multus_entrypoint_token_renewals_total'),
       ok: sample(text, 'multus_entrypoint_reconciles_total{result="ok"}'),
       error: sample(text, 'multus_entrypoint_reconciles_total{result="error"}'),
       // A failed reconcile keeps the files, and so the master.
       master: sample(text, 'multus_entrypoint_master_info{file="a.conf"}'),
       ready: sample(text, 'multus_entrypoint_ready'),
-    }).toEqual({ writesConfig: 3, writesKubeconfig: 1, restores: 1, invalidations: 1, ok: 1, error: 1, master: 1, ready: 1 });
+    }).toEqual({ writesConfig: 3, writesKubeconfig: 2, restores: 1, invalidations: 1, renewals: 1, ok: 1, error: 1, master: 1, ready: 1 });
     expect(text).toMatch(/^# TYPE multus_entrypoint_writes_total counter$/m);
     expect(text).toMatch(/^# TYPE multus_entrypoint_master_info gauge$/m);
     // Node's process metrics come along.
@@ -111,7 +113,7 @@ describe('createMetrics: what a scrape shows', () => {
 
   it('shows the counts of a fresh start as zeros, not missing series', async () => {
     const text = await metrics().m.render();
-    for (const series of ['multus_entrypoint_writes_total{file="config"}', 'multus_entrypoint_writes_total{file="kubeconfig"}', 'multus_entrypoint_reconciles_total{result="ok"}', 'multus_entrypoint_reconciles_total{result="error"}', 'multus_entrypoint_restores_total', 'multus_entrypoint_invalidations_total']) {
+    for (const series of ['multus_entrypoint_writes_total{file="config"}', 'multus_entrypoint_writes_total{file="kubeconfig"}', 'multus_entrypoint_reconciles_total{result="ok"}', 'multus_entrypoint_reconciles_total{result="error"}', 'multus_entrypoint_restores_total', 'multus_entrypoint_invalidations_total', 'multus_entrypoint_token_renewals_total']) {
       expect({ series, value: sample(text, series) }).toEqual({ series, value: 0 });
     }
   });

@@ -36,18 +36,19 @@ describe('fanOut', () => {
 });
 
 describe('Stats', () => {
-  it('counts each write by file, restores and invalidations apart, reconciles by result', () => {
+  it('counts each write by file, restores, invalidations and token renewals apart, reconciles by result', () => {
     const s = new Stats();
     s.notify(WROTE);
     s.notify({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'restored', how: { what: 'overwritten' } });
     s.notify({ kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' });
     s.notify({ kind: 'wrote', file: 'config', path: '/c', cause: 'updated', master: 'a.conf' });
+    s.notify({ kind: 'wrote', file: 'kubeconfig', path: '/k', cause: 'renewed' });
     s.notify({ kind: 'reconciled', result: 'ok', configured: true, master: 'a.conf' });
     s.notify({ kind: 'reconciled', result: 'error', configured: false, error: 'x' });
     s.notify({ kind: 'master', master: 'a.conf' });
     s.notify({ kind: 'uninstall', reason: 'gone', removed: ['/c'] });
-    expect({ writes: s.writes, restores: s.restores, invalidations: s.invalidations, reconciles: s.reconciles, master: s.master }).toEqual({
-      writes: { config: 3, kubeconfig: 1 }, restores: 1, invalidations: 1, reconciles: { ok: 1, error: 1 }, master: 'a.conf',
+    expect({ writes: s.writes, restores: s.restores, invalidations: s.invalidations, tokenRenewals: s.tokenRenewals, reconciles: s.reconciles, master: s.master }).toEqual({
+      writes: { config: 3, kubeconfig: 2 }, restores: 1, invalidations: 1, tokenRenewals: 1, reconciles: { ok: 1, error: 1 }, master: 'a.conf',
     });
   });
 

@@ -11,7 +11,7 @@ import { parseCommandLine } from '../../../src/cli/command-line.js';
 import type { NodeEvent } from '../../../src/observe/observer.js';
 import { Reconciler } from '../../../src/run/reconciler.js';
 import type { HostRoot } from '../../helpers/host-root.js';
-import { copyMaster, makeHostRoot, readOrUndefined } from '../../helpers/host-root.js';
+import { copyMaster, makeHostRoot, readOrUndefined, writeServiceAccount } from '../../helpers/host-root.js';
 
 let h: HostRoot;
 let events: NodeEvent[];
@@ -68,6 +68,19 @@ describe('what a reconcile reports', () => {
     const switched = await eventsOf(r);
     expect(switched.filter((e) => e.kind === 'master')).toEqual([{ kind: 'master', master: '10-flannel.conflist', previous: '87-podman-bridge.conf' }]);
     expect(switched.at(-1)).toEqual({ kind: 'reconciled', result: 'ok', configured: true, master: '10-flannel.conflist' });
+  });
+
+  it('a rotated token is a renewal of the kubeconfig (a metric, not an Event); a rotated CA is an update', async () => {
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const r = reconciler();
+    await r.reconcile();
+    await writeServiceAccount(h.saDir, 'eyJhbGciOiJSUzI1NiJ9.rotated-never-log-me.sig', 'CA-1');
+    expect(await eventsOf(r)).toEqual([
+      { kind: 'wrote', file: 'kubeconfig', path: h.kubeconfig, cause: 'renewed', master: '87-podman-bridge.conf' },
+      { kind: 'reconciled', result: 'ok', configured: true, master: '87-podman-bridge.conf' },
+    ]);
+    await writeServiceAccount(h.saDir, 'eyJhbGciOiJSUzI1NiJ9.rotated-never-log-me.sig', 'CA-2');
+    expect((await eventsOf(r))[0]).toEqual({ kind: 'wrote', file: 'kubeconfig', path: h.kubeconfig, cause: 'updated', master: '87-podman-bridge.conf' });
   });
 
   it('a file someone else removed or overwrote is restored, and says how; the third time in a minute is a fight', async () => {
