@@ -34,7 +34,7 @@ export interface PodRef {
   nodeName: string;
 }
 
-export const REPORTING_CONTROLLER = 'k8s.cni.cncf.io/multus-entrypoint';
+const REPORTING_CONTROLLER = 'k8s.cni.cncf.io/multus-entrypoint';
 
 const FILE_NAMES = { config: 'Multus config', kubeconfig: 'kubeconfig' } as const;
 

@@ -14,7 +14,7 @@ import { ApiError, expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import type { NodeEvent, Observer } from '../observe/observer.js';
 
-export interface Taint { key: string; effect: string; value?: string; timeAdded?: string }
+interface Taint { key: string; effect: string; value?: string; timeAdded?: string }
 type Want = 'present' | 'absent';
 
 /**

@@ -12,7 +12,6 @@ import { backoffDelayMs, realClock, type BackoffPolicy, type Clock, type Random 
 import { ApiError, callApi, refused, type ApiAccess, type ApiRequest, type ApiResponse } from './kube-api.js';
 import { nodeInfo, selectsNode } from '../core/node-selection.js';
 
-export type { ApiAccess } from './kube-api.js';
 
 export interface Verdict {
   uninstall: boolean;
