@@ -13,5 +13,5 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   roots: ['<rootDir>/test'],
   testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/cli/**/*.test.ts', '<rootDir>/test/deploy/**/*.test.ts'],
-  testTimeout: 30000,
+  testTimeout: 60000,
 };

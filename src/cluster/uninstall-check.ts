@@ -7,7 +7,7 @@
 // jittered backoff, honouring Retry-After, for as long as the pod's grace
 // period allows (its terminationGracePeriodSeconds less a 5 s margin; 30 s
 // assumed until the pod is read); only then is it counted as an uninstall,
-// as SPEC says.
+// as docs/behaviour.md says.
 import { backoffDelayMs, realClock, type BackoffPolicy, type Clock, type Random } from '../base/backoff.js';
 import { ApiError, callApi, refused, type ApiAccess, type ApiRequest, type ApiResponse } from './kube-api.js';
 import { nodeInfo, selectsNode } from '../core/node-selection.js';
@@ -142,7 +142,7 @@ async function ask(a: Attempt): Promise<Verdict> {
 /**
  * Decides whether this stop is an uninstall. An API server that does not
  * answer is asked again, with backoff and its Retry-After, until the grace
- * budget is spent; then (or on a refusal) it is treated as one, as SPEC
+ * budget is spent; then (or on a refusal) it is treated as one, as docs/behaviour.md
  * says: a node must not keep a config pointing at a Multus nobody maintains.
  */
 export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOptions = {}): Promise<Verdict> {

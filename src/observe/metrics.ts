@@ -47,7 +47,7 @@ export function tokenExpiry(kubeconfigText: string): number | undefined {
 
 // prom-client samples event-loop delay with a timer of this period; its
 // default (10 ms) costs ~11 ms of CPU a second while idle, 1000x what this
-// program idles at (README, "Metrics").
+// program idles at (docs/operations.md, "Metrics").
 const EVENT_LOOP_SAMPLE_MS = 10_000;
 
 export function createMetrics(src: MetricsSource): Metrics {

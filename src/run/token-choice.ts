@@ -1,5 +1,5 @@
 // Which token the kubeconfig carries: a node-bound one (TokenRequest, bound
-// to NODE_NAME, so it outlives this pod: SPEC "The token outlives the pod"),
+// to NODE_NAME, so it outlives this pod: docs/behaviour.md, "The token outlives the pod"),
 // or the mounted service-account token, and then why, said once.
 import type { ServiceEnv } from '../core/kubeconfig.js';
 import type { Options, Environment } from '../core/options.js';

@@ -375,7 +375,7 @@ export async function scenarioMigration(ctx: Ctx): Promise<void> {
   const pods = await daemonSetPods(ctx.node);
   if (!pods.every((p) => p.ready && p.image.includes('multus-entrypoint'))) throw new Error(`after the migration: ${JSON.stringify(pods)}`);
   if (!multusConfigFile(ctx.node) || !fs.existsSync(kubeconfigFile(ctx.node))) throw new Error('after the migration the node lacks the config or kubeconfig');
-  // Upstream's binaries ours does not write stay (README: Swapping from upstream).
+  // Upstream's binaries ours does not write stay (docs/install.md, "Back to upstream").
   const missing = binBefore.filter((n) => !fs.existsSync(path.join(ctx.node.dirs.cniBinDir, n)));
   if (missing.length > 0) throw new Error(`upstream's ${missing.join(', ')} disappeared from the bin dir`);
   ctx.log(`migration: upstream's files in the bin dir before: ${binBefore.join(', ')}; all still there`);

@@ -140,7 +140,7 @@ describe('parseCommandLine', () => {
 });
 
 describe('every flag of the contract', () => {
-  // SPEC.md's tables: each flag sets its own option, and the ones not in
+  // docs/configuration.md's tables: each flag sets its own option, and the ones not in
   // the defaults test above start off or empty.
   const strings: [string, keyof Options][] = [
     ['cni-bin-dir', 'cniBinDir'], ['cni-conf-dir', 'cniConfDir'], ['multus-autoconfig-dir', 'multusAutoconfigDir'],
