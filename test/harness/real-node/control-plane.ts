@@ -6,10 +6,10 @@
 // kube-root-ca.crt publisher, token controller) and kube-scheduler.
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, startCluster, type Cluster } from '../../e2e/harness/cluster.js';
-import { signedCert } from '../../e2e/harness/pki.js';
-import { startDaemon, type Daemon } from '../../e2e/harness/proc.js';
-import type { Components } from '../../e2e/harness/components.js';
+import { freePort, startCluster, type Cluster } from '../cluster.js';
+import { signedCert } from '../pki.js';
+import { startDaemon, type Daemon } from '../proc.js';
+import type { Components } from '../components.js';
 
 export const NODE_NAME = 'multus-node';
 
