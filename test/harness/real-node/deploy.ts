@@ -26,6 +26,8 @@ export interface Variant {
   extraArgs?: string[];
   /** Replaces the image tag (ours). */
   imageTag?: string;
+  /** manifests/ components to enable (ours), e.g. repair-pods, node-ready-taint. */
+  components?: string[];
 }
 
 interface Op {
@@ -130,8 +132,10 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   ops.push(...apiEnvOps(c, base, node.cluster.port));
   const images = variant.imageTag ? `images:\n  - name: localhost/multus-entrypoint\n    newTag: ${variant.imageTag}\n` : '';
   const dir = path.join(node.dirs.run, 'deploy', `ours-${label}`);
+  // As a user enables them: listed under `components:`; kustomize applies them before this layer's patches.
+  const components = (variant.components ?? []).map((c) => `  - ${path.relative(dir, path.join(REPO_ROOT, 'manifests', c))}\n`).join('');
   // kustomize takes a base directory by relative path only.
-  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images);
+  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images + (components ? `components:\n${components}` : ''));
 }
 
 /** Upstream's own manifest for this node: the directory to `apply -k`. */
