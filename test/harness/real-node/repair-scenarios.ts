@@ -18,9 +18,11 @@ import {
   multusConfigFile,
   NET1_NAD,
   podName,
+  resetNode,
   secondsSince,
   STARTUP_TAINT,
   SUBNETS,
+  uninstallQuietly,
   until,
 } from './scenarios.js';
 
@@ -92,7 +94,11 @@ async function startsWithoutNetworks(ctx: Ctx, name: string): Promise<string> {
  */
 export async function scenarioRepair(ctx: Ctx): Promise<void> {
   const { node } = ctx;
-  if (multusConfigFile(node) !== undefined || (await daemonSetPods(node)).length > 0) throw new Error('scenario R needs a node without Multus (after scenario 5, or alone)');
+  // A node without Multus (as scenario 5 leaves it; when run without 5, made so).
+  if (multusConfigFile(node) !== undefined || (await daemonSetPods(node)).length > 0) {
+    await uninstallQuietly(ctx, 'multus-entrypoint');
+    await resetNode(ctx);
+  }
   // The NADs exist before Multus does, as in a cluster where it is (re)installed.
   await kubectl(node, ['apply', '-f', path.join(REPO_ROOT, 'manifests/crd.yaml')]);
   await ensureNads(ctx);
