@@ -40,6 +40,9 @@ interface Container {
   name?: string;
   args?: string[];
   env?: { name: string }[];
+  readinessProbe?: unknown;
+  livenessProbe?: unknown;
+  startupProbe?: unknown;
 }
 
 interface DaemonSetDoc {
@@ -126,8 +129,8 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   ops.push(
     { op: 'replace', path: `${base}/ports/0/containerPort`, value: healthPort },
-    { op: 'replace', path: `${base}/readinessProbe/httpGet/port`, value: healthPort },
-    { op: 'replace', path: `${base}/livenessProbe/httpGet/port`, value: healthPort },
+    // Every probe the manifests have, on the run's port.
+    ...(['readinessProbe', 'livenessProbe', 'startupProbe'] as const).filter((p) => c[p]).map((p) => ({ op: 'replace' as const, path: `${base}/${p}/httpGet/port`, value: healthPort })),
   );
   ops.push(...apiEnvOps(c, base, node.cluster.port));
   const images = variant.imageTag ? `images:\n  - name: localhost/multus-entrypoint\n    newTag: ${variant.imageTag}\n` : '';

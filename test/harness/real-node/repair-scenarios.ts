@@ -103,7 +103,7 @@ export async function scenarioRepair(ctx: Ctx): Promise<void> {
   await kubectl(node, ['apply', '-f', path.join(REPO_ROOT, 'manifests/crd.yaml')]);
   await ensureNads(ctx);
   await kubectl(node, ['apply', '-f', '-'], deploymentYaml());
-  const bare = podName('multus-entrypoint', 'sR');
+  const bare = podName('multus-entrypoint', 'sr');
   await createPod(node.kubeConfig, bare, { [NETWORKS_ANNOTATION]: NET1_NAD });
   let early: V1Pod | undefined;
   await until('the Deployment\'s pod to be scheduled', 120000, async () => {
