@@ -211,6 +211,10 @@ function validate(o: Options): void {
   if (o.mode !== 'thin' && o.mode !== 'thick') {
     throw new UsageError(`--mode: "${String(o.mode)}" is not thin or thick`);
   }
+  if (o.mode === 'thick' && o.renameConfFile) {
+    // multus-daemon looks for the master by its .conf/.conflist name at each start.
+    throw new UsageError('--mode: thick does not go with --rename-conf-file (multus-daemon would find no master config)');
+  }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');
   }

@@ -31,6 +31,7 @@ describe('parseCommandLine', () => {
     expect(usageError('--mode=')).toBe('--mode: "" is not thin or thick');
     expect(usageError('--mode')).toBe('--mode: a value is required');
     expect(usageError('--mode=thick', '--daemon-socket-dir=')).toBe('--daemon-socket-dir: must not be empty');
+    expect(usageError('--mode=thick', '--rename-conf-file')).toBe('--mode: thick does not go with --rename-conf-file (multus-daemon would find no master config)');
   });
 
   it('has thin_entrypoint defaults', () => {
