@@ -6,7 +6,7 @@
 export interface DaemonState {
   /** The socket asked (as this program sees it). */
   socket: string;
-  /** It answered GET /healthz with 200; else why not. */
+  /** It answered POST /healthz with 200 (as the shim asks); else why not. */
   ready: boolean;
   why?: string;
 }

@@ -29,9 +29,9 @@ export interface Desired {
   renameMaster?: { from: string; to: string };
   /** The master in use (its ranking name). */
   master?: string;
-  /** Set while there is no master (or the default network is not ready): what is being waited for. */
+  /** Set while there is no master (or the default network is not ready, or the thick daemon does not answer): what is being waited for. */
   waiting?: string;
-  /** What the wait is for: a master config, or the readiness indicator file. */
+  /** What the wait is for: a master config, the readiness indicator file, or multus-daemon. */
   waitingFor?: 'master' | 'readiness' | 'daemon';
   /** Candidates skipped, and why. */
   skipped: Skipped[];

@@ -1,5 +1,5 @@
 // Thick mode: asks multus-daemon whether it serves, as the shim does before
-// each ADD (GET /healthz on <dir>/multus.sock, multus-cni v4.3.0
+// each ADD (POST /healthz on <dir>/multus.sock, multus-cni v4.3.0
 // pkg/server/api/api.go). One short request per reconcile; a daemon that is
 // starting, gone, or hung reads as not ready, with the reason.
 import { join } from 'node:path';
@@ -18,10 +18,10 @@ export function probeDaemon(dir: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<
   const socket = daemonSocketPath(dir);
   return new Promise((resolve) => {
     const done = (ready: boolean, why?: string): void => resolve(why === undefined ? { socket, ready } : { socket, ready, why });
-    const req = nodeHttp().request({ socketPath: socket, path: '/healthz', method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = nodeHttp().request({ socketPath: socket, path: '/healthz', method: 'POST', timeout: timeoutMs }, (res) => {
       res.resume();
       if (res.statusCode === 200) done(true);
-      else done(false, `GET /healthz answered ${res.statusCode ?? 'no status'}`);
+      else done(false, `POST /healthz answered ${res.statusCode ?? 'no status'}`);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', (err: NodeJS.ErrnoException) => done(false, err.code === 'ENOENT' ? 'no socket there yet' : err.code === 'ECONNREFUSED' ? 'connection refused' : err.message));

@@ -1,5 +1,5 @@
 // Thick mode: asking multus-daemon over its socket whether it serves, as the
-// shim does (GET /healthz on <dir>/multus.sock). A stand-in daemon: an HTTP
+// shim does (POST /healthz on <dir>/multus.sock). A stand-in daemon: an HTTP
 // server on a Unix socket in a temporary dir.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
@@ -30,7 +30,7 @@ describe('probeDaemon', () => {
     const paths: string[] = [];
     await daemon((req, res) => { paths.push(`${req.method} ${req.url}`); res.end(); });
     expect(await probeDaemon(dir)).toEqual({ socket: join(dir, 'multus.sock'), ready: true });
-    expect(paths).toEqual(['GET /healthz']);
+    expect(paths).toEqual(['POST /healthz']);
   });
 
   it('is not ready while there is no socket', async () => {
@@ -44,7 +44,7 @@ describe('probeDaemon', () => {
 
   it('is not ready on another status, naming it', async () => {
     await daemon((_req, res) => { res.statusCode = 404; res.end(); });
-    expect(await probeDaemon(dir)).toMatchObject({ ready: false, why: 'GET /healthz answered 404' });
+    expect(await probeDaemon(dir)).toMatchObject({ ready: false, why: 'POST /healthz answered 404' });
   });
 
   it('is not ready when the daemon does not answer in time', async () => {
