@@ -15,6 +15,9 @@ import { start, TOKEN } from './host-root.js';
  */
 export const NO_RESYNC = '--resync-interval=3600';
 
+/** Where suites without useHostRoot() still import it from (it lives in host-root.ts). */
+export { killLeftovers } from './host-root.js';
+
 /** Starts the command and waits until it watches (or until `ready` is logged). */
 export async function startDaemon(h: HostRoot, flags: string[] = [], env: NodeJS.ProcessEnv = h.env, ready = /watching for changes/): Promise<Running> {
   const run = start([...h.args, NO_RESYNC, ...flags], env);
