@@ -22,6 +22,7 @@ import {
   net1Verdict,
   podsDuring,
   resetNode,
+  waitCrdGone,
   type Ctx,
 } from './scenarios.js';
 
@@ -76,6 +77,7 @@ function listDir(dir: string, keep: (name: string) => boolean = () => true): str
 
 export async function scenarioBackToUpstream(ctx: Ctx): Promise<void> {
   const { cniConfDir, cniBinDir } = ctx.node.dirs;
+  await waitCrdGone(ctx);
   await resetNode(ctx);
   await applyAndWait(ctx, await deployDir(ctx, 'multus-entrypoint', 'base'));
   await ensureNads(ctx);

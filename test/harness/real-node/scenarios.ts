@@ -381,6 +381,18 @@ export async function scenarioMigration(ctx: Ctx): Promise<void> {
   ctx.log(`migration: upstream's files in the bin dir before: ${binBefore.join(', ')}; all still there`);
 }
 
+const NAD_CRD = 'network-attachment-definitions.k8s.cni.cncf.io';
+
+/** The NAD CRD's Established status, or 'absent'. */
+export async function crdState(ctx: Ctx): Promise<string> {
+  return kubectl(ctx.node, ['get', 'crd', NAD_CRD, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => 'absent');
+}
+
+/** An uninstall's CRD deletion finishes (an apply meanwhile would patch the terminating CRD). */
+export async function waitCrdGone(ctx: Ctx): Promise<void> {
+  await until(`the CRD ${NAD_CRD} to be deleted`, 120000, async () => (await crdState(ctx)) === 'absent');
+}
+
 export async function uninstallQuietly(ctx: Ctx, program: Program): Promise<void> {
   await kubectl(ctx.node, ['delete', '-k', await deployDir(ctx, program, 'base'), '--ignore-not-found', '--wait=false']).catch(() => undefined);
   await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(ctx.node).catch(() => [])).length === 0).catch(() => undefined);

@@ -16,7 +16,6 @@ import { staticPod } from './test-static-pod.js';
 
 const CNI_VERSIONS = ['0.3.1', '0.4.0', '1.0.0'];
 const CASES: UpstreamCase[] = [simplePod, simpleMacvlan1, staticPod, defaultRoute1, connectionLimit];
-const CRD = 'network-attachment-definitions.k8s.cni.cncf.io';
 /** Cases per program: five scripts at three versions. */
 export const CASES_PER_PROGRAM = CASES.length * CNI_VERSIONS.length;
 
@@ -31,10 +30,6 @@ export interface CaseResult {
 
 function namespaceOf(script: string, cniVersion: string): string {
   return `ue-${script.replace(/^test-/, '').replace(/\.sh$/, '')}-${cniVersion.replace(/\./g, '')}`;
-}
-
-async function crdState(ctx: S.Ctx): Promise<string> {
-  return kubectl(ctx.node, ['get', 'crd', CRD, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => 'absent');
 }
 
 async function runCase(ctx: S.Ctx, program: Program, cniVersion: string, c: UpstreamCase): Promise<CaseResult> {
@@ -61,7 +56,7 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
   const results: CaseResult[] = [];
   // After the scenarios' uninstall: the CRD may still be terminating.
   await S.uninstallQuietly(ctx, program);
-  await S.until(`the CRD ${CRD} to be deleted`, 120000, async () => (await crdState(ctx)) === 'absent');
+  await S.waitCrdGone(ctx);
   await S.resetNode(ctx);
   for (const cniVersion of CNI_VERSIONS) {
     const t0 = Date.now();
@@ -69,7 +64,7 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
     let setup: string | undefined;
     try {
       const readyS = await S.applyAndWait(ctx, dir);
-      await S.until(`the CRD ${CRD} established`, 60000, async () => (await crdState(ctx)) === 'True');
+      await S.until('the NetworkAttachmentDefinition CRD established', 60000, async () => (await S.crdState(ctx)) === 'True');
       const conf = S.multusConfigFile(ctx.node);
       ctx.log(`upstream-e2e: ${program} --cni-version=${cniVersion}: Ready in ${readyS} s, ${conf ?? 'no 00-multus.conf[list]'}`);
     } catch (err) {
