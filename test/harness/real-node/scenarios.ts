@@ -193,13 +193,17 @@ export async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: 
   const kc: KubeConfig = ctx.node.kubeConfig;
   const api = kc.makeApiClient(CoreV1Api);
   const good = new Set<string>();
+  // What a pod without net1 showed last: its phase and network-status.
+  const seen = new Map<string, string>();
   const deadline = Date.now() + POD_MS;
   while (good.size < names.length && Date.now() < deadline) {
     const list = await api.listNamespacedPod({ namespace: TEST_NAMESPACE }).catch(() => ({ items: [] }));
     for (const p of list.items) {
       const n = p.metadata?.name ?? '';
       if (!names.includes(n) || good.has(n)) continue;
-      if (p.status?.phase === 'Running' && networkStatusOf(p).some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+      const status = networkStatusOf(p);
+      if (p.status?.phase === 'Running' && status.some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+      else seen.set(n, `${p.status?.phase ?? '?'}, network-status [${status.map((s) => `${s.interface ?? '?'}:${s.name}`).join(' ')}]`);
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -212,7 +216,7 @@ export async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: 
     failures += ev.count ?? 1;
     lastFailure.set(n, ev.message ?? '');
   }
-  const bad = names.filter((n) => !good.has(n)).map((n) => `${n}${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
+  const bad = names.filter((n) => !good.has(n)).map((n) => `${n} (${seen.get(n) ?? 'never listed'})${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
   await deletePods(kc, names);
   return { withNet1: good.size, failures, bad };
 }

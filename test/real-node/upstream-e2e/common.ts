@@ -83,7 +83,9 @@ export async function waitReady(ctx: CaseCtx, selector: string, count: number, w
 
 /** `kubectl exec <pod> -- <args>`: `nsenter -n <args>` into the pod sandbox's network namespace. */
 export async function inPodNetns(ctx: CaseCtx, pod: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const uid = await kubectl(ctx.node, ['-n', ctx.ns, 'get', 'pod', pod, '-o', 'jsonpath={.metadata.uid}']);
+  const { metadata: meta } = JSON.parse(await kubectl(ctx.node, ['-n', ctx.ns, 'get', 'pod', pod, '-o', 'json'])) as { metadata: { uid: string; annotations?: Record<string, string> } };
+  // A static pod's sandbox carries the kubelet's UID for it, which its mirror pod keeps in this annotation.
+  const uid = meta.annotations?.['kubernetes.io/config.mirror'] ?? meta.uid;
   const pid = await sandboxPid(ctx.node.containerd, uid);
   if (pid === undefined) throw new Error(`${ctx.ns}/${pod}: no running sandbox to enter`);
   const res = await execa('nsenter', ['-t', pid, '-n', ...args], { reject: false });
@@ -103,14 +105,17 @@ export async function inetOf(ctx: CaseCtx, pod: string, dev: string): Promise<st
   return links.filter((l) => l.ifname === dev).flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => a.local));
 }
 
-/** `ip -j route | jq '.[]|select(.dst=="default")|.gateway'`. */
-export async function defaultGateways(ctx: CaseCtx, pod: string): Promise<string[]> {
+/** `ip -j route | jq '.[]|select(.dst=="default")|.gateway'`; `routes`: every route, for the failure's message. */
+export async function defaultGateways(ctx: CaseCtx, pod: string): Promise<{ gateways: string[]; routes: string }> {
   const res = await inPodNetns(ctx, pod, ['ip', '-j', 'route']);
-  const routes = JSON.parse(res.stdout || '[]') as { dst: string; gateway?: string }[];
-  return routes.filter((r) => r.dst === 'default').map((r) => r.gateway ?? '');
+  const routes = JSON.parse(res.stdout || '[]') as { dst: string; gateway?: string; dev?: string }[];
+  return {
+    gateways: routes.filter((r) => r.dst === 'default').map((r) => r.gateway ?? ''),
+    routes: routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev ?? '?'}`).join('; '),
+  };
 }
 
-/** Upstream's soft check (`echo "... is different"`), made hard. */
-export function mustEqual(what: string, got: string[], want: string): void {
-  if (got.length !== 1 || got[0] !== want) throw new Error(`${what} is different: ${got.join(',') || 'none'} (want ${want})`);
+/** Upstream's soft check (`echo "... is different"`), made hard; `context` goes into the message. */
+export function mustEqual(what: string, got: string[], want: string, context = ''): void {
+  if (got.length !== 1 || got[0] !== want) throw new Error(`${what} is different: ${got.join(',') || 'none'} (want ${want})${context ? `; ${context}` : ''}`);
 }

@@ -79,10 +79,12 @@ export const defaultRoute1: UpstreamCase = {
     await waitReady(ctx, 'app=default-route1', 2);
     await mustHaveDev(ctx, 'default-route-worker1', 'net1');
     mustEqual('default-route-worker1 IP address', await inetOf(ctx, 'default-route-worker1', 'net1'), '10.1.1.21');
-    mustEqual('default-route-worker1 default route', await defaultGateways(ctx, 'default-route-worker1'), '10.1.1.254');
+    const w1 = await defaultGateways(ctx, 'default-route-worker1');
+    mustEqual('default-route-worker1 default route', w1.gateways, '10.1.1.254', `routes: ${w1.routes}`);
     await mustHaveDev(ctx, 'default-route-worker2', 'net1');
     mustEqual('default-route-worker2 IP address', await inetOf(ctx, 'default-route-worker2', 'net1'), '10.1.1.22');
-    mustEqual('default-route-worker2 default route', await defaultGateways(ctx, 'default-route-worker2'), DEFAULT_GATEWAY);
+    const w2 = await defaultGateways(ctx, 'default-route-worker2');
+    mustEqual('default-route-worker2 default route', w2.gateways, DEFAULT_GATEWAY, `routes: ${w2.routes}`);
     // "cleanup resources"
     await deleteFrom(ctx, yaml);
   },
