@@ -70,7 +70,7 @@ export function multusConfigFile(node: NodeRun): string | undefined {
   return fs.readdirSync(node.dirs.cniConfDir).find((n) => /^00-multus\.conf(list)?$/.test(n));
 }
 
-function kubeconfigFile(node: NodeRun): string {
+export function kubeconfigFile(node: NodeRun): string {
   return path.join(node.dirs.cniConfDir, 'multus.d', 'multus.kubeconfig');
 }
 
@@ -122,7 +122,7 @@ function hasAddr(addrs: string[] | undefined, prefix: string): boolean {
 }
 
 /** One annotated pod gets eth0 (default network) and net1 (the NAD), and network-status lists both. */
-async function checkNet1Pod(ctx: Ctx, program: Program, scenario: string, eth0Subnet = SUBNETS.default): Promise<void> {
+export async function checkNet1Pod(ctx: Ctx, program: Program, scenario: string, eth0Subnet = SUBNETS.default): Promise<void> {
   const name = podName(program, scenario);
   await createPod(ctx.node.kubeConfig, name, { [NETWORKS_ANNOTATION]: NET1_NAD });
   const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0', 'net1'], POD_MS);
@@ -173,7 +173,7 @@ export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void>
 }
 
 /** Creates an annotated pod every second while `busy` runs; then waits for each; all must get net1. */
-async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: () => Promise<void>, minSeconds: number): Promise<string[]> {
+export async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: () => Promise<void>, minSeconds: number): Promise<string[]> {
   const names: string[] = [];
   let done = false;
   let failure: unknown;
@@ -197,17 +197,21 @@ async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: ()
 }
 
 /** Waits for every pod to run with net1 in network-status; counts them and their sandbox failures. */
-async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number; failures: number; bad: string[] }> {
+export async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number; failures: number; bad: string[] }> {
   const kc: KubeConfig = ctx.node.kubeConfig;
   const api = kc.makeApiClient(CoreV1Api);
   const good = new Set<string>();
+  // What a pod without net1 showed last: its phase and network-status.
+  const seen = new Map<string, string>();
   const deadline = Date.now() + POD_MS;
   while (good.size < names.length && Date.now() < deadline) {
     const list = await api.listNamespacedPod({ namespace: TEST_NAMESPACE }).catch(() => ({ items: [] }));
     for (const p of list.items) {
       const n = p.metadata?.name ?? '';
       if (!names.includes(n) || good.has(n)) continue;
-      if (p.status?.phase === 'Running' && networkStatusOf(p).some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+      const status = networkStatusOf(p);
+      if (p.status?.phase === 'Running' && status.some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+      else seen.set(n, `${p.status?.phase ?? '?'}, network-status [${status.map((s) => `${s.interface ?? '?'}:${s.name}`).join(' ')}]`);
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -220,12 +224,12 @@ async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number;
     failures += ev.count ?? 1;
     lastFailure.set(n, ev.message ?? '');
   }
-  const bad = names.filter((n) => !good.has(n)).map((n) => `${n}${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
+  const bad = names.filter((n) => !good.has(n)).map((n) => `${n} (${seen.get(n) ?? 'never listed'})${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
   await deletePods(kc, names);
   return { withNet1: good.size, failures, bad };
 }
 
-function net1Verdict(ctx: Ctx, names: string[], r: { withNet1: number; failures: number; bad: string[] }, what: string): void {
+export function net1Verdict(ctx: Ctx, names: string[], r: { withNet1: number; failures: number; bad: string[] }, what: string): void {
   ctx.metrics.podsDuringUpdate = names.length;
   ctx.metrics.podsWithNet1 = r.withNet1;
   ctx.metrics.sandboxFailures = r.failures;
@@ -389,9 +393,23 @@ export async function scenarioMigration(ctx: Ctx): Promise<void> {
   ctx.log(`migration: upstream's files in the bin dir before: ${binBefore.join(', ')}; all still there`);
 }
 
+const NAD_CRD = 'network-attachment-definitions.k8s.cni.cncf.io';
+
+/** The NAD CRD's Established status, or 'absent'. */
+export async function crdState(ctx: Ctx): Promise<string> {
+  return kubectl(ctx.node, ['get', 'crd', NAD_CRD, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => 'absent');
+}
+
+/** An uninstall's CRD deletion finishes (an apply meanwhile would patch the terminating CRD). */
+export async function waitCrdGone(ctx: Ctx): Promise<void> {
+  await until(`the CRD ${NAD_CRD} to be deleted`, 120000, async () => (await crdState(ctx)) === 'absent');
+}
+
 export async function uninstallQuietly(ctx: Ctx, program: Program): Promise<void> {
-  await kubectl(ctx.node, ['delete', '-k', ctx.installed ?? (await deployDir(ctx, program, 'base')), '--ignore-not-found', '--wait=false']).catch(() => undefined);
-  ctx.installed = undefined;
+  // Ours as last applied (a variant's components add objects); otherwise the program's base.
+  const variant = program === 'multus-entrypoint' && ctx.installed !== undefined && path.basename(ctx.installed).startsWith('ours-') ? ctx.installed : undefined;
+  await kubectl(ctx.node, ['delete', '-k', variant ?? (await deployDir(ctx, program, 'base')), '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  if (variant) ctx.installed = undefined;
   await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(ctx.node).catch(() => [])).length === 0).catch(() => undefined);
   // --node-ready-taint puts the taint back on uninstall; the next program starts on an untainted node.
   await kubectl(ctx.node, ['taint', 'node', NODE_NAME, `${STARTUP_TAINT}:NoSchedule-`]).catch(() => undefined);
