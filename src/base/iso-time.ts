@@ -5,8 +5,10 @@
 
 /** What new Date(ms).toISOString() gives, for years 0 to 9999. */
 export function isoTime(ms: number): string {
-  const days = Math.floor(ms / 86_400_000);
-  const msOfDay = ms - days * 86_400_000;
+  // A file's mtimeMs has a fraction of a millisecond; Date drops it, so do we.
+  const whole = Math.trunc(ms);
+  const days = Math.floor(whole / 86_400_000);
+  const msOfDay = whole - days * 86_400_000;
   // Civil date from days since 1970-01-01 (H. Hinnant's algorithm): eras of
   // 400 years, years starting in March so the leap day comes last.
   const z = days + 719_468;

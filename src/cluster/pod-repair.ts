@@ -7,7 +7,8 @@
 // most one eviction a second after a burst of five, each pod read again
 // just before and evicted only as read (uid and resourceVersion
 // preconditions), a PodDisruptionBudget's refusal (429) retried later with
-// backoff.
+// base/backoff.ts's jittered backoff, a Retry-After honoured.
+import { Backoff, realClock, type BackoffPolicy, type Clock, type Random } from '../base/backoff.js';
 import { messageOf } from '../base/errors.js';
 import { isoTime } from '../base/iso-time.js';
 import type { AccessReader } from './api-access.js';
@@ -22,27 +23,10 @@ const PAGE = 50;
 const BURST = 5;
 const EVICTIONS_PER_SECOND = 1;
 /** A refused or failed pass is retried after 5 s, doubling up to 5 min, each wait jittered up to twice. */
-const RETRY_FIRST_MS = 5000;
-const RETRY_CAP_MS = 300_000;
-/** The most a Retry-After is honoured for (the API server's own maximum). */
-const MAX_RETRY_AFTER_MS = 32_000;
+const REPAIR_BACKOFF: BackoffPolicy = { initialMs: 5000, factor: 2, capMs: 300_000, jitter: 1 };
 
 /** What became of one pod's eviction: done with it, retry (later, or not before a Retry-After), or stop the pass. */
 type Outcome = 'done' | 'retry' | { retryAfterMs: number } | 'stop';
-
-/** Sleeps ms, or less when signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 const podName = (p: PodKey): string => `${p.namespace}/${p.name}`;
 
@@ -53,9 +37,10 @@ export class PodRepair {
   private running: Promise<void> | undefined;
   private wake = new AbortController();
   private readonly stopping = new AbortController();
-  private failures = 0;
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
   private tokens = BURST;
-  private refilled = Date.now();
+  private refilled: number;
   private seq = 0;
   /** Pods already reported (by uid and what), so a retried pass does not repeat itself. */
   private readonly told = new Set<string>();
@@ -68,8 +53,12 @@ export class PodRepair {
     private readonly log: Logger,
     /** Hears each result, for /metrics. */
     private readonly report: Observer,
-    private readonly opts: { events: boolean; retryFirstMs?: number },
-  ) {}
+    private readonly opts: { events: boolean; clock?: Clock; random?: Random },
+  ) {
+    this.clock = opts.clock ?? realClock;
+    this.backoff = new Backoff(REPAIR_BACKOFF, opts.random);
+    this.refilled = this.clock.now();
+  }
 
   /** The config came into place at `since` (ms): look at the node's pods again. */
   request(since: number): void {
@@ -86,15 +75,12 @@ export class PodRepair {
       this.wake = new AbortController();
       const outcome = await this.pass(this.since ?? 0);
       if (outcome === 'done') {
-        this.failures = 0;
+        this.backoff.reset();
         continue;
       }
-      this.failures++;
-      const step = Math.min(RETRY_CAP_MS, (this.opts.retryFirstMs ?? RETRY_FIRST_MS) * 2 ** Math.min(this.failures - 1, 20));
-      const floor = typeof outcome === 'object' ? Math.min(MAX_RETRY_AFTER_MS, outcome.retryAfterMs) : 0;
-      const d = Math.max(step, floor);
+      const wait = this.backoff.next(typeof outcome === 'object' ? outcome.retryAfterMs : undefined);
       // A new request (the config came back again) cuts the wait short.
-      await sleep(d + Math.random() * d, AbortSignal.any([this.wake.signal, this.stopping.signal]));
+      await this.clock.sleep(wait, AbortSignal.any([this.wake.signal, this.stopping.signal]));
       this.pending = true;
     }
   }
@@ -106,7 +92,7 @@ export class PodRepair {
       verdicts = await this.judgeAll(await this.access(), since);
     } catch (err) {
       this.failedOnce('cannot list the pods on this node; retrying with backoff', err);
-      return 'retry';
+      return err instanceof ApiError && err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : 'retry';
     }
     this.forgetGone(verdicts);
     let retry = false;
@@ -190,14 +176,15 @@ export class PodRepair {
       if (res.status === 429) {
         if (this.once(now.pod, 'blocked')) this.log.warn('--repair-pods: a PodDisruptionBudget does not allow evicting the pod now; retrying with backoff', { pod: podName(now.pod), error: refused(req, res).message });
         this.report.notify({ kind: 'repair', result: 'blocked', pod: podName(now.pod) });
-        return { retryAfterMs: retryAfterMs(res.body) };
+        return { retryAfterMs: Math.max(res.retryAfterMs ?? 0, retryAfterMs(res.body)) };
       }
       throw refused(req, res);
     } catch (err) {
       this.report.notify({ kind: 'repair', result: 'failed', pod: podName(v.pod) });
       this.failedOnce('cannot evict a pod that started before the Multus config was in place; retrying with backoff', err);
       // RBAC or the policy refuses every pod alike: stop this pass.
-      return err instanceof ApiError && err.status === 403 ? 'stop' : 'retry';
+      if (err instanceof ApiError && err.status === 403) return 'stop';
+      return err instanceof ApiError && err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : 'retry';
     }
   }
 
@@ -221,14 +208,14 @@ export class PodRepair {
   /** Waits for an eviction token: a burst of BURST, then EVICTIONS_PER_SECOND. */
   private async takeToken(): Promise<void> {
     for (;;) {
-      const now = Date.now();
+      const now = this.clock.now();
       this.tokens = Math.min(BURST, this.tokens + ((now - this.refilled) / 1000) * EVICTIONS_PER_SECOND);
       this.refilled = now;
       if (this.tokens >= 1) {
         this.tokens -= 1;
         return;
       }
-      await sleep(((1 - this.tokens) / EVICTIONS_PER_SECOND) * 1000, this.stopping.signal);
+      await this.clock.sleep(((1 - this.tokens) / EVICTIONS_PER_SECOND) * 1000, this.stopping.signal);
       if (this.stopping.signal.aborted) return;
     }
   }
@@ -274,7 +261,7 @@ function evictionBody(pod: PodKey): Record<string, unknown> {
   };
 }
 
-/** The wait a 429 Status asks for (details.retryAfterSeconds), ms. */
+/** The wait a 429 Status asks for in its body (details.retryAfterSeconds), ms; the header's is in ApiResponse. */
 function retryAfterMs(body: unknown): number {
   const seconds = (body as { details?: { retryAfterSeconds?: unknown } } | undefined)?.details?.retryAfterSeconds;
   return typeof seconds === 'number' && seconds > 0 ? seconds * 1000 : 0;

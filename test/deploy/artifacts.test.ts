@@ -227,6 +227,13 @@ describe('the DaemonSet', () => {
     for (const p of (c.ports ?? []) as Obj[]) expect(p.containerPort).toBe(port);
   });
 
+  it('asks /readyz every second until the node is first ready (a rollout moves on as soon), for 30 minutes at most', () => {
+    const c = container();
+    expect(c.startupProbe).toEqual({ httpGet: { path: '/readyz', port: options(dsArgs()).healthPort }, periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 1800 });
+    // The readiness probe starts with the startup probe's success: no delay of its own.
+    expect(c.readinessProbe.initialDelaySeconds).toBeUndefined();
+  });
+
   it('has Guaranteed QoS at the budget of the contract: requests = limits = 100m / 50Mi', () => {
     const { requests, limits } = container().resources as Obj;
     expect(requests).toEqual(limits);
@@ -526,6 +533,11 @@ describe('the Helm chart', () => {
     expect(v.resources).toEqual(container().resources);
     expect(v.securityContext).toEqual(container().securityContext);
     expect(v.tolerations).toEqual(daemonSet().spec.template.spec.tolerations);
+    // The probes' timing, as the template writes it (port aside).
+    const template = fs.readFileSync(path.join(CHART, 'templates/daemonset.yaml'), 'utf8');
+    const timing = (probe: string, text: string): string => (new RegExp(`${probe}:\\n(?:\\s+.*\\n)*?(\\s+periodSeconds: \\d+\\n(?:\\s+\\w+: \\d+\\n)*)`).exec(text)?.[1] ?? '').replace(/\s+/g, ' ');
+    const manifest = fs.readFileSync(path.join(ROOT, 'manifests/daemonset.yaml'), 'utf8');
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect([probe, timing(probe, template)]).toEqual([probe, timing(probe, manifest)]);
     expect(v.nodeReadyTaint).toMatchObject({ enabled: false, key: 'k8s.cni.cncf.io/multus-not-ready' });
   });
 

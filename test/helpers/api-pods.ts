@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type Pod = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** How an eviction of a pod is answered: accepted, refused by its PodDisruptionBudget, or by RBAC. */
-export type EvictionAnswer = 'accept' | 'pdb' | 403;
+/** How an eviction of a pod is answered: accepted, refused by its PodDisruptionBudget, by RBAC, or shed by a loaded API server (429, Retry-After 20 s). */
+export type EvictionAnswer = 'accept' | 'pdb' | 403 | 'busy';
 
 export interface PodStore {
   /** The pods as stored, by "<namespace>/<name>". */
@@ -33,8 +33,9 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function failure(res: ServerResponse, code: number, reason: string, message: string, details?: object): void {
-  send(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(details ? { details } : {}) });
+function failure(res: ServerResponse, code: number, reason: string, message: string, details?: object, headers: Record<string, string> = {}): void {
+  res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
+  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code, ...(details ? { details } : {}) }));
 }
 
 export function podStore(): PodStore {
@@ -82,6 +83,10 @@ export function podStore(): PodStore {
     const [namespace, name] = key.split('/') as [string, string];
     if (!pod) return failure(res, 404, 'NotFound', `pods "${name}" not found`);
     const answer = store.answers.get(key) ?? 'accept';
+    if (answer === 'busy') {
+      // As priority and fairness sheds a request: the header and the Status both say when to come back.
+      return failure(res, 429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 20 }, { 'Retry-After': '20' });
+    }
     if (answer === 403) {
       return failure(res, 403, 'Forbidden', `pods "${name}" is forbidden: User "system:serviceaccount:kube-system:multus" cannot create resource "pods/eviction" in API group "" in the namespace "${namespace}"`);
     }

@@ -18,6 +18,7 @@ import { kubectl } from '../harness/real-node/deploy.js';
 import { startNode, type NodeRun } from '../harness/real-node/node.js';
 import { cgroupControllers } from '../harness/real-node/host.js';
 import * as S from '../harness/real-node/scenarios.js';
+import { removeRepairPods, scenarioFighter, scenarioRepair } from '../harness/real-node/repair-scenarios.js';
 import { scenarioBackToUpstream } from '../harness/real-node/back-to-upstream.js';
 import { CASES_PER_PROGRAM, PLUGIN_FAULTS, pluginFault, reportUpstreamE2e, runUpstreamE2e, type CaseResult } from './upstream-e2e/suite.js';
 import { TEST_NAMESPACE } from '../harness/real-node/pods.js';
@@ -50,6 +51,9 @@ const SCENARIOS: Scenario[] = [
   { id: '3', title: 'bad upgrade', programs: BOTH, run: S.scenarioBadUpgrade },
   { id: '4', title: 'default network changes', programs: BOTH, run: S.scenarioDefaultNetworkChange },
   { id: '5', title: 'uninstall', programs: BOTH, run: S.scenarioUninstall },
+  // After 5: R needs a node without Multus, and installs it with repair-pods and the startup taint; F fights that install.
+  { id: 'R', title: 'pods that started too early repaired', programs: OURS, run: (ctx) => scenarioRepair(ctx) },
+  { id: 'F', title: 'Cilium-like writer named', programs: OURS, run: (ctx) => scenarioFighter(ctx) },
   { id: 'M', title: 'migration from upstream', programs: OURS, across: true, run: (ctx) => S.scenarioMigration(ctx) },
   { id: 'B', title: 'back to upstream', programs: OURS, across: true, run: (ctx) => scenarioBackToUpstream(ctx) },
 ];
@@ -101,15 +105,32 @@ function report(results: Result[], durationS: number): void {
     for (const r of failed) say(`- ${r.program} scenario ${r.scenario.id} (${r.scenario.title}): ${(r.reason ?? '').split('\n').slice(0, 12).join('\n    ')}`);
   }
   say('');
-  say('| program | scenario | result | apply to Ready (s) | pods during update: net1/created | sandbox failures | uninstall to config gone (s) |');
-  say('|---|---|---|---|---|---|---|');
+  say('| program | scenario | result | apply to Ready (s) | pods during update: net1/created | sandbox failures | uninstall to config gone (s) | early pod back with net1 (s) |');
+  say('|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const m = r.metrics;
     const pods = m.podsDuringUpdate === undefined ? '-' : `${m.podsWithNet1 ?? 0}/${m.podsDuringUpdate}`;
-    say(`| ${r.program} | ${r.scenario.id} ${r.scenario.title} | ${r.passed ? 'pass' : 'FAIL'} | ${fmt(m.applyToReadyS)} | ${pods} | ${fmt(m.sandboxFailures)} | ${fmt(m.uninstallToGoneS)} |`);
+    say(`| ${r.program} | ${r.scenario.id} ${r.scenario.title} | ${r.passed ? 'pass' : 'FAIL'} | ${fmt(m.applyToReadyS)} | ${pods} | ${fmt(m.sandboxFailures)} | ${fmt(m.uninstallToGoneS)} | ${fmt(m.repairS)} |`);
   }
   say('');
+  sideBySide(results);
   say(`node-e2e: suite took ${durationS} s`);
+}
+
+/** Apply to Ready (1) and the rolling update (2), both programs next to each other. */
+function sideBySide(results: Result[]): void {
+  const time = (p: Program, id: string): number | undefined => results.find((r) => r.program === p && r.scenario.id === id)?.metrics.applyToReadyS;
+  const rows = [['apply to Ready (1 rollout)', '1'], ['rolling update (2)', '2']] as const;
+  if (!rows.some(([, id]) => time('multus-entrypoint', id) !== undefined || time('thin_entrypoint', id) !== undefined)) return;
+  say('| seconds | multus-entrypoint | thin_entrypoint | difference |');
+  say('|---|---|---|---|');
+  for (const [what, id] of rows) {
+    const ours = time('multus-entrypoint', id);
+    const theirs = time('thin_entrypoint', id);
+    const diff = ours === undefined || theirs === undefined ? undefined : Math.round((ours - theirs) * 10) / 10;
+    say(`| ${what} | ${fmt(ours)} | ${fmt(theirs)} | ${diff === undefined ? '-' : `${diff > 0 ? '+' : ''}${diff}`} |`);
+  }
+  say('');
 }
 
 function verdict(results: Result[]): string {
@@ -194,6 +215,7 @@ async function main(): Promise<number> {
           say(`node-e2e: ${program} scenario ${scenario.id}: FAIL (${Math.round((Date.now() - started) / 1000)} s): ${reason.split('\n')[0]}`);
         }
       }
+      await removeRepairPods(ctx);
       await S.uninstallQuietly(ctx, program);
       if (upstreamE2eWanted) {
         const started = Date.now();

@@ -26,6 +26,8 @@ export interface Variant {
   extraArgs?: string[];
   /** Replaces the image tag (ours). */
   imageTag?: string;
+  /** manifests/ components to enable (ours), e.g. repair-pods, node-ready-taint. */
+  components?: string[];
 }
 
 interface Op {
@@ -38,6 +40,9 @@ interface Container {
   name?: string;
   args?: string[];
   env?: { name: string }[];
+  readinessProbe?: unknown;
+  livenessProbe?: unknown;
+  startupProbe?: unknown;
 }
 
 interface DaemonSetDoc {
@@ -124,14 +129,16 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   ops.push(
     { op: 'replace', path: `${base}/ports/0/containerPort`, value: healthPort },
-    { op: 'replace', path: `${base}/readinessProbe/httpGet/port`, value: healthPort },
-    { op: 'replace', path: `${base}/livenessProbe/httpGet/port`, value: healthPort },
+    // Every probe the manifests have, on the run's port.
+    ...(['readinessProbe', 'livenessProbe', 'startupProbe'] as const).filter((p) => c[p]).map((p) => ({ op: 'replace' as const, path: `${base}/${p}/httpGet/port`, value: healthPort })),
   );
   ops.push(...apiEnvOps(c, base, node.cluster.port));
   const images = variant.imageTag ? `images:\n  - name: localhost/multus-entrypoint\n    newTag: ${variant.imageTag}\n` : '';
   const dir = path.join(node.dirs.run, 'deploy', `ours-${label}`);
+  // As a user enables them: listed under `components:`; kustomize applies them before this layer's patches.
+  const components = (variant.components ?? []).map((c) => `  - ${path.relative(dir, path.join(REPO_ROOT, 'manifests', c))}\n`).join('');
   // kustomize takes a base directory by relative path only.
-  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images);
+  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images + (components ? `components:\n${components}` : ''));
 }
 
 /** Upstream's own manifest for this node: the directory to `apply -k`. */

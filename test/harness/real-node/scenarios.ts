@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { daemonSetPods, DS_NAMESPACE, kubectl, oursDir, upstreamDir, waitRolledOut, type Program, type Variant } from './deploy.js';
 import { LINK_PREFIX } from './host.js';
+import { NODE_NAME } from './control-plane.js';
 import { defaultNetworkConf, type NodeRun } from './node.js';
 import {
   createNad,
@@ -24,6 +25,8 @@ export interface Metrics {
   podsWithNet1?: number;
   sandboxFailures?: number;
   uninstallToGoneS?: number;
+  /** R: from the apply until the pod that started too early is replaced by one with net1. */
+  repairS?: number;
 }
 
 export interface Ctx {
@@ -31,20 +34,24 @@ export interface Ctx {
   healthPort: number;
   upstreamManifest: string;
   metrics: Metrics;
+  /** The directory last applied (what an uninstall deletes: a variant's components add objects). */
+  installed?: string;
   log(line: string): void;
 }
 
+/** The key manifests/node-ready-taint gives --node-ready-taint. */
+export const STARTUP_TAINT = 'k8s.cni.cncf.io/multus-not-ready';
 export const MACVLAN_MASTER = `${LINK_PREFIX}mv0`;
 export const NET1_NAD = 'macvlan-net1';
 export const ALT_NAD = 'alt-default';
-const SUBNETS = { default: '198.18.0.', net1: '198.18.1.', alt: '198.18.2.', v1: '198.18.3.' };
+export const SUBNETS = { default: '198.18.0.', net1: '198.18.1.', alt: '198.18.2.', v1: '198.18.3.' };
 const ROLLOUT_MS = 300000;
 const POD_MS = 240000;
 const DEFAULT_CONF = '10-node-default.conf';
 const V1_CONFLIST = '10-node-default.conflist';
 
 let podCounter = 0;
-function podName(program: Program, scenario: string): string {
+export function podName(program: Program, scenario: string): string {
   podCounter += 1;
   return `${program === 'multus-entrypoint' ? 'me' : 'up'}-${scenario}-${podCounter}`;
 }
@@ -86,7 +93,7 @@ async function dsPodLogs(ctx: Ctx): Promise<string> {
   return out.join('\n');
 }
 
-async function describeDs(ctx: Ctx): Promise<string> {
+export async function describeDs(ctx: Ctx): Promise<string> {
   const events = await kubectl(ctx.node, ['-n', DS_NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp', '-o', 'custom-columns=OBJ:.involvedObject.name,REASON:.reason,MSG:.message']).catch(() => '');
   return `${await dsPodLogs(ctx)}\n--- events\n${events.split('\n').slice(-12).join('\n')}`;
 }
@@ -95,6 +102,7 @@ async function describeDs(ctx: Ctx): Promise<string> {
 export async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
   const t0 = Date.now();
   await kubectl(ctx.node, ['apply', '-k', dir]);
+  ctx.installed = dir;
   if (!(await waitRolledOut(ctx.node, ROLLOUT_MS))) throw new Error(`the DaemonSet did not roll out within ${ROLLOUT_MS / 1000} s:\n${await describeDs(ctx)}`);
   return secondsSince(t0);
 }
@@ -398,6 +406,11 @@ export async function waitCrdGone(ctx: Ctx): Promise<void> {
 }
 
 export async function uninstallQuietly(ctx: Ctx, program: Program): Promise<void> {
-  await kubectl(ctx.node, ['delete', '-k', await deployDir(ctx, program, 'base'), '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  // Ours as last applied (a variant's components add objects); otherwise the program's base.
+  const variant = program === 'multus-entrypoint' && ctx.installed !== undefined && path.basename(ctx.installed).startsWith('ours-') ? ctx.installed : undefined;
+  await kubectl(ctx.node, ['delete', '-k', variant ?? (await deployDir(ctx, program, 'base')), '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  if (variant) ctx.installed = undefined;
   await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(ctx.node).catch(() => [])).length === 0).catch(() => undefined);
+  // --node-ready-taint puts the taint back on uninstall; the next program starts on an untainted node.
+  await kubectl(ctx.node, ['taint', 'node', NODE_NAME, `${STARTUP_TAINT}:NoSchedule-`]).catch(() => undefined);
 }

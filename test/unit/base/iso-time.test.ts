@@ -25,6 +25,11 @@ describe('isoTime', () => {
     }), { numRuns: 20_000 });
   });
 
+  it('drops a fraction of a millisecond as toISOString does (a file mtime has one)', () => {
+    for (const ms of [1_764_694_943_393.174_316_4, 0.5, -0.5, 86_399_999.9]) expect(isoTime(ms)).toBe(iso(ms));
+    expect(isoTime(1_764_694_943_393.174_316_4)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.393Z$/);
+  });
+
   it('gives what toISOString gives around every day boundary of 1970-2100', () => {
     for (let day = 0; day < 47_500; day++) {
       const ms = day * 86_400_000;

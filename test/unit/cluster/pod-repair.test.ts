@@ -2,8 +2,9 @@
 // 127.0.0.1: the node's pods listed by field selector and page, the pods
 // that started too early evicted through policy/v1 Evictions (read again
 // first, evicted exactly as read), an Event on each, a Warning Event on the
-// ones nothing would recreate, the pace, a PodDisruptionBudget's 429 retried,
-// RBAC's 403 said once.
+// ones nothing would recreate, the pace, a PodDisruptionBudget's 429 retried
+// with base/backoff.ts's jittered waits (on a fake clock), a Retry-After
+// honoured, RBAC's 403 said once.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { PodRepair } from '../../../src/cluster/pod-repair.js';
 import type { ApiAccess } from '../../../src/cluster/kube-api.js';
@@ -11,6 +12,7 @@ import { createLogger } from '../../../src/observe/log.js';
 import type { NodeEvent } from '../../../src/observe/observer.js';
 import { kubeletPod, podStore, type PodStore } from '../../helpers/api-pods.js';
 import { type FakeApi, NODE, startFakeApi } from '../../helpers/api-server.js';
+import { FakeClock, seededRandom } from '../../helpers/fake-clock.js';
 import { eventually, TOKEN } from '../../helpers/host-root.js';
 
 /** When the node's Multus config came into place; "before" pods were ready a minute earlier. */
@@ -37,10 +39,10 @@ afterEach(async () => {
   await api.close();
 });
 
-function start(opts: { events?: boolean; retryFirstMs?: number } = {}): PodRepair {
+function start(opts: { events?: boolean; clock?: FakeClock } = {}): PodRepair {
   const access = async (): Promise<ApiAccess> => ({ protocol: 'http', host: '127.0.0.1', port: String(api.port), token: TOKEN, ca: undefined, skipTlsVerify: false });
   const log = createLogger('text', (line) => lines.push(line));
-  repair = new PodRepair(access, NODE, log, { notify: (e) => results.push(e) }, { events: opts.events ?? true, ...opts });
+  repair = new PodRepair(access, NODE, log, { notify: (e) => results.push(e) }, { events: opts.events ?? true, ...(opts.clock ? { clock: opts.clock, random: seededRandom(7) } : {}) });
   return repair;
 }
 
@@ -118,9 +120,17 @@ describe('a repair pass', () => {
   it('retries a pod its PodDisruptionBudget protects, until the budget allows it', async () => {
     pods.add(kubeletPod({ name: 'guarded', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
     pods.answers.set('apps/guarded', 'pdb');
-    start({ retryFirstMs: 200 }).request(SINCE);
+    // Retry waits pass on a fake clock, at once.
+    const clock = new FakeClock();
+    start({ clock }).request(SINCE);
     await eventually(async () => pods.evictions.length, (n) => n >= 3, 20_000, 'three eviction attempts');
     expect(pods.evicted).toEqual([]);
+    // Each wait jittered in [d, 2d), d doubling from 5 s (the budget's 429 asks for no particular wait).
+    const [w1, w2] = clock.sleeps;
+    expect(w1).toBeGreaterThanOrEqual(5000);
+    expect(w1).toBeLessThan(10_000);
+    expect(w2).toBeGreaterThanOrEqual(10_000);
+    expect(w2).toBeLessThan(20_000);
     pods.answers.delete('apps/guarded');
     await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the eviction once the budget allows it');
     // Said once, counted each time.
@@ -130,11 +140,24 @@ describe('a repair pass', () => {
     expect(repairResults().at(-1)).toBe('evicted apps/guarded');
   });
 
+  it('waits as long as a loaded API server asks (Retry-After), jittered, then evicts', async () => {
+    pods.add(kubeletPod({ name: 'shed', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    pods.answers.set('apps/shed', 'busy');
+    const clock = new FakeClock();
+    start({ clock }).request(SINCE);
+    await eventually(async () => pods.evictions.length, (n) => n >= 2, 20_000, 'a retried eviction');
+    pods.answers.delete('apps/shed');
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the eviction once the server takes it');
+    // Retry-After: 20 raises the first wait from 5 s to 20 s, still jittered: [20 s, 40 s).
+    expect(clock.sleeps[0]).toBeGreaterThanOrEqual(20_000);
+    expect(clock.sleeps[0]).toBeLessThan(40_000);
+  });
+
   it('says once, naming the permission, when RBAC refuses the eviction; the pod stays', async () => {
     pods.add(kubeletPod({ name: 'a', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }), kubeletPod({ name: 'b', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
     pods.answers.set('apps/a', 403);
     pods.answers.set('apps/b', 403);
-    start({ retryFirstMs: 200 }).request(SINCE);
+    start({ clock: new FakeClock() }).request(SINCE);
     await eventually(async () => pods.evictions.length, (n) => n >= 3, 20_000, 'retried evictions');
     expect(pods.pods.size).toBe(2);
     expect(lines.filter((l) => /cannot evict a pod/.test(l))).toHaveLength(1);
