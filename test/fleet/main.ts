@@ -195,7 +195,7 @@ async function main(): Promise<number> {
       ['writer fight', S.scenarioFight],
       ['flapping default network', S.scenarioFlap],
     ];
-    for (const [name, fn] of scenarios) {
+    for (const [i, [name, fn]] of scenarios.entries()) {
       const started = Date.now();
       say(`fleet: ${name} ...`);
       try {
@@ -208,7 +208,7 @@ async function main(): Promise<number> {
         failures.push(`${name}: ${reason}`);
         say(`fleet: ${name}: FAILED after ${Math.round((Date.now() - started) / 1000)} s: ${reason.split('\n')[0] ?? ''}`);
         // A fleet that did not come back leaves nothing to measure.
-        if (meter.exceeded || name === 'start') break;
+        if (meter.exceeded || name === 'start' || i === scenarios.length - 1) break;
         try {
           await S.settle(ctx, 'the fleet to come back', 60_000, () => S.fleetSettled(ctx));
         } catch (e) {

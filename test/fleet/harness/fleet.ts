@@ -84,18 +84,20 @@ export async function registerNodes(kc: KubeConfig, nodes: FleetNode[]): Promise
 export interface NodeView {
   ready: number;
   tainted: number;
+  /** The first few tainted nodes, for messages. */
+  taintedNames: string[];
 }
 
 /** How many fleet nodes are Ready and how many carry the startup taint. */
 export async function nodeView(kc: KubeConfig): Promise<NodeView> {
   const list = await kc.makeApiClient(CoreV1Api).listNode({ labelSelector: 'type=kwok' });
   let ready = 0;
-  let tainted = 0;
+  const taintedNames: string[] = [];
   for (const n of list.items) {
     if (n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready++;
-    if (n.spec?.taints?.some((t) => t.key === TAINT_KEY)) tainted++;
+    if (n.spec?.taints?.some((t) => t.key === TAINT_KEY)) taintedNames.push(n.metadata?.name ?? '');
   }
-  return { ready, tainted };
+  return { ready, tainted: taintedNames.length, taintedNames: taintedNames.slice(0, 5) };
 }
 
 /**

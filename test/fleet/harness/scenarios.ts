@@ -77,21 +77,29 @@ export async function fleetSettled(ctx: Ctx, stopsSince?: { from: number; want: 
     if (stopped < stopsSince.want) return `${stopped} of ${stopsSince.want} old programs stopped`;
   }
   const nv = await nodeView(ctx.kc);
-  if (nv.tainted !== 0) return `${nv.tainted} nodes still carry the startup taint`;
+  if (nv.tainted !== 0) return `${nv.tainted} nodes still carry the startup taint (${nv.taintedNames.join(', ')})`;
   return true;
 }
 
-async function measure(ctx: Ctx, label: string, body: () => Promise<void>): Promise<WindowResult> {
+/**
+ * Runs body in a measuring window. `figure` takes the window whether body
+ * succeeded or not (for figures that stand even when the fleet does not
+ * settle afterwards, with the failure reported beside them).
+ */
+async function measure(ctx: Ctx, label: string, body: () => Promise<void>, figure?: (w: WindowResult) => void): Promise<WindowResult> {
   await ctx.meter.open(label, CAP_PER_NODE * ctx.n);
   try {
     await body();
   } catch (err) {
     // Close anyway: what was counted until the failure is still reported.
-    ctx.windows.push(await ctx.meter.close());
+    const w = await ctx.meter.close();
+    ctx.windows.push(w);
+    figure?.(w);
     throw err;
   }
   const w = await ctx.meter.close();
   ctx.windows.push(w);
+  figure?.(w);
   return w;
 }
 
@@ -240,7 +248,7 @@ export async function scenarioFight(ctx: Ctx): Promise<void> {
     if (!file) throw new Error(`node ${n.name} has no Multus config to fight over`);
     return { file, base: JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> };
   });
-  const w = await measure(ctx, `writer fight, 4/s for ${ctx.fightSeconds} s`, async () => {
+  await measure(ctx, `writer fight, 4/s for ${ctx.fightSeconds} s`, async () => {
     const end = Date.now() + ctx.fightSeconds * 1000;
     let k = 0;
     while (Date.now() < end) {
@@ -249,17 +257,26 @@ export async function scenarioFight(ctx: Ctx): Promise<void> {
       for (const t of targets) fs.writeFileSync(t.file, `${JSON.stringify({ ...t.base, [TAMPER_KEY]: k }, null, 2)}\n`);
       await sleep(Math.max(0, 250 - (Date.now() - tick)));
     }
-    await settle(ctx, 'every Multus config restored', 120_000, async () => {
+    await settle(ctx, 'every Multus config restored', 120_000 + 1000 * ctx.n, async () => {
       const left = targets.filter((t) => readOr(t.file, TAMPER_KEY).includes(TAMPER_KEY)).length;
       return left === 0 ? true : `${left} configs still tampered`;
     });
+  }, (w) => {
+    // Every Event write from the first tamper until the fleet is quiet: a 40 s fight fits in 5 minutes.
+    ctx.figures.fight = perNode(ctx, w.records.filter(isEventWrite).length);
   });
-  ctx.figures.fight = perNode(ctx, w.records.filter(isEventWrite).length);
 }
 
-/** P: every node's master config gone for 1 s and back for 1 s, over and over. */
+/**
+ * P: every node's master config gone for 1 s and back for 1 s, over and
+ * over, for flapSeconds; node PATCHes in the minute that starts with the
+ * first flap (with a hold-down, one to put the taint back and one to remove
+ * it once the config has held). The window runs on until every node is
+ * configured and untainted again: a node that is not fails the scenario.
+ */
 export async function scenarioFlap(ctx: Ctx): Promise<void> {
-  const w = await measure(ctx, `flapping default network for ${ctx.flapSeconds} s`, async () => {
+  const started = Date.now();
+  await measure(ctx, `flapping default network for ${ctx.flapSeconds} s`, async () => {
     const end = Date.now() + ctx.flapSeconds * 1000;
     while (Date.now() < end) {
       for (const n of ctx.nodes) fs.rmSync(path.join(n.confDir, n.master), { force: true });
@@ -267,13 +284,14 @@ export async function scenarioFlap(ctx: Ctx): Promise<void> {
       for (const n of ctx.nodes) fs.writeFileSync(path.join(n.confDir, n.master), n.masterText);
       await sleep(1000);
     }
-    await settle(ctx, 'every node configured and untainted again', 120_000, async () => {
+    await settle(ctx, 'every node configured and untainted again', 120_000 + 1000 * ctx.n, async () => {
       const unconfigured = ctx.nodes.filter((n) => !configPresent(n) || readOr(generatedConfig(n), INVALIDATED).includes(INVALIDATED)).length;
       if (unconfigured > 0) return `${unconfigured} nodes without their Multus config`;
       const nv = await nodeView(ctx.kc);
-      return nv.tainted === 0 ? true : `${nv.tainted} nodes still carry the startup taint`;
+      return nv.tainted === 0 ? true : `${nv.tainted} nodes still carry the startup taint (${nv.taintedNames.join(', ')})`;
     });
+  }, (w) => {
+    const minute = w.records.filter((r) => isNodePatch(r) && r.timeMs - started < 60_000);
+    ctx.figures.flap = perNode(ctx, minute.length);
   });
-  const minutes = Math.max(1, w.seconds / 60);
-  ctx.figures.flap = perNode(ctx, w.records.filter(isNodePatch).length) / minutes;
 }
