@@ -16,7 +16,11 @@
 # version is this image's Multus version. Only /usr/src/multus-cni/bin/multus
 # (the thin plugin), bin/passthru and the licence are taken; thin_entrypoint,
 # install_multus and friends are replaced by this program.
-FROM ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.3 AS multus
+# MULTUS_VERSION is the one line that names the Multus release: the test
+# tools (test/tools/build-components.sh, build-images.sh), the e2e and
+# real-node suites' upstream peer and the benchmark read it from here.
+ARG MULTUS_VERSION=v4.3.0
+FROM ghcr.io/k8snetworkplumbingwg/multus-cni:${MULTUS_VERSION} AS multus
 
 # ---------------------------------------------------------------------------
 FROM node:24-bookworm-slim AS build

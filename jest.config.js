@@ -1,5 +1,7 @@
-// Unit and integration tests (npm test). ESM TypeScript through ts-jest;
-// jest runs with --experimental-vm-modules (see package.json).
+// npm test: test/unit (src/ in this process), test/cli (the built program
+// as a child process) and test/deploy (the Dockerfile, manifests and chart).
+// ESM TypeScript through ts-jest; jest runs with --experimental-vm-modules
+// (see package.json).
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -10,6 +12,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   roots: ['<rootDir>/test'],
-  testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/integration/**/*.test.ts'],
-  testTimeout: 30000,
+  testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/cli/**/*.test.ts', '<rootDir>/test/deploy/**/*.test.ts'],
+  testTimeout: 60000,
 };

@@ -1,4 +1,5 @@
-// The promise-shaped file calls of the reconciler and the start path.
+// The program's one way to touch files: promise-shaped calls used by every
+// layer (the log's writes to fd 2 and fs.watch, which blocks nothing, aside).
 //
 // Until the program first serves health (the first install done, or a wait
 // for a master begun), each call runs inline on the main thread, as
@@ -14,8 +15,8 @@
 // node:fs's callback API rather than node:fs/promises: loading the latter
 // also loads Node's readline interface and REPL history (FileHandle.readLines).
 import {
-  close as closeCb, closeSync, copyFile as copyFileCb, copyFileSync, fchmod as fchmodCb, fchmodSync, fsync as fsyncCb, fsyncSync,
-  lstat as lstatCb, lstatSync, mkdir as mkdirCb, mkdirSync, open as openCb, openSync, readdir as readdirCb, readdirSync,
+  access as accessCb, accessSync, close as closeCb, closeSync, copyFile as copyFileCb, copyFileSync, fchmod as fchmodCb, fchmodSync, fsync as fsyncCb, fsyncSync,
+  lstat as lstatCb, lstatSync, mkdir as mkdirCb, mkdirSync, open as openCb, openSync, read as readCb, readSync, readdir as readdirCb, readdirSync,
   readFile as readFileCb, readFileSync, rename as renameCb, renameSync, rm as rmCb, rmSync, stat as statCb, statSync,
   unlink as unlinkCb, unlinkSync, writeFile as writeFileCb, writeFileSync,
   type Stats, type WriteFileOptions,
@@ -40,12 +41,16 @@ type Done = (err: NodeJS.ErrnoException | null) => void;
 /** For the callbacks that give no value. */
 const noValue = (done: Callback<void>): Done => (err) => done(err, undefined);
 
+/** Resolves when something is at path (symbolic links followed), rejects as node:fs does otherwise. */
+export const access = (path: string): Promise<void> => call(() => accessSync(path), (done) => accessCb(path, noValue(done)));
 export const copyFile = (src: string, dest: string, mode: number): Promise<void> =>
   call(() => copyFileSync(src, dest, mode), (done) => copyFileCb(src, dest, mode, noValue(done)));
 export const lstat = (path: string): Promise<Stats> => call(() => lstatSync(path), (done) => lstatCb(path, done));
 export const stat = (path: string): Promise<Stats> => call(() => statSync(path), (done) => statCb(path, done));
+/** Directories the program creates: 0755 at most (the umask may take more away), never the 0777 of mkdir's default under a umask of 0. */
+const DIR_MODE = 0o755;
 export const mkdirRecursive = (path: string): Promise<void> =>
-  call<void>(() => void mkdirSync(path, { recursive: true }), (done) => mkdirCb(path, { recursive: true }, noValue(done)));
+  call<void>(() => void mkdirSync(path, { recursive: true, mode: DIR_MODE }), (done) => mkdirCb(path, { recursive: true, mode: DIR_MODE }, noValue(done)));
 export const readdir = (path: string): Promise<string[]> => call(() => readdirSync(path), (done) => readdirCb(path, done));
 export const rename = (from: string, to: string): Promise<void> => call(() => renameSync(from, to), (done) => renameCb(from, to, noValue(done)));
 /** Removes a file; no error when it is already gone. */
@@ -62,8 +67,10 @@ export function readFile(path: string, encoding?: BufferEncoding): Promise<strin
 export const writeFile = (path: string, data: string | Uint8Array, options: WriteFileOptions): Promise<void> =>
   call(() => writeFileSync(path, data, options), (done) => writeFileCb(path, data, options, noValue(done)));
 
-/** An open file descriptor: what the atomic writes need of a FileHandle. */
-export interface OpenFile {
+/** An open file descriptor: what the atomic writes and the binary's compare need of a FileHandle. */
+interface OpenFile {
+  /** Reads up to `length` bytes into the start of `buffer` from the current position; 0 at the end. */
+  read(buffer: Buffer, length: number): Promise<number>;
   chmod(mode: number): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +79,7 @@ export interface OpenFile {
 export async function open(path: string, flags: number): Promise<OpenFile> {
   const fd = await call(() => openSync(path, flags), (done) => openCb(path, flags, done));
   return {
+    read: (buffer, length) => call(() => readSync(fd, buffer, 0, length, null), (done) => readCb(fd, buffer, 0, length, null, (err, n) => done(err, n))),
     chmod: (mode) => call(() => fchmodSync(fd, mode), (done) => fchmodCb(fd, mode, noValue(done))),
     sync: () => call(() => fsyncSync(fd), (done) => fsyncCb(fd, noValue(done))),
     close: () => call(() => closeSync(fd), (done) => closeCb(fd, noValue(done))),

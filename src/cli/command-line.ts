@@ -14,7 +14,7 @@ const ENVIRONMENT: readonly [string, string][] = [
   ['KUBE_CA_FILE', 'the CA file to use instead of <service-account-dir>/ca.crt'],
   ['KUBECONFIG_MODE', 'the kubeconfig\'s file mode (default 0600)'],
   ['POD_NAME, POD_NAMESPACE, POD_UID', 'this pod (downward API): the uninstall check of --cleanup-config-on-exit, --events'],
-  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint'],
+  ['NODE_NAME', 'this node (downward API spec.nodeName): the node-bound kubeconfig token (see --kubeconfig-token-expiration), whether the DaemonSet still selects this node (uninstall check), --node-ready-taint, --repair-pods'],
 ];
 
 /** pflag's look: "--cni-bin-dir string", "--health-port int", a bare boolean. */
@@ -58,7 +58,7 @@ function specOf(option: Option): { term: string; description: string } | undefin
 }
 
 /** The usage text and the environment the program reads. */
-export function helpText(): string {
+function helpText(): string {
   const width = Math.max(...ENVIRONMENT.map(([name]) => name.length));
   const env = ENVIRONMENT.map(([name, use]) => `  ${name.padEnd(width)}  ${use}`).join('\n');
   return `${buildCommand().helpInformation()}\nEnvironment:\n${env}\n`;

@@ -8,18 +8,21 @@
 // retries a failure with backoff while the last good token stays, and falls
 // back to the mounted token (logged once per reason) when there is none.
 // Loaded only when NODE_NAME is set and --kubeconfig-token-expiration > 0.
+import { Backoff, type BackoffPolicy } from '../base/backoff.js';
 import { messageOf } from '../base/errors.js';
 import type { ServiceAccount } from '../host/read.js';
 import { readServiceAccount } from '../host/read.js';
-import { expectOk, type ApiAccess } from './kube-api.js';
+import { apiAccess, type ServiceEnv } from '../core/kubeconfig.js';
+import { ApiError, expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
-import { renewalTime, retryDelayMs, tokenClaims, usableUntil } from '../core/token-claims.js';
+import { renewalTime, tokenClaims, usableUntil } from '../core/token-claims.js';
 
-export interface BoundTokenConfig {
+interface BoundTokenConfig {
   nodeName: string;
   expirationSeconds: number;
   /** The API server as the kubeconfig names it (the token and CA come from the mounted service account). */
-  server: Pick<ApiAccess, 'protocol' | 'host' | 'port' | 'skipTlsVerify'>;
+  env: ServiceEnv;
+  skipTlsVerify: boolean;
 }
 
 interface Issued {
@@ -32,6 +35,8 @@ interface Issued {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A request made while the kubeconfig is waited for must not hold it longer than this. */
 const REQUEST_TIMEOUT_MS = 5000;
+/** A failed request is retried after 1 s, 2 s, 4 s ... (each within [d, 2d), base/backoff.ts), at most 5 min, or what Retry-After asks. */
+const TOKEN_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 150_000, jitter: 1 };
 
 function basisOf(sa: ServiceAccount): string {
   return `${sa.token}\0${sa.ca?.toString('base64') ?? ''}`;
@@ -43,7 +48,7 @@ export class BoundTokenSource {
   private basis: string | undefined;
   private current: Issued | undefined;
   private inFlight = false;
-  private failures = 0;
+  private readonly backoff = new Backoff(TOKEN_BACKOFF);
   private lastFailure = '';
   private renewTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -95,12 +100,6 @@ export class BoundTokenSource {
     return sa.token;
   }
 
-  /** The node-bound token in use, if any: for metrics and messages, never logged. */
-  expiresAt(): Date | undefined {
-    const c = this.current;
-    return c && Date.now() < usableUntil(c.issuedMs, c.expiresMs) ? new Date(c.expiresMs) : undefined;
-  }
-
   stop(): void {
     this.stopping.abort();
     clearTimeout(this.renewTimer);
@@ -143,7 +142,7 @@ export class BoundTokenSource {
       this.log.addSecret(issued.token);
       const renewed = this.current !== undefined;
       this.current = issued;
-      this.failures = 0;
+      this.backoff.reset();
       this.lastFailure = '';
       const renewAt = renewalTime(issued.issuedMs, issued.expiresMs);
       this.log.info(renewed ? 'renewed the node-bound token of the kubeconfig' : 'the kubeconfig carries a node-bound token (it outlives this pod)', {
@@ -157,7 +156,7 @@ export class BoundTokenSource {
       this.expiryTimer = this.at(usableUntil(issued.issuedMs, issued.expiresMs), () => this.expired());
     } catch (err) {
       if (this.stopping.signal.aborted) return;
-      this.failed(messageOf(err), !(err instanceof PermanentError), retry);
+      this.failed(messageOf(err), !(err instanceof PermanentError), retry, err instanceof ApiError ? err.retryAfterMs : undefined);
     } finally {
       this.inFlight = false;
       this.markFirstSettled();
@@ -166,7 +165,7 @@ export class BoundTokenSource {
   }
 
   private async ask(sa: ServiceAccount, namespace: string, name: string): Promise<Issued> {
-    const api: ApiAccess = { ...this.cfg.server, token: sa.token, ca: sa.ca };
+    const api = apiAccess(this.cfg.env, sa, this.cfg.skipTlsVerify);
     const issuedMs = Date.now();
     const body = await expectOk(api, {
       method: 'POST',
@@ -196,13 +195,12 @@ export class BoundTokenSource {
     return { token, issuedMs, expiresMs };
   }
 
-  private failed(reason: string, retryable: boolean, renewal: boolean): void {
+  private failed(reason: string, retryable: boolean, renewal: boolean, retryAfterMs: number | undefined): void {
     const c = this.current;
     const keeping = c !== undefined && Date.now() < usableUntil(c.issuedMs, c.expiresMs);
     let retryIn: number | undefined;
     if (retryable || renewal) {
-      this.failures += 1;
-      retryIn = retryDelayMs(this.failures);
+      retryIn = this.backoff.next(retryAfterMs);
       this.renewTimer = this.at(Date.now() + retryIn, () => { this.basis = undefined; void this.request(true); });
     }
     // Logged once per reason: a retry that fails the same way says nothing new.

@@ -5,14 +5,15 @@
 // @kubernetes/client-node alone gets the process OOM-killed at 50Mi.
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
+import { parseRetryAfter } from '../base/backoff.js';
 import { nodeHttp, nodeHttps } from '../base/builtins.js';
-import type { KubeconfigInput } from '../core/kubeconfig.js';
+import type { ApiAccess } from '../core/kubeconfig.js';
 import { serverUrl } from '../core/kubeconfig.js';
 
-/** The API server as the kubeconfig reaches it: the same server, token and CA. */
-export type ApiAccess = KubeconfigInput;
+// The API server as the kubeconfig reaches it: the same server, token and CA.
+export type { ApiAccess };
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface ApiRequest {
   method: Method;
@@ -36,14 +37,26 @@ export interface ApiResponse {
   status: number;
   /** The answer parsed as JSON, or undefined when it is not JSON. */
   body: unknown;
+  /** The Retry-After header (seconds form) in ms, capped at 32 s; undefined when absent. */
+  retryAfterMs?: number;
 }
 
 /** A request that failed or was refused; the message names it and never holds the token. */
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(message: string, readonly status: number | undefined) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    /** How long the server asked to wait (Retry-After on a 429 or 5xx), ms, capped at 32 s. */
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
   }
+}
+
+/** Whether asking again may get another answer: no answer at all, 429, or 5xx. */
+export function retryable(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === undefined || err.status === 429 || err.status >= 500);
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -94,7 +107,8 @@ export function callApi(api: ApiAccess, req: ApiRequest): Promise<ApiResponse> {
         } catch {
           body = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, body });
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+        resolve({ status: res.statusCode ?? 0, body, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
       });
       res.on('error', (err) => fail(err.message));
     });
@@ -111,7 +125,9 @@ export function refused(req: Pick<ApiRequest, 'what' | 'rbac'>, res: ApiResponse
   const message = (res.body as { message?: unknown } | undefined)?.message;
   const detail = typeof message === 'string' && message !== '' ? `: ${message.slice(0, 300)}` : '';
   const hint = res.status === 403 ? ` (grant the service account ${req.rbac})` : '';
-  return new ApiError(`${req.what}: HTTP ${res.status}${detail}${hint}`, res.status);
+  const busy = res.status === 429 || res.status >= 500;
+  const after = busy && res.retryAfterMs !== undefined ? ` (Retry-After ${res.retryAfterMs / 1000} s)` : '';
+  return new ApiError(`${req.what}: HTTP ${res.status}${detail}${hint}${after}`, res.status, busy ? res.retryAfterMs : undefined);
 }
 
 /** Sends a request and gives the body of a 2xx answer; anything else is an ApiError. */

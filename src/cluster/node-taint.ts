@@ -1,15 +1,20 @@
 // --node-ready-taint: the node registers with a NoSchedule taint (kubelet
 // --register-with-taints) so that no pod is scheduled before Multus is
 // ready; this removes it once the node is configured and puts it back when
-// the config is invalidated and on uninstall. In the background, through
-// the one API client, retried with backoff; it never blocks the loop.
+// the config is invalidated and on uninstall. Putting it back is immediate;
+// removing it waits until the config has held for a hold-down (10 s), so a
+// default network that flaps costs a node PATCH per hold-down, not one per
+// flap (every Node write goes to every Node watcher in the cluster). In the
+// background, through the one API client, retried with the shared backoff
+// (base/backoff.ts); it never blocks the loop.
 import type { AccessReader } from './api-access.js';
+import { Backoff, realClock, type BackoffPolicy, type Clock } from '../base/backoff.js';
 import { messageOf } from '../base/errors.js';
-import { expectOk } from './kube-api.js';
+import { ApiError, expectOk } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import type { NodeEvent, Observer } from '../observe/observer.js';
 
-export interface Taint { key: string; effect: string; value?: string; timeAdded?: string }
+interface Taint { key: string; effect: string; value?: string; timeAdded?: string }
 type Want = 'present' | 'absent';
 
 /**
@@ -31,26 +36,92 @@ export function taintPatch(node: unknown, key: string, want: Want): unknown[] | 
   ];
 }
 
-const MAX_BACKOFF_MS = 30_000;
+/** A failed GET or PATCH is retried after 1 s, 2 s, 4 s ... (each within [d, 2d)), at most about a minute, or what Retry-After asks. */
+const TAINT_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 30_000, jitter: 1 };
+/** How long the config must have held (stayed configured) before the taint is removed. */
+export const HOLD_DOWN_MS = 10_000;
+
+/** When the taint may go: `ms` after the node became configured and stayed so. Pure: times are passed in. */
+export class HoldDown {
+  private since: number | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  /** A reconcile found the node configured at `now` (the first such since it was not starts the hold-down). */
+  configured(now: number): void {
+    this.since ??= now;
+  }
+
+  /** Not configured (invalidated, waiting, a fault, uninstall): the hold-down starts over next time. */
+  broken(): void {
+    this.since = undefined;
+  }
+
+  /** When the config will have held long enough; undefined while it is not configured. */
+  dueAt(): number | undefined {
+    return this.since === undefined ? undefined : this.since + this.ms;
+  }
+}
+
+interface NodeTaintOptions {
+  /** HOLD_DOWN_MS; 0 with --once (no loop, nothing to flap). */
+  holdDownMs?: number;
+  clock?: Clock;
+}
 
 export class NodeTaint implements Observer {
   private want: Want | undefined;
   private done: Want | undefined;
   private working: Promise<void> | undefined;
-  private failures = 0;
-  private closed = false;
+  private readonly backoff = new Backoff(TAINT_BACKOFF);
+  private readonly stopping = new AbortController();
+  private readonly holdDown: HoldDown;
+  private readonly clock: Clock;
+  private removal: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly access: AccessReader,
     private readonly nodeName: string,
     private readonly key: string,
     private readonly log: Logger,
-  ) {}
+    o: NodeTaintOptions = {},
+  ) {
+    this.holdDown = new HoldDown(o.holdDownMs ?? HOLD_DOWN_MS);
+    this.clock = o.clock ?? realClock;
+  }
 
   notify(e: NodeEvent): void {
-    if (e.kind === 'reconciled' && e.configured) this.set('absent');
-    else if (e.kind === 'wrote' && e.cause === 'invalidated') this.set('present');
-    else if (e.kind === 'uninstall') this.set('present');
+    if (e.kind === 'reconciled') {
+      if (!e.configured) this.notConfigured();
+      else {
+        this.holdDown.configured(this.clock.now());
+        this.removeWhenHeld();
+      }
+    } else if ((e.kind === 'wrote' && e.cause === 'invalidated') || e.kind === 'uninstall') {
+      this.notConfigured();
+      this.set('present');
+    }
+  }
+
+  private notConfigured(): void {
+    this.holdDown.broken();
+    clearTimeout(this.removal);
+    this.removal = undefined;
+  }
+
+  /** Removes the taint once the config has held for the hold-down (now, or when the timer fires). */
+  private removeWhenHeld(): void {
+    const due = this.holdDown.dueAt();
+    if (due === undefined || this.removal || this.stopping.signal.aborted) return;
+    const wait = due - this.clock.now();
+    if (wait <= 0) {
+      this.set('absent');
+      return;
+    }
+    this.removal = setTimeout(() => {
+      this.removal = undefined;
+      this.removeWhenHeld();
+    }, wait);
   }
 
   private set(want: Want): void {
@@ -60,18 +131,17 @@ export class NodeTaint implements Observer {
   }
 
   private async converge(): Promise<void> {
-    while (this.want !== undefined && this.want !== this.done && !this.closed) {
+    while (this.want !== undefined && this.want !== this.done && !this.stopping.signal.aborted) {
       const want = this.want;
       try {
         await this.apply(want);
         this.done = want;
-        this.failures = 0;
+        this.backoff.reset();
       } catch (err) {
-        if (this.failures === 0) {
+        if (this.backoff.attempts === 0) {
           this.log.error(`--node-ready-taint: cannot ${want === 'absent' ? 'remove' : 'put back'} the taint; retrying with backoff`, { node: this.nodeName, taint: this.key, error: messageOf(err) });
         }
-        this.failures++;
-        await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.failures)));
+        await this.clock.sleep(this.backoff.next(err instanceof ApiError ? err.retryAfterMs : undefined), this.stopping.signal);
       }
     }
   }
@@ -96,12 +166,15 @@ export class NodeTaint implements Observer {
   }
 
   async close(deadlineMs: number): Promise<void> {
+    // A removal still held down stays undone: the next pod removes the taint after its own hold-down.
+    clearTimeout(this.removal);
+    this.removal = undefined;
     const working = this.working;
     if (working) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([working, new Promise((r) => { timer = setTimeout(r, deadlineMs); })]);
       clearTimeout(timer);
     }
-    this.closed = true;
+    this.stopping.abort();
   }
 }

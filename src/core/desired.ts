@@ -2,16 +2,16 @@
 // reconciler observes, calls desiredState, and writes only the differences.
 import { basename, join } from 'node:path';
 import { isJsonObject } from '../base/json.js';
-import { renderKubeconfig, type KubeconfigInput, type YamlStringify } from './kubeconfig.js';
+import { apiAccess, renderKubeconfig, type ApiAccess, type ServiceEnv, type YamlStringify } from './kubeconfig.js';
 import type { Selection, Skipped } from './master.js';
 import { RENAMED_SUFFIX } from './master.js';
-import { INVALIDATED_CONTENT, renderMultusConfig, RenderError } from './multus-config.js';
+import { INVALIDATED_CONTENT, renderMultusConfig, RenderError, type RenderOptions } from './multus-config.js';
 import type { Environment, Options } from './options.js';
 import { readinessWait, type Readiness } from './readiness.js';
 
-export type What = 'Multus config' | 'kubeconfig';
+type What = 'Multus config' | 'kubeconfig';
 
-export interface DesiredFile {
+interface DesiredFile {
   path: string;
   content: string;
   mode: number;
@@ -45,7 +45,7 @@ export interface LastConfig {
   content: string;
 }
 
-export type NonAutoSource = { path: string; text: string } | { path: string; unreadable: string };
+type NonAutoSource = { path: string; text: string } | { path: string; unreadable: string };
 
 export interface Observation {
   /** Auto mode: the master selection. */
@@ -60,35 +60,38 @@ export interface Observation {
   yamlStringify?: YamlStringify;
 }
 
-const CONFIG_MODE = 0o644;
+/**
+ * The generated config and a copied non-auto one: 0600, as the CIS
+ * Kubernetes Benchmark (1.1.9/1.1.10) asks of CNI files (multus-cni #1301);
+ * the runtime and the Multus plugin read them as root.
+ */
+const CONFIG_MODE = 0o600;
 
 export function kubeconfigPath(o: Pick<Options, 'cniConfDir'>): string {
   return join(o.cniConfDir, 'multus.d', 'multus.kubeconfig');
 }
 
+/** Where the kubeconfig goes and whether it carries the CA. */
+type KubeconfigSettings = Pick<Options, 'cniConfDir' | 'skipTlsVerify'>;
+/** The API server it names and its file mode. */
+export type KubeconfigEnv = ServiceEnv & Pick<Environment, 'kubeconfigMode'>;
+
 /** What the kubeconfig is rendered from, or why it cannot be. */
-export function kubeconfigInput(serviceAccount: Observation['serviceAccount'], o: Options, env: Environment): KubeconfigInput | { error: string } {
+export function kubeconfigInput(serviceAccount: Observation['serviceAccount'], o: KubeconfigSettings, env: ServiceEnv): ApiAccess | { error: string } {
   if ('error' in serviceAccount) return { error: serviceAccount.error };
   for (const [name, value] of [['KUBERNETES_SERVICE_HOST', env.kubernetesServiceHost], ['KUBERNETES_SERVICE_PORT', env.kubernetesServicePort]]) {
     if (!value) return { error: `${kubeconfigPath(o)}: environment variable ${name} is not set (it is needed to write the kubeconfig)` };
   }
-  return {
-    protocol: env.kubernetesServiceProtocol,
-    host: env.kubernetesServiceHost,
-    port: env.kubernetesServicePort,
-    token: serviceAccount.token,
-    ca: serviceAccount.ca,
-    skipTlsVerify: o.skipTlsVerify,
-  };
+  return apiAccess(env, serviceAccount, o.skipTlsVerify);
 }
 
-function desiredKubeconfig(obs: Observation, o: Options, env: Environment): DesiredFile | { error: string } {
+function desiredKubeconfig(obs: Observation, o: KubeconfigSettings, env: KubeconfigEnv): DesiredFile | { error: string } {
   const input = kubeconfigInput(obs.serviceAccount, o, env);
   if ('error' in input) return input;
   return { path: kubeconfigPath(o), content: renderKubeconfig(input, obs.yamlStringify), mode: env.kubeconfigMode, what: 'kubeconfig' };
 }
 
-function desiredNonAuto(source: NonAutoSource, o: Options, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
+function desiredNonAuto(source: NonAutoSource, o: Pick<Options, 'cniConfDir'>, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
   if ('unreadable' in source) {
     out.errors.push(`${source.path} (--multus-conf-file): ${source.unreadable}`);
     return last;
@@ -112,14 +115,16 @@ function desiredNonAuto(source: NonAutoSource, o: Options, last: LastConfig | un
  * not ready): keep the last config, or (with cleanup) make sure no pod
  * starts without its default network, as upstream v3 did.
  */
-function keepOrInvalidate(o: Options, last: LastConfig | undefined, out: Desired): void {
+type KeepSettings = Pick<Options, 'cniConfDir' | 'cleanupConfigOnExit'>;
+
+function keepOrInvalidate(o: KeepSettings, last: LastConfig | undefined, out: Desired): void {
   if (!last) return;
   const content = o.cleanupConfigOnExit ? INVALIDATED_CONTENT : last.content;
   out.files.push({ path: join(o.cniConfDir, last.fileName), content, mode: CONFIG_MODE, what: 'Multus config' });
 }
 
 /** The default network is not ready: its config is held back, like a missing master. */
-function notReady(readiness: Readiness, o: Options, last: LastConfig | undefined, out: Desired): void {
+function notReady(readiness: Readiness, o: KeepSettings, last: LastConfig | undefined, out: Desired): void {
   out.files = out.files.filter((f) => f.what !== 'Multus config');
   out.remove = [];
   delete out.renameMaster;
@@ -128,7 +133,9 @@ function notReady(readiness: Readiness, o: Options, last: LastConfig | undefined
   keepOrInvalidate(o, last, out);
 }
 
-function desiredAuto(selection: Selection, o: Options, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
+type AutoSettings = RenderOptions & KeepSettings & Pick<Options, 'multusAutoconfigDir' | 'multusMasterCniFileName' | 'renameConfFile'>;
+
+function desiredAuto(selection: Selection, o: AutoSettings, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
   out.skipped = selection.skipped;
   if (selection.kind === 'pinned-invalid') {
     const msg = `${join(o.multusAutoconfigDir, selection.name)} (--multus-master-cni-file-name): ${selection.reason}`;
@@ -166,7 +173,10 @@ function desiredAuto(selection: Selection, o: Options, last: LastConfig | undefi
  * earlier reconcile (kept or invalidated when the master is gone); the new
  * one is returned for the next call.
  */
-export function desiredState(obs: Observation, o: Options, env: Environment, last: LastConfig | undefined): { desired: Desired; last: LastConfig | undefined } {
+/** Every setting the desired state reads. */
+export type DesiredSettings = AutoSettings & KubeconfigSettings;
+
+export function desiredState(obs: Observation, o: DesiredSettings, env: KubeconfigEnv, last: LastConfig | undefined): { desired: Desired; last: LastConfig | undefined } {
   const desired: Desired = { files: [], remove: [], skipped: [], errors: [] };
   const kubeconfig = desiredKubeconfig(obs, o, env);
   if ('error' in kubeconfig) desired.errors.push(kubeconfig.error);
@@ -192,7 +202,7 @@ export function desiredState(obs: Observation, o: Options, env: Environment, las
  * network would have worked. Only the invalidated config (which names no
  * kubeconfig) may still be written.
  */
-export function withholdConfig(desired: Desired): void {
+function withholdConfig(desired: Desired): void {
   desired.files = desired.files.filter((f) => f.what !== 'Multus config' || f.content === INVALIDATED_CONTENT);
   desired.remove = [];
   delete desired.renameMaster;

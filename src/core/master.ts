@@ -6,7 +6,7 @@ import type { JsonObject } from '../base/json.js';
 import { isJsonObject } from '../base/json.js';
 
 /** Output of this program; never a master (it would delegate to itself). */
-export const OWN_OUTPUT_PREFIX = '00-multus.';
+const OWN_OUTPUT_PREFIX = '00-multus.';
 const CONFIG_EXTENSIONS = ['.conf', '.conflist', '.json'];
 const SELF_TYPES = new Set(['multus', 'multus-shim']);
 export const RENAMED_SUFFIX = '.old';
@@ -24,7 +24,7 @@ export type CandidateContent =
   | { name: string; diskName: string; text: string }
   | { name: string; diskName: string; unreadable: string };
 
-export interface MasterConfig {
+interface MasterConfig {
   name: string;
   diskName: string;
   /** The config as parsed, delegates[0] of the Multus config. */
@@ -72,7 +72,7 @@ export function candidateNames(listing: readonly string[], opts: { pinned: strin
 }
 
 /** Why a file cannot be the master, from its name alone; undefined if it can. */
-export function nameSkipReason(name: string): string | undefined {
+function nameSkipReason(name: string): string | undefined {
   if (name.startsWith(OWN_OUTPUT_PREFIX)) return 'it is the Multus config this program writes';
   if (name.startsWith('.')) return 'hidden file (a temporary file of another installer)';
   return undefined;
@@ -88,7 +88,7 @@ function capabilitiesReason(value: unknown, where: string): string | undefined {
 }
 
 /** No real config nests deeper; far deeper ones overflow the stack when rendered. */
-export const MAX_DEPTH = 100;
+const MAX_DEPTH = 100;
 
 /** True when arrays and objects nest deeper than max (measured without recursion). */
 function nestsDeeperThan(value: unknown, max: number): boolean {
@@ -103,7 +103,7 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
 }
 
 /** Why a parsed config cannot be the master; undefined if it can. */
-export function configSkipReason(name: string, config: unknown): string | undefined {
+function configSkipReason(name: string, config: unknown): string | undefined {
   if (!isJsonObject(config)) return 'not a JSON object';
   if (nestsDeeperThan(config, MAX_DEPTH)) return `nested deeper than ${MAX_DEPTH} levels`;
   if (typeof config.cniVersion !== 'string') {

@@ -5,9 +5,9 @@ import type { JsonObject, JsonValue } from '../base/json.js';
 import { formatJson, isJsonObject } from '../base/json.js';
 import type { Options } from './options.js';
 
-export const CONF_NAME = '00-multus.conf';
-export const CONFLIST_NAME = '00-multus.conflist';
-export const DEFAULT_NETWORK_NAME = 'multus-cni-network';
+const CONF_NAME = '00-multus.conf';
+const CONFLIST_NAME = '00-multus.conflist';
+const DEFAULT_NETWORK_NAME = 'multus-cni-network';
 
 /** What upstream v3 wrote so that no pod starts while the default network is gone. */
 export const INVALIDATED_CONTENT = '{Multus configuration intentionally invalidated to prevent pods from being scheduled.}\n';
@@ -19,7 +19,7 @@ export type RenderOptions = Pick<
   | 'multusKubeconfigFileHost'
 >;
 
-export interface RenderedConfig {
+interface RenderedConfig {
   /** 00-multus.conf or 00-multus.conflist. */
   fileName: string;
   /** The twin that must not exist beside it (it would sort first). */

@@ -6,12 +6,12 @@
 // removing its pod for good: an uninstall, as Istio's installer decides
 // (cni/pkg/nodeagent/server.go). Pure.
 
-export interface NodeInfo {
+interface NodeInfo {
   name: string;
   labels: Record<string, string>;
 }
 
-export type Selection = { selects: true } | { selects: false; why: string };
+type Selection = { selects: true } | { selects: false; why: string };
 
 interface Requirement { key?: unknown; operator?: unknown; values?: unknown }
 

@@ -7,7 +7,7 @@ import { UsageError } from '../base/errors.js';
 import { isCniVersion } from './cni-version.js';
 
 export type LogFormat = 'text' | 'json';
-export type MultusLogLevel = 'debug' | 'verbose' | 'error' | 'panic';
+type MultusLogLevel = 'debug' | 'verbose' | 'error' | 'panic';
 
 export interface Options {
   cniBinDir: string;
@@ -51,6 +51,8 @@ export interface Options {
   nodeReadyTaint: string;
   /** Record Kubernetes Events on this pod. */
   events: boolean;
+  /** Evict the pods of this node that started before the Multus config was in place. */
+  repairPods: boolean;
 }
 
 /** What the environment (downward API, in-cluster service env) supplies. */
@@ -124,8 +126,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'passthru-bin-file', key: 'passthruBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/passthru', help: 'the passthru CNI plugin, installed as <cni-bin-dir>/passthru like multus; the default path is skipped when missing, a given one must exist; "" skips it' },
   { flag: 'kubeconfig-token-expiration', key: 'kubeconfigTokenExpirationSeconds', kind: 'seconds', default: 86400, help: 'seconds; lifetime of the node-bound token the kubeconfig carries (renewed at 80%); 0 = the mounted service-account token', env: ['NODE_NAME'] },
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
-  { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back on invalidation and uninstall (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
+  { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back at once on invalidation and uninstall, remove it again once the config has held for 10 s (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
   { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
+  { flag: 'repair-pods', key: 'repairPods', kind: 'bool', default: false, help: 'each time the Multus config comes into place, evict (rate-limited, through the Eviction API) the pods on this node that started before it without the secondary networks they asked for; one without a controller gets a Warning Event instead', env: ['NODE_NAME'] },
 ];
 
 function parseBool(flag: string, value: string | undefined): boolean {
@@ -190,6 +193,9 @@ function validate(o: Options): void {
   const lifetime = o.kubeconfigTokenExpirationSeconds;
   if (lifetime !== 0 && lifetime < MIN_TOKEN_SECONDS) {
     throw new UsageError(`--kubeconfig-token-expiration: ${lifetime} is less than ${MIN_TOKEN_SECONDS} seconds, the shortest token the API server issues (0 uses the mounted token)`);
+  }
+  if (o.repairPods && o.once) {
+    throw new UsageError('--repair-pods: evictions are paced over time, so the program must keep running (not with --once)');
   }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');

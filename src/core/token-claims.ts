@@ -1,9 +1,10 @@
 // Reading a service-account token's claims (the JWT payload, not verified:
-// the API server verifies; this only learns who the token is for). The
-// mounted token gives the service account's name and namespace; a
-// requested token shows the node it was bound to. Pure.
+// the API server verifies; this only learns who the token is for and until
+// when). The one place a token is decoded. The mounted token gives the
+// service account's name and namespace; a requested token shows the node it
+// was bound to; the kubeconfig's token its expiry (for /metrics). Pure.
 
-export interface TokenClaims {
+interface TokenClaims {
   namespace: string;
   serviceAccount: string;
   /** The node in the `kubernetes.io` claim (pod-bound tokens carry it too, as information). */
@@ -24,19 +25,37 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** The JWT's payload, decoded, or why it cannot be; the reason never quotes the token. */
+function jwtPayload(token: string): { payload: unknown } | { error: string } {
+  const parts = token.trim().split('.');
+  if (parts.length !== 3) return { error: 'the token is not a JWT (three dot-separated parts)' };
+  try {
+    return { payload: JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) };
+  } catch {
+    return { error: 'the token\'s payload is not base64url-encoded JSON' };
+  }
+}
+
+/** `exp`, seconds since the epoch, when it is a number. */
+function expiry(payload: unknown): number | undefined {
+  const exp = field(payload, 'exp');
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
+}
+
+/** The token's `exp` (seconds since the epoch), whoever it is for; undefined when it is not a JWT or has none. */
+export function tokenExpiresAt(token: string): number | undefined {
+  const decoded = jwtPayload(token);
+  return 'error' in decoded ? undefined : expiry(decoded.payload);
+}
+
 /**
  * The claims of a Kubernetes service-account JWT, or why they cannot be
  * read. The reason never quotes the token.
  */
 export function tokenClaims(token: string): TokenClaims | { error: string } {
-  const parts = token.trim().split('.');
-  if (parts.length !== 3) return { error: 'the token is not a JWT (three dot-separated parts)' };
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-  } catch {
-    return { error: 'the token\'s payload is not base64url-encoded JSON' };
-  }
+  const decoded = jwtPayload(token);
+  if ('error' in decoded) return decoded;
+  const { payload } = decoded;
   const k8s = field(payload, 'kubernetes.io');
   let namespace = str(field(k8s, 'namespace'));
   let serviceAccount = str(field(field(k8s, 'serviceaccount'), 'name'));
@@ -50,8 +69,8 @@ export function tokenClaims(token: string): TokenClaims | { error: string } {
   if (node) claims.node = node;
   const pod = str(field(field(k8s, 'pod'), 'name'));
   if (pod) claims.pod = pod;
-  const exp = field(payload, 'exp');
-  if (typeof exp === 'number' && Number.isFinite(exp)) claims.expiresAt = exp;
+  const expiresAt = expiry(payload);
+  if (expiresAt !== undefined) claims.expiresAt = expiresAt;
   return claims;
 }
 
@@ -67,9 +86,4 @@ export function renewalTime(issuedMs: number, expiresMs: number): number {
  */
 export function usableUntil(issuedMs: number, expiresMs: number): number {
   return expiresMs - Math.min(60_000, Math.max(0, expiresMs - issuedMs) * 0.1);
-}
-
-/** The delay before retry number `attempt` (1, 2, ...) after failed requests: 1 s doubling, at most 5 min. */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(300_000, 1000 * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
 }

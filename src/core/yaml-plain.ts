@@ -5,7 +5,7 @@
 // uses the library. It exists only to keep yaml off the start path (its
 // load and first run cost ~15 M instructions, ~10% of a start).
 
-export type PlainValue = string | boolean | PlainMap | PlainMap[];
+type PlainValue = string | boolean | PlainMap | PlainMap[];
 export interface PlainMap {
   [key: string]: PlainValue;
 }

@@ -1,5 +1,5 @@
-// Installing the binaries into the host's CNI bin dir, as upstream v4.2.3's
-// install_multus does (multus and the passthru plugin): streamed by the
+// Installing the binaries into the host's CNI bin dir, as upstream's
+// install_multus does (multus and the passthru plugin, since v4.2.3): streamed by the
 // kernel (a 50 MB binary read into memory would be OOM-killed at 50Mi),
 // atomically, and not at all when the installed file is already identical.
 import * as fsp from '../base/file-calls.js';
@@ -9,7 +9,7 @@ import { copyFileAtomic, sameFileContent } from './files.js';
 import type { Logger } from '../observe/log.js';
 import type { Options } from '../core/options.js';
 
-export function installedBinaryPath(cniBinDir: string, name = 'multus'): string {
+function installedBinaryPath(cniBinDir: string, name = 'multus'): string {
   return join(cniBinDir, name);
 }
 
@@ -21,7 +21,7 @@ interface Binary {
 }
 
 /** Installs src as <cniBinDir>/<name>; false when it was already identical. */
-export async function installBinary(src: string, cniBinDir: string, log: Logger, name: Binary['name'] = 'multus', flag = '--multus-bin-file'): Promise<boolean> {
+async function installBinary(src: string, cniBinDir: string, log: Logger, name: Binary['name'] = 'multus', flag = '--multus-bin-file'): Promise<boolean> {
   const dest = installedBinaryPath(cniBinDir, name);
   try {
     const stat = await fsp.stat(src);
@@ -54,7 +54,7 @@ async function exists(path: string): Promise<boolean> {
  * optional (an image without it is skipped, logged once); a path given on
  * the command line must exist; an empty one turns it off.
  */
-export async function binariesToInstall(o: Pick<Options, 'multusBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>, log: Logger): Promise<Binary[]> {
+async function binariesToInstall(o: Pick<Options, 'multusBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>, log: Logger): Promise<Binary[]> {
   const out: Binary[] = [{ src: o.multusBinFile, name: 'multus', flag: '--multus-bin-file' }];
   if (o.passthruBinFile === '') {
     log.info('not installing the passthru plugin (--passthru-bin-file is empty)');
@@ -66,8 +66,10 @@ export async function binariesToInstall(o: Pick<Options, 'multusBinFile' | 'pass
   return out;
 }
 
+type BinarySettings = Pick<Options, 'skipMultusBinaryCopy' | 'dryRun' | 'cniBinDir' | 'multusBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>;
+
 /** Installs multus and passthru (unless --skip-multus-binary-copy), or says what it would install (--dry-run). */
-export async function installBinaries(o: Options, log: Logger): Promise<void> {
+export async function installBinaries(o: BinarySettings, log: Logger): Promise<void> {
   if (o.skipMultusBinaryCopy) {
     log.info('not installing the multus and passthru binaries (--skip-multus-binary-copy)');
     return;

@@ -1,17 +1,20 @@
 // Writing files so that no reader ever sees a partial one: a temporary file
 // in the same directory (named so that no runtime loads it), fsync, rename.
-// Unchanged content is not rewritten: runtimes react to every write.
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+// Unchanged content is not rewritten: runtimes react to every write. A file
+// whose content is right but whose mode is not gets its mode set in place.
+import { constants } from 'node:fs';
 import * as fsp from '../base/file-calls.js';
 import { basename, dirname, join } from 'node:path';
 
 /** Prefix of every temporary file; leftovers of a killed run are removed at start. */
 export const TEMP_PREFIX = '.multus-entrypoint-tmp.';
 
-export interface WriteResult {
+interface WriteResult {
   written: boolean;
   /** The content found before (undefined: no file), from the same look that decided. */
   before: string | undefined;
+  /** Set when only the mode was wrong: the mode found, now set in place (the file was not rewritten). */
+  modeWas?: number;
 }
 
 function tempPathFor(target: string): string {
@@ -40,11 +43,30 @@ export async function readTextIfExists(path: string): Promise<string | undefined
   }
 }
 
-async function modeOf(path: string): Promise<number | undefined> {
+/** The permission bits of path (0o600 for -rw-------), or undefined when it does not exist. */
+export async function modeOf(path: string): Promise<number | undefined> {
   try {
     return (await fsp.stat(path)).mode & 0o7777;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Sets the mode of the file at path itself (not of a link's target); false
+ * when that cannot be done (a symbolic link, gone, not ours), so the caller
+ * rewrites the file instead.
+ */
+async function chmodInPlace(path: string, mode: number): Promise<boolean> {
+  const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
+  if (!handle) return false;
+  try {
+    await handle.chmod(mode);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -68,13 +90,20 @@ async function replaceAtomically(target: string, mode: number, fill: (tmp: strin
   await syncDir(dirname(target));
 }
 
-/** Writes content to path atomically unless it already holds exactly that (and that mode). */
+/**
+ * Writes content to path atomically unless it already holds exactly that.
+ * Right content at another mode: the mode is set in place, not rewritten
+ * (a rename would make the runtime reload an unchanged config).
+ */
 export async function writeFileAtomic(path: string, content: string, mode: number): Promise<WriteResult> {
   const found = await readTextIfExists(path);
   // The mode is read after the content: a file deleted in between is reported gone, not changed.
   const foundMode = found === undefined ? undefined : await modeOf(path);
   const before = foundMode === undefined ? undefined : found;
-  if (before === content && foundMode === mode) return { written: false, before };
+  if (before === content && foundMode !== undefined) {
+    if (foundMode === mode) return { written: false, before };
+    if (await chmodInPlace(path, mode)) return { written: false, before, modeWas: foundMode };
+  }
   await replaceAtomically(path, mode, (tmp) => fsp.writeFile(tmp, content, { flag: 'wx', mode }));
   return { written: true, before };
 }
@@ -84,33 +113,32 @@ export async function copyFileAtomic(src: string, dest: string, mode: number): P
   await replaceAtomically(dest, mode, (tmp) => fsp.copyFile(src, tmp, constants.COPYFILE_EXCL));
 }
 
-function contentsEqual(a: string, b: string): boolean {
-  // Synchronous 256 KiB reads compared by memcmp, so that with the binary
-  // already installed a start costs no more CPU than a first install: the
-  // promise API costs a thread-pool hop and a promise per read, and both
-  // buffers stay in the CPU's cache at this size (50 MB on a busy machine,
-  // CPU medians: 1 MiB reads ~31 ms, 256 KiB reads ~20 ms, the kernel's
-  // copy plus fsync ~25 ms). It runs once at start, before anything else
-  // waits on the event loop.
+async function contentsEqual(a: string, b: string): Promise<boolean> {
+  // 256 KiB reads compared by memcmp, so that with the binary already
+  // installed a start costs no more CPU than a first install: at start the
+  // file calls run inline (no thread-pool hop per read), and both buffers
+  // stay in the CPU's cache at this size (50 MB on a busy machine, CPU
+  // medians: 1 MiB reads ~31 ms, 256 KiB reads ~20 ms, the kernel's copy
+  // plus fsync ~25 ms).
   const chunkSize = 256 * 1024;
-  const fa = openSync(a, 'r');
+  const fa = await fsp.open(a, constants.O_RDONLY);
   try {
-    const fb = openSync(b, 'r');
+    const fb = await fsp.open(b, constants.O_RDONLY);
     try {
       const ba = Buffer.allocUnsafe(chunkSize);
       const bb = Buffer.allocUnsafe(chunkSize);
       for (;;) {
-        const ra = readSync(fa, ba, 0, chunkSize, null);
-        const rb = readSync(fb, bb, 0, chunkSize, null);
+        const ra = await fa.read(ba, chunkSize);
+        const rb = await fb.read(bb, chunkSize);
         if (ra !== rb) return false;
         if (ra === 0) return true;
         if (ba.compare(bb, 0, rb, 0, ra) !== 0) return false;
       }
     } finally {
-      closeSync(fb);
+      await fb.close();
     }
   } finally {
-    closeSync(fa);
+    await fa.close();
   }
 }
 

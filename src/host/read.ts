@@ -8,7 +8,7 @@ import { candidateNames } from '../core/master.js';
 import type { Readiness } from '../core/readiness.js';
 
 /** A master config is a few KiB; a file far larger is not one (and would cost memory). */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Names in dir, or none when the dir does not exist (yet). */

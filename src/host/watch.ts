@@ -4,8 +4,10 @@
 // symlink, an event on the dir entry itself. Events only wake the loop: the
 // reconciler compares and writes nothing when nothing differs, so events
 // from its own writes end there instead of looping.
-import { existsSync, statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
+import { stat } from '../base/file-calls.js';
+import type { Options } from '../core/options.js';
 import type { Logger } from '../observe/log.js';
 
 /** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
@@ -44,7 +46,7 @@ export class Trigger {
   }
 }
 
-export interface WatchTargets {
+interface WatchTargets {
   /** Directories watched with chokidar (entries added, changed, removed). */
   configDirs: string[];
   /** Single files watched with chokidar (the non-auto source). */
@@ -92,7 +94,7 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
       log.warn('cannot watch the service-account dir; the periodic re-check still runs', { dir, error: String(err) });
     }
   }
-  const paths = (targets.maybePaths ?? []).map((p) => watchPath(p, onEvent));
+  const paths = await Promise.all((targets.maybePaths ?? []).map((p) => watchPath(p, onEvent)));
   return {
     async close() {
       for (const w of plain) w.close();
@@ -108,55 +110,82 @@ export async function startWatcher(targets: WatchTargets, onEvent: () => void, l
  * created under a directory that did not exist when watching began):
  * fs.watch on the deepest directory that exists, moved down as directories
  * appear and up as they go. Every move is followed by an event, so the
- * check after it sees what happened meanwhile.
+ * check after it sees what happened meanwhile. The looks at the disk go
+ * through file-calls: once health is served a hung path stalls only them,
+ * not the event loop (and so not /healthz).
  */
-function watchPath(path: string, onEvent: () => void): { close(): void } {
+async function watchPath(path: string, onEvent: () => void): Promise<{ close(): void }> {
   const target = resolvePath(path);
   let watched = '';
   let watchedIno = -1;
   let current: FSWatcher | undefined;
   let closed = false;
   /** Watches the deepest directory that exists now (the same one, not one made anew under its name); true when that moved. */
-  const arm = (): boolean => {
+  const armOnce = async (): Promise<boolean> => {
     if (closed) return false;
     let dir = dirname(target);
-    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-    const ino = inodeOf(dir);
+    let ino = await inodeOf(dir);
+    while (ino === -1 && dirname(dir) !== dir) {
+      dir = dirname(dir);
+      ino = await inodeOf(dir);
+    }
+    if (closed) return false;
     if (dir === watched && ino === watchedIno && current) return false;
     current?.close();
     current = undefined;
     watched = dir;
     watchedIno = ino;
     try {
-      current = fsWatch(dir, { persistent: false }, () => { arm(); onEvent(); });
+      current = fsWatch(dir, { persistent: false }, () => void arm().then(() => onEvent()));
       // The directory itself went away: watch higher up.
-      current.on('error', () => { current?.close(); current = undefined; watched = ''; arm(); onEvent(); });
+      current.on('error', () => { current?.close(); current = undefined; watched = ''; void arm().then(() => onEvent()); });
     } catch {
       watched = '';
     }
     return true;
   };
-  arm();
+  // One look at a time: a look asked for while one runs is made after it
+  // (it may have started before the change), and both callers hear the end.
+  let looking: Promise<boolean> | undefined;
+  let again = false;
+  const arm = (): Promise<boolean> => {
+    if (looking) {
+      again = true;
+      return looking;
+    }
+    looking = (async () => {
+      let moved = false;
+      do {
+        again = false;
+        moved = (await armOnce()) || moved;
+      } while (again);
+      return moved;
+    })().finally(() => { looking = undefined; });
+    return looking;
+  };
+  await arm();
   // A watched directory removed with its parents (rm -r) can end its watch
   // without a last event; a cheap look every second moves the watch and
-  // wakes the loop instead of leaving it to the slow resync.
-  const look = setInterval(() => { if (arm()) onEvent(); }, 1000);
+  // wakes the loop instead of leaving it to the slow resync. A look still
+  // running (a hung path) is not stacked up on.
+  const look = setInterval(() => { if (!looking) void arm().then((moved) => { if (moved) onEvent(); }); }, 1000);
   look.unref();
   return { close: () => { closed = true; clearInterval(look); current?.close(); } };
 }
 
-function inodeOf(path: string): number {
+/** The inode of path, or -1 when nothing (or nothing that can be looked at) is there. */
+async function inodeOf(path: string): Promise<number> {
   try {
-    return statSync(path).ino;
+    return (await stat(path)).ino;
   } catch {
     return -1;
   }
 }
 
+type WatchSettings = Pick<Options, 'multusConfFile' | 'multusAutoconfigDir' | 'cniConfDir' | 'serviceAccountDir' | 'readinessIndicatorFile'>;
+
 /** What to watch for these options. */
-export function watchTargets(o: {
-  multusConfFile: string; multusAutoconfigDir: string; cniConfDir: string; serviceAccountDir: string; readinessIndicatorFile?: string;
-}, kubeconfigDir: string, caFile: string): WatchTargets {
+export function watchTargets(o: WatchSettings, kubeconfigDir: string, caFile: string): WatchTargets {
   const auto = o.multusConfFile === 'auto';
   return {
     configDirs: [...new Set([...(auto ? [o.multusAutoconfigDir] : []), o.cniConfDir, kubeconfigDir])],

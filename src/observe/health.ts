@@ -7,7 +7,7 @@ import { JobError } from '../base/errors.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
-export interface HealthSource {
+interface HealthSource {
   /** Milliseconds since the loop last completed a turn. */
   loopAgeMs(): number;
   /** The longest a healthy loop goes without a turn. */

@@ -5,8 +5,8 @@ import { writeSync } from 'node:fs';
 import { isoTime } from '../base/iso-time.js';
 import type { LogFormat } from '../core/options.js';
 
-export type Level = 'info' | 'warn' | 'error';
-export type Fields = Record<string, string | number | boolean | undefined>;
+type Level = 'info' | 'warn' | 'error';
+type Fields = Record<string, string | number | boolean | undefined>;
 
 export interface Logger {
   info(msg: string, fields?: Fields): void;

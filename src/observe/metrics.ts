@@ -3,15 +3,16 @@
 // written. Values are read at scrape time: the counters from Stats (kept
 // from the first write on), readiness from the same check as /readyz, the
 // token's expiry from the kubeconfig on disk.
-import * as fsp from 'node:fs/promises';
+import * as fsp from '../base/file-calls.js';
 import Counter from 'prom-client/lib/counter.js';
 import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Registry from 'prom-client/lib/registry.js';
 import { parse } from 'yaml';
+import { tokenExpiresAt } from '../core/token-claims.js';
 import type { Stats } from './stats.js';
 
-export interface MetricsSource {
+interface MetricsSource {
   stats: Stats;
   checkInSync(): Promise<{ ok: boolean }>;
   /** The kubeconfig this program writes, read for its token's expiry. */
@@ -25,8 +26,8 @@ export interface Metrics {
 
 /**
  * The `exp` claim (seconds since the epoch) of the current user's token in
- * a kubeconfig, or undefined (unreadable, not a JWT, no exp). Only the
- * claims part is decoded; the token itself goes nowhere.
+ * a kubeconfig, or undefined (unreadable, not a JWT, no exp). The token
+ * goes only to token-claims.ts, which decodes its claims.
  */
 export function tokenExpiry(kubeconfigText: string): number | undefined {
   let doc: unknown;
@@ -41,20 +42,12 @@ export function tokenExpiry(kubeconfigText: string): number | undefined {
   const userName = contexts.find((c) => c.name === kc['current-context'])?.context?.user;
   const users = kc.users as { name?: unknown; user?: { token?: unknown } }[];
   const token = (users.find((u) => u.name === userName) ?? users[0])?.user?.token;
-  if (typeof token !== 'string') return undefined;
-  const claims = token.split('.')[1];
-  if (claims === undefined) return undefined;
-  try {
-    const exp = (JSON.parse(Buffer.from(claims, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
-  } catch {
-    return undefined;
-  }
+  return typeof token === 'string' ? tokenExpiresAt(token) : undefined;
 }
 
 // prom-client samples event-loop delay with a timer of this period; its
 // default (10 ms) costs ~11 ms of CPU a second while idle, 1000x what this
-// program idles at (README, "Metrics").
+// program idles at (docs/operations.md, "Metrics").
 const EVENT_LOOP_SAMPLE_MS = 10_000;
 
 export function createMetrics(src: MetricsSource): Metrics {
@@ -106,6 +99,25 @@ export function createMetrics(src: MetricsSource): Metrics {
     collect() {
       this.reset();
       this.inc(stats.invalidations);
+    },
+  });
+  new Counter({
+    name: 'multus_entrypoint_pod_repairs_total',
+    help: 'Pods that started before the Multus config was in place (--repair-pods), by result: evicted, left_alone (no controller), blocked (by a PodDisruptionBudget, retried), failed',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const result of ['evicted', 'left_alone', 'blocked', 'failed'] as const) this.inc({ result }, stats.repairs[result]);
+    },
+  });
+  new Counter({
+    name: 'multus_entrypoint_token_renewals_total',
+    help: 'Kubeconfig rewrites that only changed its token (a rotated mounted token, a renewed node-bound one); routine, so not an Event',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.tokenRenewals);
     },
   });
   new Gauge({

@@ -3,27 +3,36 @@
 // watch loop calls it again on every event and on a slow timer.
 import * as fsp from '../base/file-calls.js';
 import { dirname, join } from 'node:path';
-import type { Desired, LastConfig, Observation } from '../core/desired.js';
+import type { Desired, DesiredSettings, KubeconfigEnv, LastConfig, Observation } from '../core/desired.js';
 import { desiredState, kubeconfigInput, kubeconfigPath } from '../core/desired.js';
 import { describeFsError, messageOf } from '../base/errors.js';
-import { readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
+import { modeOf, readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
+import { outrankingOf, tamperingOf } from '../host/conf-dir.js';
+import { describeFight, describeTampering, type Tampering } from '../core/other-writer.js';
 import { observeReadiness, readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
-import { kubeconfigNeedsYamlLibrary, type YamlStringify } from '../core/kubeconfig.js';
+import { kubeconfigNeedsYamlLibrary, onlyTokenDiffers, type YamlStringify } from '../core/kubeconfig.js';
 import type { Logger } from '../observe/log.js';
 import { selectMaster } from '../core/master.js';
 import { INVALIDATED_CONTENT } from '../core/multus-config.js';
 import { NO_OBSERVER, type FileKind, type Observer } from '../observe/observer.js';
 import type { Environment, Options } from '../core/options.js';
 
+/** What the reconciler reads: what it observes, the dirs it creates, and what the desired state reads. */
+type ReconcilerSettings = DesiredSettings & Pick<Options, 'serviceAccountDir' | 'readinessIndicatorFile' | 'multusConfFile' | 'multusCniConfDir'>;
+type ReconcilerEnv = KubeconfigEnv & Pick<Environment, 'kubeCaFile'>;
+
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */
-export interface KubeconfigTokens {
+interface KubeconfigTokens {
   tokenFor(sa: ServiceAccount): string;
 }
 
-export interface ReconcileResult {
+interface ReconcileResult {
   /** The plan, with the faults met while writing it added to its errors. */
   desired: Desired;
 }
+
+/** A file mode as people write it: 0600. */
+const octal = (mode: number): string => `0${mode.toString(8)}`;
 
 /** Restores of one file within this window count as a fight with another writer. */
 const FIGHT_WINDOW_MS = 60_000;
@@ -39,6 +48,8 @@ export class Reconciler {
   readonly renamed = new Map<string, string>();
   /** The master last reported in use, to report a switch once. */
   private masterInUse: string | undefined;
+  /** The config last found sorting before the Multus config, to report a change once. */
+  private outrankedBy: string | undefined;
 
   /** Where the kubeconfig's token comes from when it is not the mounted one (cluster/bound-token.ts). */
   private tokens: KubeconfigTokens | undefined;
@@ -46,8 +57,8 @@ export class Reconciler {
   private yamlStringify: YamlStringify | undefined;
 
   constructor(
-    private readonly o: Options,
-    private readonly env: Environment,
+    private readonly o: ReconcilerSettings,
+    private readonly env: ReconcilerEnv,
     private readonly log: Logger,
     /** Hears about writes, restores, switches and reconciles (metrics, events, the taint). */
     private readonly observer: Observer = NO_OBSERVER,
@@ -138,11 +149,25 @@ export class Reconciler {
       }
       this.last = last;
     }
-    this.report(desired);
+    this.report(desired, await this.checkOutranked(desired));
     return { desired };
   }
 
-  private report(desired: Desired): void {
+  /** The config the runtime loads instead of the Multus config, if any; said when that changes. */
+  private async checkOutranked(desired: Desired): Promise<string | undefined> {
+    const config = desired.fatal ? undefined : desired.files.find((f) => f.what === 'Multus config' && f.content !== INVALIDATED_CONTENT);
+    if (!config) return undefined;
+    const by = await outrankingOf(config.path, desired.remove).catch(() => undefined);
+    if (by !== this.outrankedBy) {
+      if (by) this.log.warn('a valid CNI config sorts before the Multus config: the container runtime loads it instead of Multus, so pods get no secondary networks; remove it, or rename it to sort after the Multus config', { file: by, config: config.path });
+      else this.log.info('no other config sorts before the Multus config any more: the runtime loads Multus', { file: config.path });
+      this.observer.notify({ kind: 'outranked', path: config.path, by });
+      this.outrankedBy = by;
+    }
+    return by;
+  }
+
+  private report(desired: Desired, outranked: string | undefined): void {
     const ok = desired.errors.length === 0;
     if (ok && desired.master !== undefined && desired.master !== this.masterInUse) {
       this.observer.notify({ kind: 'master', master: desired.master, previous: this.masterInUse });
@@ -151,7 +176,8 @@ export class Reconciler {
     this.observer.notify({
       kind: 'reconciled',
       result: ok ? 'ok' : 'error',
-      configured: ok && !desired.waiting,
+      // Outranked, the runtime does not call Multus: not configured (the taint stays, no repair).
+      configured: ok && !desired.waiting && outranked === undefined,
       ...(ok ? { master: desired.master } : { error: desired.errors.join('; ') }),
     });
   }
@@ -163,10 +189,15 @@ export class Reconciler {
     if (desired.waiting) return { ok: false, reason: `waiting for ${desired.waiting}` };
     for (const file of desired.files) {
       if ((await readTextIfExists(file.path)) !== file.content) return { ok: false, reason: `${file.path} differs from the desired ${file.what}` };
+      const mode = await modeOf(file.path);
+      if (mode !== undefined && mode !== file.mode) return { ok: false, reason: `${file.path} has mode ${octal(mode)}, not the ${file.what}'s ${octal(file.mode)}` };
     }
     for (const path of desired.remove) {
       if ((await readTextIfExists(path)) !== undefined) return { ok: false, reason: `${path} should not exist` };
     }
+    const config = desired.files.find((f) => f.what === 'Multus config' && f.content !== INVALIDATED_CONTENT);
+    const by = config && await outrankingOf(config.path, desired.remove);
+    if (config && by) return { ok: false, reason: `${by} sorts before ${config.path} and is a valid CNI config: the container runtime loads it instead of Multus` };
     return { ok: true };
   }
 
@@ -183,17 +214,33 @@ export class Reconciler {
     const wasOurs = this.ours.get(path);
     // The log says what the write's own look saw; a change right after it
     // wakes the loop again.
-    const { written, before } = await writeFileAtomic(path, content, mode);
+    const { written, before, modeWas } = await writeFileAtomic(path, content, mode);
     // Recorded only once on disk: a failed write must not count as written
     // (the twin would be removed, the master renamed, for a config not there).
     this.ours.set(path, content);
-    if (!written) return;
     const file: FileKind = what === 'kubeconfig' ? 'kubeconfig' : 'config';
+    if (modeWas !== undefined) {
+      const modes = { mode: octal(mode), was: octal(modeWas) };
+      if (wasOurs === content) {
+        // We had it right, so someone else changed the mode: a restore, like a change of content.
+        const how: Tampering = { what: 'mode changed' };
+        this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how, master });
+        this.noteRestore(path, what, how, file, modes);
+      } else {
+        this.log.info(`set the mode of the ${what} (its content was already right, so it was not rewritten)`, { file: path, ...modes });
+      }
+      return;
+    }
+    if (!written) return;
     if (wasOurs === content) {
-      // We had written exactly this, so someone else changed or removed it.
-      const how = before === undefined ? 'deleted' : 'changed';
+      // We had written exactly this, so someone else renamed, removed or overwrote it.
+      const how = await tamperingOf(path, content, before);
       this.observer.notify({ kind: 'wrote', file, path, cause: 'restored', how, master });
       this.noteRestore(path, what, how, file);
+    } else if (file === 'kubeconfig' && before !== undefined && onlyTokenDiffers(before, content)) {
+      // Routine (a token rotated or renewed on schedule): counted in /metrics, not an Event.
+      this.log.info(`updated the ${what}: a new token`, { file: path });
+      this.observer.notify({ kind: 'wrote', file, path, cause: 'renewed', master });
     } else {
       this.log.info(before === undefined ? `wrote the ${what}` : `updated the ${what}`, { file: path, master });
       const cause = file === 'config' && content === INVALIDATED_CONTENT ? 'invalidated' : before === undefined ? 'created' : 'updated';
@@ -201,15 +248,15 @@ export class Reconciler {
     }
   }
 
-  private noteRestore(path: string, what: string, how: string, file: FileKind): void {
+  private noteRestore(path: string, what: string, how: Tampering, file: FileKind, fields: Record<string, string> = {}): void {
     const now = Date.now();
     const recent = (this.restores.get(path) ?? []).filter((t) => now - t < FIGHT_WINDOW_MS);
     recent.push(now);
     this.restores.set(path, recent);
-    this.log.warn(`restored the ${what}: it was ${how} by someone else`, { file: path });
+    this.log.warn(`restored the ${what}: it was ${describeTampering(how)}`, { file: path, ...fields });
     if (recent.length >= FIGHT_THRESHOLD) {
-      this.log.warn(`another writer keeps changing the ${what} (${recent.length} times in ${FIGHT_WINDOW_MS / 1000} s): find and stop it`, { file: path });
-      this.observer.notify({ kind: 'fight', file, path, times: recent.length, windowSeconds: FIGHT_WINDOW_MS / 1000 });
+      this.log.warn(describeFight(what, recent.length, FIGHT_WINDOW_MS / 1000, how), { file: path });
+      this.observer.notify({ kind: 'fight', file, path, times: recent.length, windowSeconds: FIGHT_WINDOW_MS / 1000, how });
     }
   }
 
@@ -230,6 +277,13 @@ export class Reconciler {
       this.loggedSkips.add(key);
       this.log.info('skipped a candidate master config', { file: join(this.o.multusAutoconfigDir, s.name), reason: s.reason });
     }
+  }
+
+  /** The Multus config this process last wrote or found in place, unless invalidated (for --repair-pods). */
+  multusConfigPath(): string | undefined {
+    const kubeconfig = kubeconfigPath(this.o);
+    for (const [path, content] of this.ours) if (path !== kubeconfig && content !== INVALIDATED_CONTENT) return path;
+    return undefined;
   }
 
   /** Paths this program writes or renamed, for cleanup on uninstall. */

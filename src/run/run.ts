@@ -60,12 +60,15 @@ class Heartbeat {
 /** How long queued events and the taint get to finish before the program exits. */
 const OBSERVERS_DEADLINE_MS = 5000;
 
-/** Metrics always; Kubernetes Events and the startup taint when enabled (loaded only then). */
-async function observers(o: Options, env: Environment, log: Logger, stats: Stats): Promise<Observer> {
+type ObserverSettings = Pick<Options, 'dryRun' | 'once' | 'events' | 'nodeReadyTaint' | 'repairPods' | 'serviceAccountDir' | 'skipTlsVerify'>;
+type ObserverEnv = Pick<Environment, 'kubernetesServiceProtocol' | 'kubernetesServiceHost' | 'kubernetesServicePort' | 'kubeCaFile' | 'podNamespace' | 'podName' | 'podUid' | 'nodeName'>;
+
+/** Metrics always; Kubernetes Events, the startup taint and pod repair when enabled (loaded only then). */
+async function observers(o: ObserverSettings, env: ObserverEnv, log: Logger, stats: Stats, configFile: () => string | undefined): Promise<Observer> {
   const list: Observer[] = [stats];
   if (o.dryRun) return fanOut(list);
   const { apiAccessReader } = await import('../cluster/api-access.js');
-  const access = apiAccessReader(o, env, log);
+  const access = apiAccessReader({ serviceAccountDir: o.serviceAccountDir, skipTlsVerify: o.skipTlsVerify }, env, log);
   if (o.events && env.podName && env.podNamespace && env.kubernetesServiceHost) {
     const { EventRecorder } = await import('../cluster/events.js');
     list.push(new EventRecorder(access, { namespace: env.podNamespace, name: env.podName, uid: env.podUid, nodeName: env.nodeName }, log));
@@ -73,15 +76,19 @@ async function observers(o: Options, env: Environment, log: Logger, stats: Stats
   if (o.nodeReadyTaint) {
     if (!env.nodeName) throw new JobError('--node-ready-taint: NODE_NAME is not set (give it the downward API\'s spec.nodeName), so the node to untaint is unknown');
     const { NodeTaint } = await import('../cluster/node-taint.js');
-    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log));
+    // With --once there is no loop and nothing to flap: no hold-down before the removal.
+    list.push(new NodeTaint(access, env.nodeName, o.nodeReadyTaint, log, o.once ? { holdDownMs: 0 } : {}));
   }
+  if (o.repairPods) list.push(await (await import('./repair-trigger.js')).startRepair(o, env, access, fanOut([...list]), configFile, log));
   return fanOut(list);
 }
 
 export async function run(o: Options, env: Environment, log: Logger): Promise<void> {
   const stats = new Stats();
-  const observer = await observers(o, env, log, stats);
+  let configFile = (): string | undefined => undefined;
+  const observer = await observers(o, env, log, stats, () => configFile());
   const reconciler = new Reconciler(o, env, log, observer);
+  configFile = () => reconciler.multusConfigPath();
   const trigger = new Trigger();
   const stop = new Stop(trigger, log);
 
@@ -146,11 +153,14 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
   }
 }
 
+/** The settings the phases of a run read. */
+type LoopSettings = Pick<Options, 'dryRun' | 'masterCniWaitTimeoutSeconds' | 'resyncIntervalSeconds' | 'restartCrio' | 'skipConfigWatch' | 'cleanupConfigOnExit'>;
+
 /** What the phases of a run share. */
 interface Loop {
   /** Which token the kubeconfig carries, for --dry-run. */
   tokenNote: string;
-  o: Options;
+  o: LoopSettings;
   reconciler: Reconciler;
   trigger: Trigger;
   stop: Stop;

@@ -1,6 +1,7 @@
 // Which token the kubeconfig carries: a node-bound one (TokenRequest, bound
-// to NODE_NAME, so it outlives this pod: SPEC "The token outlives the pod"),
+// to NODE_NAME, so it outlives this pod: docs/behaviour.md, "The token outlives the pod"),
 // or the mounted service-account token, and then why, said once.
+import type { ServiceEnv } from '../core/kubeconfig.js';
 import type { Options, Environment } from '../core/options.js';
 import type { Logger } from '../observe/log.js';
 import type { BoundTokenSource } from '../cluster/bound-token.js';
@@ -11,7 +12,7 @@ import type { Trigger } from '../host/watch.js';
 export const FIRST_TOKEN_WAIT_MS = 5000;
 
 /** Why the kubeconfig carries the mounted token, or undefined when a node-bound one is asked for. */
-function boundTokenOff(o: Options, env: Environment): string | undefined {
+function boundTokenOff(o: Pick<Options, 'kubeconfigTokenExpirationSeconds'>, env: Pick<Environment, 'nodeName'>): string | undefined {
   if (o.kubeconfigTokenExpirationSeconds === 0) return '--kubeconfig-token-expiration=0';
   if (env.nodeName === '') return 'NODE_NAME is not set (set it from the downward API, spec.nodeName)';
   return undefined;
@@ -22,7 +23,10 @@ function boundTokenOff(o: Options, env: Environment): string | undefined {
  * the kubeconfig carries the mounted token. --dry-run asks for nothing: it
  * only says which source a run would use.
  */
-export async function startTokens(o: Options, env: Environment, reconciler: Reconciler, trigger: Trigger, log: Logger): Promise<{ source?: BoundTokenSource; note: string }> {
+type TokenSettings = Pick<Options, 'kubeconfigTokenExpirationSeconds' | 'dryRun' | 'serviceAccountDir' | 'skipTlsVerify'>;
+type TokenEnv = ServiceEnv & Pick<Environment, 'nodeName' | 'kubeCaFile'>;
+
+export async function startTokens(o: TokenSettings, env: TokenEnv, reconciler: Reconciler, trigger: Trigger, log: Logger): Promise<{ source?: BoundTokenSource; note: string }> {
   const off = boundTokenOff(o, env);
   if (off) {
     const note = `the kubeconfig carries the mounted service-account token (it stops working once this pod is gone): ${off}`;
@@ -36,7 +40,8 @@ export async function startTokens(o: Options, env: Environment, reconciler: Reco
   const source = new BoundTokenSource({
     nodeName: env.nodeName,
     expirationSeconds: o.kubeconfigTokenExpirationSeconds,
-    server: { protocol: env.kubernetesServiceProtocol, host: env.kubernetesServiceHost, port: env.kubernetesServicePort, skipTlsVerify: o.skipTlsVerify },
+    env,
+    skipTlsVerify: o.skipTlsVerify,
   }, log, () => trigger.kick());
   reconciler.useTokens(source);
   if (env.kubernetesServiceHost && env.kubernetesServicePort) await source.begin(o.serviceAccountDir, env.kubeCaFile, o.skipTlsVerify);

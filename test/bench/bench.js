@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Side-by-side benchmark: multus-entrypoint ("this") against upstream's
-// thin_entrypoint v4.2.3 ("thin"), each under the DaemonSet's own limits
+// thin_entrypoint ("thin", of the Multus release the Dockerfile's
+// ARG MULTUS_VERSION names, or MULTUS_VERSION), each under the DaemonSet's own limits
 // (memory 50Mi, CPU quota 10000/100000) emulated with a fresh cgroup per
 // process start, on identical fake host roots. See test/bench/README.md for
 // what is measured, how, and why; run with `npm run bench` (root required).
@@ -66,6 +67,15 @@ function imageCommand() {
   return { argv: [process.execPath, ...args.map(local)], env, image: [node, ...args].join(' ') };
 }
 const IMAGE = imageCommand();
+
+/** The Multus release of the peer: the Dockerfile's `ARG MULTUS_VERSION` (the one place it is named), or MULTUS_VERSION. */
+function multusVersion() {
+  if (process.env.MULTUS_VERSION) return process.env.MULTUS_VERSION;
+  const line = fs.readFileSync(path.join(REPO, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith('ARG MULTUS_VERSION='));
+  const version = line?.slice('ARG MULTUS_VERSION='.length).trim();
+  if (!version) throw new Error(`${path.join(REPO, 'Dockerfile')}: no ARG MULTUS_VERSION=<version> line`);
+  return version;
+}
 const COMMAND = process.env.BENCH_THIS_BIN ? path.resolve(process.env.BENCH_THIS_BIN) : IMAGE.argv[1];
 const SA_PATH = '/var/run/secrets/kubernetes.io/serviceaccount'; // thin_entrypoint hard-codes it
 
@@ -780,7 +790,7 @@ async function main() {
     THIN = process.env.BENCH_THIN;
     if (!THIN) {
       const cache = execFileSync('bash', [path.join(REPO, 'test/tools/build-components.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
-      THIN = path.join(cache, `multus-${process.env.MULTUS_VERSION ?? 'v4.2.3'}`, 'thin_entrypoint');
+      THIN = path.join(cache, `multus-${multusVersion()}`, 'thin_entrypoint');
     }
     if (!fs.existsSync(THIN)) throw new Error(`thin_entrypoint not found at ${THIN}`);
   }
@@ -869,7 +879,7 @@ async function main() {
     `floor = node ${path.relative(REPO, FLOOR)}: Node starting a script that installs the binary the same way (compare size then content in 256 KiB reads, or kernel copy to a temporary file + fsync + rename) and writes the two files (temporary file + fsync + rename), then exits`,
     `limits per process start: fresh cgroup, memory ${MEM_LIMIT / MiB} MiB, CPU quota ${CPU_QUOTA_US}/${CPU_PERIOD_US}`,
     `medians over ${RUNS} runs per program, alternating which starts first; reactions pooled (${REACT_EDITS} edits + ${REACT_ROTATIONS} rotations per run, each after a random 0-1 s pause)`,
-    'thin runs with --cleanup-config-on-exit: without it thin_entrypoint v4.2.3 never watches; this program runs with the stock args (it watches by default)',
+    `thin runs with --cleanup-config-on-exit: without it thin_entrypoint ${multusVersion()} never watches; this program runs with the stock args (it watches by default)`,
     `both programs run in a private mount namespace (unshare -m --propagation private) with the run's kubelet-style SA dir bind-mounted on ${SA_PATH}${plan.tmpfsAt ? ` (a 1 MiB tmpfs on ${plan.tmpfsAt} inside the namespace holds the mount point)` : ''}: thin_entrypoint hard-codes that path`,
     `time_to_config includes the launch wrapper (unshare + mounts + cgroup join + exec), ~${round(baseline)} ms, the same for both`,
     `Node compile cache: ${WARM_CACHE ? 'shared across starts (warm)' : 'a fresh TMPDIR per start (cold, as in a new container)'}`,

@@ -156,8 +156,8 @@ e2eDescribe('manifests: accepted by a real API server, least-privilege RBAC', ()
     });
     const read = (await custom.getNamespacedCustomObject({ ...NAD, namespace: APP_NS, name: 'macvlan-conf' })) as { spec: { config: string } };
     expect(read.spec.config).toBe(config);
-    // The short name from the CRD, as `kubectl get net-attach-def` uses it.
-    expect(crd.spec.names.shortNames).toContain('net-attach-def');
+    // The short names from the CRD, as `kubectl get nad` and `kubectl get net-attach-def` use them.
+    expect(crd.spec.names.shortNames).toEqual(['nad', 'net-attach-def']);
     // The structural schema is enforced: config must be a string.
     let code: number | undefined;
     try {

@@ -128,6 +128,7 @@ e2eDescribe('operate: Helm chart, startup taint policy, Events (real API server)
   it('chart: helm lint passes, by default and with every optional part on', () => {
     helmRun(['lint', CHART, '--strict', '--namespace', NS]);
     helmRun(['lint', CHART, '--strict', '--namespace', NS, '--set', 'nodeReadyTaint.enabled=true']);
+    helmRun(['lint', CHART, '--strict', '--namespace', NS, '--set', 'repairPods.enabled=true']);
   });
 
   // Whole objects, both ways: a field added to manifests/ and not to the
@@ -140,6 +141,12 @@ e2eDescribe('operate: Helm chart, startup taint policy, Events (real API server)
     const chart = byKey(helmTemplate('nodeReadyTaint.enabled=true'));
     expect(chart).toEqual(byKey(kustomize(['node-ready-taint'])));
     expect(Object.keys(chart)).toEqual(expect.arrayContaining(['ValidatingAdmissionPolicy//multus-node-ready-taint', 'ValidatingAdmissionPolicyBinding//multus-node-ready-taint']));
+  });
+
+  it('chart: with repairPods.enabled, the same objects as manifests/ with the repair-pods component', () => {
+    const chart = byKey(helmTemplate('repairPods.enabled=true'));
+    expect(chart).toEqual(byKey(kustomize(['repair-pods'])));
+    expect(Object.keys(chart)).toEqual(expect.arrayContaining(['ValidatingAdmissionPolicy//multus-repair-pods', 'ValidatingAdmissionPolicyBinding//multus-repair-pods']));
   });
 
   it('chart: values reach the objects (image, extra flags, health port, scheduling, resources)', () => {

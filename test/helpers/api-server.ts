@@ -5,9 +5,15 @@
 // node's GET, and the TokenRequest for a node-bound token (issued as a JWT
 // whose claims name the service account and the node, as
 // pkg/serviceaccount/claims.go writes them), the startup taint's JSON patch
-// of the node, and Events (events.k8s.io/v1 creates, kept apart from
-// `requests`). HTTP or HTTPS. Its behaviour can be changed while a test runs
-// (set()).
+// of the node, Events (events.k8s.io/v1 creates and the PATCHes of their
+// series, kept apart from `requests`), and workload pods to list and evict
+// (api-pods.ts). It can shed load as priority
+// and fairness does (429/5xx with Retry-After), and logs when each request
+// came and how it was answered. HTTP or HTTPS. Its behaviour can be changed
+// while a test runs (set()). Suites use it through useFakeApi(): one server
+// per test, closed after it, reached by the built program (env()) or by src/
+// in-process (access()).
+import { afterEach, beforeAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +21,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PodStore } from './api-pods.js';
+import { TOKEN } from './host-root.js';
 
 export const NAMESPACE = 'kube-system';
 export const POD = 'kube-multus-ds-x7k2p';
@@ -24,7 +32,8 @@ export const POD_UID = '3f1c2a8e-0000-4000-8000-000000000001';
 export const NODE = 'node-1';
 export const SERVICE_ACCOUNT = 'multus';
 
-export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | 'hang';
+/** unavailable: 503, as an API server that is starting or overloaded answers. */
+export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | 'unavailable' | 'hang';
 /** How a TokenRequest is answered: issued, refused by RBAC, node binding unsupported (1.28 and older), the node unknown, or no answer. */
 export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang';
 export type NodeState = 'present' | 'absent' | 'forbidden' | 'hang';
@@ -55,6 +64,34 @@ export interface FakeApiOptions {
   nodePatch?: 'accept' | 403;
   /** Answer Event creates, refuse them as RBAC would, or never answer. */
   events?: 'accept' | 403 | 'hang';
+  /** Workload pods (api-pods.ts): listed by node, read, evicted. */
+  pods?: PodStore;
+  /** The pod's spec.terminationGracePeriodSeconds (absent when unset). */
+  podGraceSeconds?: number;
+  /**
+   * Shed load as priority and fairness does: answer requests whose "METHOD
+   * path" matches `match` (all when unset) with `status` (429, 503...) and a
+   * Retry-After of `retryAfter` seconds (none when unset), `times` times
+   * (forever when unset).
+   */
+  busy?: { status: number; retryAfter?: string; times?: number; match?: RegExp };
+}
+
+/** A PATCH of an Event as received: the program sends only its series. */
+export interface EventPatch {
+  name: string;
+  body: { series: { count: number; lastObservedTime: string } };
+  contentType: string | undefined;
+}
+
+/** Every request as answered, Events included: when it came and the status it got. */
+export interface AnsweredRequest {
+  method: string;
+  path: string;
+  /** Date.now() on arrival. */
+  at: number;
+  /** The status sent; 0 while unanswered (a hang). */
+  status: number;
 }
 
 export interface ReceivedRequest {
@@ -71,8 +108,12 @@ export interface FakeApi {
   requests: ReceivedRequest[];
   /** Tokens issued by TokenRequest, in order. */
   issued: string[];
-  /** Events created (the bodies as sent); not in `requests`. */
+  /** Every request with its arrival time and status, Events included. */
+  answered: AnsweredRequest[];
+  /** Events created (the bodies as sent, with `series` as PATCHed since); not in `requests`. */
   events: Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** PATCHes of Events (an EventSeries' count), in order; not in `requests`. An Event removed from `events` answers 404. */
+  eventPatches: EventPatch[];
   /** The node's taints now. */
   taints(): Taint[];
   /** The env the command needs to reach this server as its API server. */
@@ -134,9 +175,13 @@ const pod = {
     labels: { app: 'multus', name: 'multus' },
     ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: DAEMONSET, uid: '3f1c2a8e-0000-4000-8000-000000000002', controller: true, blockOwnerDeletion: true }],
   },
-  spec: { nodeName: 'node-1', containers: [{ name: 'kube-multus', image: 'multus' }] },
+  spec: { nodeName: 'node-1', containers: [{ name: 'kube-multus', image: 'multus' }] } as Record<string, unknown>,
   status: { phase: 'Running' },
 };
+
+function podObject(o: FakeApiOptions): unknown {
+  return o.podGraceSeconds === undefined ? pod : { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: o.podGraceSeconds } };
+}
 
 function daemonSet(deleting: boolean, o: FakeApiOptions): unknown {
   const podSpec: Record<string, unknown> = { containers: [{ name: 'kube-multus', image: 'multus' }] };
@@ -231,13 +276,19 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   const o: FakeApiOptions & { nodeVersion?: number } = { ...options };
   const requests: ReceivedRequest[] = [];
   const events: Record<string, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const eventPatches: FakeApi['eventPatches'] = [];
   const issued: string[] = [];
+  const answered: AnsweredRequest[] = [];
   const accepted = new Set<string>([o.token]);
   const sockets = new Set<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const isEvent = req.method === 'POST' && path === `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events`;
-    if (!isEvent) {
+    // Events regard this pod (kube-system) or, with --repair-pods, a pod in any namespace.
+    const eventsMatch = /^\/apis\/events\.k8s\.io\/v1\/namespaces\/[^/]+\/events(?:\/([^/]+))?$/.exec(path);
+    const isEvent = req.method === 'POST' && eventsMatch !== null && eventsMatch[1] === undefined;
+    const eventName = req.method === 'PATCH' ? eventsMatch?.[1] : undefined;
+    const isEventPatch = eventName !== undefined;
+    if (!isEvent && !isEventPatch) {
       const contentType = req.headers['content-type'];
       requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, ...(body === undefined ? {} : { body }), ...(contentType ? { contentType } : {}) });
     }
@@ -246,11 +297,30 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       status(res, 401, 'Unauthorized', 'Unauthorized');
       return;
     }
-    if (isEvent) {
+    const busy = o.busy;
+    if (busy && (busy.times ?? 1) > 0 && (!busy.match || busy.match.test(`${req.method ?? ''} ${path}`))) {
+      if (busy.times !== undefined) busy.times -= 1;
+      if (busy.retryAfter !== undefined) res.setHeader('Retry-After', busy.retryAfter);
+      status(res, busy.status, busy.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', busy.status === 429 ? 'Too many requests, please try again later.' : 'the server is currently unable to handle the request');
+      return;
+    }
+    if (isEvent || isEventPatch) {
       const mode = o.events ?? 'accept';
       if (mode === 'hang') return;
       if (mode === 403) {
         status(res, 403, 'Forbidden', `events.events.k8s.io is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot create resource "events" in API group "events.k8s.io" in the namespace "${NAMESPACE}"`);
+        return;
+      }
+      if (isEventPatch) {
+        const name = decodeURIComponent(eventName);
+        const event = events.find((e) => e.metadata?.name === name);
+        if (!event) {
+          status(res, 404, 'NotFound', `events.events.k8s.io "${name}" not found`);
+          return;
+        }
+        eventPatches.push({ name, body: body as EventPatch['body'], contentType: req.headers['content-type'] });
+        Object.assign(event, body as Record<string, unknown>);
+        object(res, event);
         return;
       }
       events.push(body as Record<string, unknown>);
@@ -258,6 +328,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
       res.end(JSON.stringify(body));
       return;
     }
+    if (o.pods?.handle(req, res, body)) return;
     if (req.method === 'PATCH' && path === `/api/v1/nodes/${NODE}`) {
       patchNode(req, res, body, o);
       return;
@@ -280,7 +351,7 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
     }
     if (path === `/api/v1/namespaces/${NAMESPACE}/pods/${POD}`) {
       switch (o.pod ?? 'owned') {
-        case 'owned': object(res, pod); return;
+        case 'owned': object(res, podObject(o)); return;
         case 'absent': status(res, 404, 'NotFound', `pods "${POD}" not found`); return;
         case 'orphan': object(res, { ...pod, metadata: { ...pod.metadata, ownerReferences: undefined } }); return;
         case 'replicaset':
@@ -296,12 +367,16 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
         case 'forbidden':
           status(res, 403, 'Forbidden', `daemonsets.apps "${DAEMONSET}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot get resource "daemonsets" in API group "apps" in the namespace "${NAMESPACE}"`);
           return;
+        case 'unavailable': status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request'); return;
         case 'hang': return; // never answers; the socket is destroyed on close
       }
     }
     status(res, 404, 'NotFound', 'the server could not find the requested resource');
   };
   const withBody = (req: IncomingMessage, res: ServerResponse): void => {
+    const entry: AnsweredRequest = { method: req.method ?? '', path: (req.url ?? '/').split('?')[0]!, at: Date.now(), status: 0 };
+    answered.push(entry);
+    res.on('finish', () => { entry.status = res.statusCode; });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -322,8 +397,10 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
   return {
     port,
     requests,
+    answered,
     issued,
     events,
+    eventPatches,
     taints: () => o.nodeTaints ?? [],
     set: (change) => { Object.assign(o, change); },
     accept: (token) => { accepted.add(token); },
@@ -355,4 +432,80 @@ export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** How src/ reaches an API server (the shape of src/cluster/kube-api.ts's ApiAccess). */
+export interface Access {
+  protocol: string;
+  host: string;
+  port: string;
+  token: string;
+  ca: Buffer | undefined;
+  skipTlsVerify: boolean;
+}
+
+export interface FakeApiFixture {
+  /**
+   * Starts this test's server: the DaemonSet present and TOKEN accepted
+   * unless `o` says otherwise, over HTTPS when the fixture has a
+   * certificate. Closed after the test.
+   */
+  serve(o?: Partial<FakeApiOptions>): Promise<FakeApi>;
+  /** The server this test started. */
+  readonly api: FakeApi;
+  /** The certificate the server presents (with useFakeApi({ tls: true })); it is its own CA. */
+  readonly tls: { key: string; cert: string };
+  /** The environment that points the program at the server: base, POD_*, KUBERNETES_SERVICE_*, and NODE_NAME when nodeName is given. */
+  env(base: NodeJS.ProcessEnv, nodeName?: string): NodeJS.ProcessEnv;
+  /** What src/ needs to reach the server in this process: its address, the token (TOKEN unless given) and the CA of its certificate. */
+  access(token?: string): Access;
+}
+
+/**
+ * The fake API server as a per-test fixture: call at the top of a suite (or
+ * a describe), serve() in a test. With { tls: true } one self-signed
+ * certificate is made for the suite and the server speaks HTTPS.
+ */
+export function useFakeApi(options: { tls?: boolean } = {}): FakeApiFixture {
+  let current: FakeApi | undefined;
+  /** The suite's certificate, and the one this test's server presents. */
+  let tls: { key: string; cert: string } | undefined;
+  let served: { key: string; cert: string } | undefined;
+  if (options.tls) beforeAll(async () => { tls = await selfSignedCert(); });
+  afterEach(async () => {
+    const closing = current;
+    current = undefined;
+    await closing?.close();
+  });
+  const fixture: FakeApiFixture = {
+    async serve(o = {}) {
+      if (current) throw new Error('useFakeApi: one server per test');
+      served = o.tls ?? tls;
+      current = await startFakeApi({ daemonSet: 'present', token: TOKEN, ...o, ...(served ? { tls: served } : {}) });
+      return current;
+    },
+    get api() {
+      if (!current) throw new Error('useFakeApi: serve() first');
+      return current;
+    },
+    get tls() {
+      if (!tls) throw new Error('useFakeApi: made without { tls: true }');
+      return tls;
+    },
+    env(base, nodeName) {
+      return { ...base, ...fixture.api.env, ...(nodeName ? { NODE_NAME: nodeName } : {}) };
+    },
+    access(token = TOKEN) {
+      const { env } = fixture.api;
+      return {
+        protocol: env.KUBERNETES_SERVICE_PROTOCOL!,
+        host: env.KUBERNETES_SERVICE_HOST!,
+        port: env.KUBERNETES_SERVICE_PORT!,
+        token,
+        ca: served ? Buffer.from(served.cert) : undefined,
+        skipTlsVerify: false,
+      };
+    },
+  };
+  return fixture;
 }

@@ -110,7 +110,7 @@ export function start(args: string[], env: NodeJS.ProcessEnv): Running {
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitForLog: (re, timeoutMs = 10_000) => new Promise((res, rej) => {
+    waitForLog: (re, timeoutMs = 20_000) => new Promise((res, rej) => {
       const check = (): void => {
         if (re.test(err)) { cleanup(); res(); }
       };

@@ -1,15 +1,17 @@
-// npm run test:mutation: StrykerJS over the pure core and the reconciler
-// (stryker.config.json), incremental, then one verdict line, printed last:
+// npm run test:mutation: StrykerJS over every layer of src/ but the entry
+// point, against test/unit (stryker.config.json), incremental, then one
+// verdict line, printed last:
 //   mutation: score S% (killed K of N, survived M, timeout T, no coverage C)
 // S counts killed and timed-out mutants as detected, out of all that ran or
 // had no test (compile errors, found by the TypeScript checker, are not
-// mutants a test could catch). Exits 1 below the target, or if Stryker fails.
+// mutants a test could catch). Exits 1 below the target (80%), or if
+// Stryker fails.
 // MUTATION_FULL=1 ignores the incremental cache (a full run).
 // MUTATION_MUTATE=src/a.ts,src/b.ts mutates only those files (a quick look;
 // its own cache and sandbox dir, so it can run beside a full run).
 import { Stryker } from '@stryker-mutator/core';
 
-const TARGET = 85;
+const TARGET = 80;
 
 const overrides = process.env.MUTATION_FULL === '1' ? { force: true } : {};
 const only = (process.env.MUTATION_MUTATE ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { probeNetworking } from '../e2e/harness/netns.js';
 import { freePort } from '../e2e/harness/cluster.js';
+import { MULTUS_VERSION } from '../e2e/harness/components.js';
 import { redact } from '../e2e/harness/secrets.js';
 import type { Program } from './harness/deploy.js';
 import { kubectl } from './harness/deploy.js';
@@ -136,7 +137,7 @@ async function main(): Promise<number> {
     say(`node-e2e: skipped: ${missing}`);
     return 0;
   }
-  const upstreamManifest = path.join(process.env.MULTUS_ENTRYPOINT_CACHE ?? path.join(process.env.HOME ?? '/root', '.cache/multus-entrypoint'), `multus-${process.env.MULTUS_VERSION ?? 'v4.2.3'}`, 'multus-daemonset.yml');
+  const upstreamManifest = path.join(process.env.MULTUS_ENTRYPOINT_CACHE ?? path.join(process.env.HOME ?? '/root', '.cache/multus-entrypoint'), `multus-${MULTUS_VERSION}`, 'multus-daemonset.yml');
   const results: Result[] = [];
   let node: NodeRun | undefined;
   // A killed runner leaves its run to the next run's setup; an interrupted one cleans up now.

@@ -1,7 +1,7 @@
 // Bad input corpus: every case starts from its own host root, configured by
 // a first successful run; then one thing is made bad and the program is run
 // again (--once, and --master-cni-wait-timeout=0 so that "no usable master"
-// fails at once). Each must end with exit 1 or 2 (the code SPEC.md gives),
+// fails at once). Each must end with exit 1 or 2 (the code docs/behaviour.md gives),
 // a message on stderr naming the file, flag or variable, no stack trace, no
 // token, no temporary file, and the previous good files byte for byte.
 import * as fsp from 'node:fs/promises';
@@ -16,7 +16,7 @@ const MASTER = '10-flannel.conflist';
 const fixture = (p) => fsp.readFile(join(FIXTURES, p));
 const PIN = (name) => [`--multus-master-cni-file-name=${name}`];
 
-/** A master file that is bad in content: pinned (fatal per SPEC) or, with auto, the only candidate. */
+/** A master file that is bad in content: pinned (fatal, as docs/behaviour.md says) or, with auto, the only candidate. */
 function contentCase(name, file, content, { auto = false, reason } = {}) {
   return {
     name: `${auto ? 'auto' : 'pinned'}: ${name}`,

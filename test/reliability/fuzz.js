@@ -1,14 +1,14 @@
 // Property-based fuzzing of the pure core (the built dist/ modules): valid
 // master configs, single and lists, any cniVersion, random capabilities and
 // extra keys, rendered with random flags. Each generated case is checked
-// against an oracle written from SPEC.md, not from the code.
+// against an oracle written from docs/behaviour.md, not from the code.
 import * as fc from 'fast-check';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DIST } from './lib.js';
 
-const { checkCandidate, selectMaster } = await import(join(DIST, 'master.js'));
-const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
+const { checkCandidate, selectMaster } = await import(join(DIST, 'core', 'master.js'));
+const { renderMultusConfig } = await import(join(DIST, 'core', 'multus-config.js'));
 
 const DEFAULT_KUBECONFIG = '/etc/cni/net.d/multus.d/multus.kubeconfig';
 
@@ -66,7 +66,7 @@ const listMaster = fc.record({
     return raw(entriesJson(e));
   });
   const entries = [['cniVersion', m.cniVersion], ['name', m.name], ...m.extras, ['plugins', raw(`[${plugins.map(jsonOf).join(',')}]`)]];
-  // A list's own top-level "capabilities" are not a plugin's: SPEC takes the union of the plugins' only.
+  // A list's own top-level "capabilities" are not a plugin's: the contract takes the union of the plugins' only.
   if (m.topCaps) entries.splice(2, 0, ['capabilities', raw(capsJson(m.topCaps))]);
   return { kind: 'list', fileName: '10-fuzz.conflist', text: pretty(entriesJson(entries), m.indent), capSources: m.plugins.map((p) => p.caps ?? []) };
 });

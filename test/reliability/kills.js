@@ -15,8 +15,8 @@ import {
   runProgram, sha256, sleep, startProgram, TEMP_PREFIX, FIXTURES, TOKEN, writeAtomic, writeServiceAccount,
 } from './lib.js';
 
-const { parseCommandLine } = await import(join(DIST, 'command-line.js'));
-const { renderMultusConfig } = await import(join(DIST, 'multus-config.js'));
+const { parseCommandLine } = await import(join(DIST, 'cli', 'command-line.js'));
+const { renderMultusConfig } = await import(join(DIST, 'core', 'multus-config.js'));
 
 const BIN_MIB = Number(process.env.RELIABILITY_BIN_MIB || 8);
 const FLANNEL = await fsp.readFile(join(FIXTURES, 'masters/10-flannel.conflist'), 'utf8');
@@ -138,6 +138,8 @@ async function restartConverges(h, args, expected, { token: wanted, ca, binHash,
   else {
     const semantic = configMatchesMaster(text, expected.masterJson, expected.fileName);
     if (semantic) faults.push(semantic);
+    const mode = (await fsp.stat(join(h.confDir, expected.fileName))).mode & 0o777;
+    if (mode !== 0o600) faults.push(`${expected.fileName} mode ${mode.toString(8)}`);
   }
   if (await exists(join(h.confDir, expected.twinName))) faults.push(`the stale twin ${expected.twinName} is still there`);
   const kc = await readKubeconfig(h.kubeconfig);

@@ -252,7 +252,7 @@ export async function configsParse(dir) {
     const st = await fsp.stat(join(dir, name)).catch(() => undefined);
     if (!st || !st.isFile()) continue;
     const text = await readOr(join(dir, name), '');
-    // SPEC's invalidated config is deliberately not JSON; whether it is
+    // The invalidated config (docs/behaviour.md) is deliberately not JSON; whether it is
     // allowed at that moment is the caller's check of the content.
     if (text === INVALIDATED_CONFIG) continue;
     try { JSON.parse(text); } catch (err) { faults.push(`${name} does not parse (${text.length} bytes): ${err.message}`); }

@@ -1,8 +1,8 @@
 // A minimal stand-in for the API server's TokenRequest, for the kills during
-// token renewal (plain HTTP on 127.0.0.1: TLS is covered by the integration
-// tests). It answers after a random delay, so kills land before, during and
-// after a request, and issues unsigned JWTs with the claims the API server
-// writes for a node-bound token.
+// token renewal (plain HTTP on 127.0.0.1: TLS is covered by
+// test/cli/bound-token.test.ts). It answers after a random delay, so kills
+// land before, during and after a request, and issues unsigned JWTs with the
+// claims the API server writes for a node-bound token.
 import { createServer } from 'node:http';
 
 export const NODE = 'node-1';

@@ -15,7 +15,11 @@
 # Usage: build-components.sh [multus] [kubernetes] [helm] [kwok]   (default: multus kubernetes)
 set -euo pipefail
 
-MULTUS_VERSION=${MULTUS_VERSION:-v4.2.3}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# The Multus release: the Dockerfile's `ARG MULTUS_VERSION` line, the only
+# place it is named (MULTUS_VERSION in the environment overrides it).
+MULTUS_VERSION=${MULTUS_VERSION:-$(sed -n 's/^ARG MULTUS_VERSION=//p' "$ROOT/Dockerfile")}
+[ -n "$MULTUS_VERSION" ] || { echo "build-components: $ROOT/Dockerfile has no ARG MULTUS_VERSION=<version> line (or set MULTUS_VERSION)" >&2; exit 1; }
 K8S_VERSION=${K8S_VERSION:-v1.33.4}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 # v0.7.0 is built on client-go 0.33, as the Kubernetes 1.33 it fakes nodes for.

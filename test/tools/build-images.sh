@@ -21,13 +21,16 @@
 # Usage: build-images.sh [--out DIR] [--no-run]
 # Env: IMAGE (localhost/multus-entrypoint:dev), IMAGE_CRIO ($IMAGE-crio),
 #      IMAGE_OUT_DIR ($CACHE/images), MULTUS_ENTRYPOINT_CACHE (~/.cache/multus-entrypoint),
-#      MULTUS_VERSION (v4.2.3), DEBIAN_MIRROR (http://deb.debian.org/debian),
+#      MULTUS_VERSION (the Dockerfile's ARG MULTUS_VERSION), DEBIAN_MIRROR (http://deb.debian.org/debian),
 #      STANDIN_NPM_VERSION (npm put into the node stand-in, 11.19.1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${MULTUS_ENTRYPOINT_CACHE:-$HOME/.cache/multus-entrypoint}
-MULTUS_VERSION=${MULTUS_VERSION:-v4.2.3}
+# The Multus release: the Dockerfile's `ARG MULTUS_VERSION` line, the only
+# place it is named; an override in the environment reaches the Dockerfile
+# as a --build-arg, so the stand-in and the FROM line always agree.
+MULTUS_VERSION=${MULTUS_VERSION:-$(sed -n 's/^ARG MULTUS_VERSION=//p' "$ROOT/Dockerfile")}
 IMAGE=${IMAGE:-localhost/multus-entrypoint:dev}
 IMAGE_CRIO=${IMAGE_CRIO:-$IMAGE-crio}
 OUT=${IMAGE_OUT_DIR:-$CACHE/images}
@@ -59,6 +62,7 @@ B=(buildah --root "$STORE/root" --runroot "$STORE/runroot" --storage-driver vfs)
 log() { printf 'build-images [%4ss]: %s\n' "$SECONDS" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+[ -n "$MULTUS_VERSION" ] || die "$ROOT/Dockerfile has no ARG MULTUS_VERSION=<version> line (or set MULTUS_VERSION)"
 for tool in buildah mmdebstrap containerd ctr runc npm sha256sum flock; do
   command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install buildah mmdebstrap containerd runc)"
 done
@@ -299,6 +303,7 @@ build_product() {
   ensure_multus_image "$MULTUS_BASE"
   log "$name: buildah bud${target:+ --target $target} $ROOT/Dockerfile"
   "${B[@]}" bud --isolation chroot --pull=never --layers=false --force-rm \
+    --build-arg "MULTUS_VERSION=$MULTUS_VERSION" \
     ${target:+--target "$target"} -f "$ROOT/Dockerfile" -t "$name" "$ROOT" >&2 \
     || die "buildah bud${target:+ --target $target} of $ROOT/Dockerfile failed"
 }

@@ -1,6 +1,6 @@
 // The flag reference of docs/configuration.md, rendered from FLAGS, the
 // table the parser and --help are built from, so the docs cannot drift
-// from the program. test/unit/docs-flags.test.ts compares the page with
+// from the program. test/deploy/docs-flags.test.ts compares the page with
 // this rendering and rewrites it when run with UPDATE_DOCS=1.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

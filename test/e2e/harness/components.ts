@@ -6,10 +6,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MULTUS_VERSION = process.env.MULTUS_VERSION ?? 'v4.2.3';
-export const K8S_VERSION = process.env.K8S_VERSION ?? 'v1.33.4';
-
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The default of a global `ARG <name>=<value>` of the repository's Dockerfile. */
+export function dockerfileArg(name: string): string {
+  const file = path.join(REPO_ROOT, 'Dockerfile');
+  const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`ARG ${name}=`));
+  const value = line?.slice(`ARG ${name}=`.length).trim();
+  if (!value) throw new Error(`${file} has no ARG ${name}=<value> line`);
+  return value;
+}
+
+/**
+ * The Multus release (the plugin and the upstream peer, thin_entrypoint): the
+ * Dockerfile's `ARG MULTUS_VERSION`, the only place it is named; the
+ * environment's MULTUS_VERSION overrides it.
+ */
+export const MULTUS_VERSION = process.env.MULTUS_VERSION || dockerfileArg('MULTUS_VERSION');
+export const K8S_VERSION = process.env.K8S_VERSION ?? 'v1.33.4';
 
 export interface Components {
   multus: string;

@@ -48,7 +48,7 @@ export async function ensureNadCrd(kc: KubeConfig): Promise<void> {
         spec: {
           group: NAD_GROUP,
           scope: 'Namespaced',
-          names: { plural: 'network-attachment-definitions', singular: 'network-attachment-definition', kind: 'NetworkAttachmentDefinition', shortNames: ['net-attach-def'] },
+          names: { plural: 'network-attachment-definitions', singular: 'network-attachment-definition', kind: 'NetworkAttachmentDefinition', shortNames: ['nad', 'net-attach-def'] },
           versions: [
             {
               name: 'v1',

@@ -2,7 +2,8 @@
 // - ours: manifests/ through test/real-node/overlay, plus a generated layer in the
 //   run dir for run-time values (hostPath dirs, health port, API port) and a
 //   scenario's change (an extra arg, another image);
-// - upstream's: its own v4.2.3 deployments/multus-daemonset.yml (cached by
+// - upstream's: its own deployments/multus-daemonset.yml of the Multus
+//   release the Dockerfile names (MULTUS_VERSION; cached by
 //   build-components.sh), with a generated layer that changes the same
 //   things and nothing else.
 // Patches are JSON 6902 operations computed from the rendered base, so they

@@ -145,6 +145,14 @@ export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void>
   if (!fs.existsSync(path.join(cniBinDir, 'multus'))) throw new Error(`multus was not installed into the node's ${cniBinDir}`);
   if (!conf) throw new Error(`no 00-multus.conf[list] in the node's ${cniConfDir}: ${fs.readdirSync(cniConfDir).join(', ')}`);
   if (!fs.existsSync(kubeconfigFile(ctx.node))) throw new Error(`no ${kubeconfigFile(ctx.node)}`);
+  // CIS Kubernetes Benchmark 1.1.9 (docs/security.md, File modes): ours are
+  // 0600; the pods below then show containerd and Multus load them as such.
+  const modeOf = (file: string): string => `0${(fs.statSync(file).mode & 0o7777).toString(8)}`;
+  const modes = { config: modeOf(path.join(cniConfDir, conf)), kubeconfig: modeOf(kubeconfigFile(ctx.node)) };
+  ctx.log(`rollout (${program}): ${conf} mode ${modes.config}, multus.kubeconfig mode ${modes.kubeconfig}`);
+  if (program === 'multus-entrypoint' && (modes.config !== '0600' || modes.kubeconfig !== '0600')) {
+    throw new Error(`want ${conf} and multus.kubeconfig at mode 0600; got ${modes.config} and ${modes.kubeconfig}`);
+  }
   await ensureNads(ctx);
   await checkNet1Pod(ctx, program, 's1');
   // default-network annotation: eth0 from the NAD instead of the node's default.
@@ -367,7 +375,7 @@ export async function scenarioMigration(ctx: Ctx): Promise<void> {
   const pods = await daemonSetPods(ctx.node);
   if (!pods.every((p) => p.ready && p.image.includes('multus-entrypoint'))) throw new Error(`after the migration: ${JSON.stringify(pods)}`);
   if (!multusConfigFile(ctx.node) || !fs.existsSync(kubeconfigFile(ctx.node))) throw new Error('after the migration the node lacks the config or kubeconfig');
-  // Upstream's binaries ours does not write stay (README: Swapping from upstream).
+  // Upstream's binaries ours does not write stay (docs/install.md, "Back to upstream").
   const missing = binBefore.filter((n) => !fs.existsSync(path.join(ctx.node.dirs.cniBinDir, n)));
   if (missing.length > 0) throw new Error(`upstream's ${missing.join(', ')} disappeared from the bin dir`);
   ctx.log(`migration: upstream's files in the bin dir before: ${binBefore.join(', ')}; all still there`);

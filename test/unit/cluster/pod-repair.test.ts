@@ -1,0 +1,176 @@
+// --repair-pods' API calls, in this process against the fake API server on
+// 127.0.0.1: the node's pods listed by field selector and page, the pods
+// that started too early evicted through policy/v1 Evictions (read again
+// first, evicted exactly as read), an Event on each, a Warning Event on the
+// ones nothing would recreate, the pace, a PodDisruptionBudget's 429 retried,
+// RBAC's 403 said once.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { PodRepair } from '../../../src/cluster/pod-repair.js';
+import type { ApiAccess } from '../../../src/cluster/kube-api.js';
+import { createLogger } from '../../../src/observe/log.js';
+import type { NodeEvent } from '../../../src/observe/observer.js';
+import { kubeletPod, podStore, type PodStore } from '../../helpers/api-pods.js';
+import { type FakeApi, NODE, startFakeApi } from '../../helpers/api-server.js';
+import { eventually, TOKEN } from '../../helpers/host-root.js';
+
+/** When the node's Multus config came into place; "before" pods were ready a minute earlier. */
+const SINCE = Date.now() - 10_000;
+const BEFORE = SINCE - 60_000;
+const AFTER = SINCE + 3000;
+const STATUS_WITH_NET1 = [{ name: 'cbr0', interface: 'eth0', default: true }, { name: 'apps/macvlan-net1', interface: 'net1' }];
+
+let api: FakeApi;
+let pods: PodStore;
+let repair: PodRepair | undefined;
+let lines: string[];
+let results: NodeEvent[];
+
+beforeEach(async () => {
+  pods = podStore();
+  api = await startFakeApi({ daemonSet: 'present', token: TOKEN, pods });
+  lines = [];
+  results = [];
+});
+afterEach(async () => {
+  await repair?.close(1000);
+  repair = undefined;
+  await api.close();
+});
+
+function start(opts: { events?: boolean; retryFirstMs?: number } = {}): PodRepair {
+  const access = async (): Promise<ApiAccess> => ({ protocol: 'http', host: '127.0.0.1', port: String(api.port), token: TOKEN, ca: undefined, skipTlsVerify: false });
+  const log = createLogger('text', (line) => lines.push(line));
+  repair = new PodRepair(access, NODE, log, { notify: (e) => results.push(e) }, { events: opts.events ?? true, ...opts });
+  return repair;
+}
+
+const logged = (): string => lines.join('');
+const eventsOn = (name: string): Record<string, unknown>[] => api.events.filter((e) => e.regarding?.name === name);
+const repairResults = (): string[] => results.map((e) => (e.kind === 'repair' ? `${e.result} ${e.pod}` : e.kind));
+
+describe('a repair pass', () => {
+  it('evicts the pods that started too early, warns about the bare one, and leaves every other pod alone', async () => {
+    pods.add(
+      kubeletPod({ name: 'comma-form', networks: 'macvlan-net1@net1', sandboxReadyAt: BEFORE }),
+      kubeletPod({ name: 'json-form', networks: '[{"name":"macvlan-net1","interface":"net1"}]', status: [STATUS_WITH_NET1[0]!], sandboxReadyAt: BEFORE }),
+      kubeletPod({ name: 'bare', networks: 'macvlan-net1', sandboxReadyAt: BEFORE, owner: null }),
+      kubeletPod({ name: 'attached', networks: 'macvlan-net1', status: STATUS_WITH_NET1, sandboxReadyAt: BEFORE }),
+      kubeletPod({ name: 'no-networks', sandboxReadyAt: BEFORE }),
+      kubeletPod({ name: 'host-net', networks: 'macvlan-net1', hostNetwork: true, sandboxReadyAt: BEFORE }),
+      kubeletPod({ name: 'done', networks: 'macvlan-net1', phase: 'Succeeded', sandboxReadyAt: BEFORE }),
+      kubeletPod({ name: 'later', networks: 'macvlan-net1', sandboxReadyAt: AFTER }),
+      kubeletPod({ name: 'elsewhere', networks: 'macvlan-net1', node: 'node-2', sandboxReadyAt: BEFORE }),
+    );
+    start().request(SINCE);
+    await eventually(async () => repairResults().length, (n) => n >= 3, 20_000, 'three repair results');
+    await eventually(async () => eventsOn('bare').length + eventsOn('comma-form').length + eventsOn('json-form').length, (n) => n >= 3, 20_000, 'three pod Events');
+
+    expect(pods.evicted.sort()).toEqual(['apps/comma-form', 'apps/json-form']);
+    expect([...pods.pods.keys()].sort()).toEqual(['apps/attached', 'apps/bare', 'apps/done', 'apps/elsewhere', 'apps/host-net', 'apps/later', 'apps/no-networks']);
+    expect(repairResults().sort()).toEqual(['evicted apps/comma-form', 'evicted apps/json-form', 'left_alone apps/bare']);
+
+    // The list asked for this node only.
+    expect(pods.lists.map((q) => q.get('fieldSelector'))).toEqual(['spec.nodeName=node-1']);
+    // Exactly the pod read: another pod of that name, or one changed since, is refused.
+    expect(pods.evictions.find((e) => e.pod === 'apps/comma-form')?.body).toEqual({
+      apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'comma-form', namespace: 'apps' },
+      deleteOptions: { preconditions: { uid: 'uid-comma-form', resourceVersion: '7' } },
+    });
+
+    expect(eventsOn('comma-form')).toEqual([expect.objectContaining({
+      type: 'Normal', reason: 'EvictedForMissingNetworks', action: 'Evict',
+      metadata: expect.objectContaining({ namespace: 'apps' }),
+      regarding: { apiVersion: 'v1', kind: 'Pod', namespace: 'apps', name: 'comma-form', uid: 'uid-comma-form' },
+      note: expect.stringMatching(/^evicted by --repair-pods: it runs without apps\/macvlan-net1 because its sandbox was ready at .*, before the Multus config was in place on node node-1 .*; ReplicaSet\/comma-form-rs recreates it with its networks$/),
+    })]);
+    expect(eventsOn('bare')).toEqual([expect.objectContaining({
+      type: 'Warning', reason: 'MissingNetworks',
+      note: expect.stringMatching(/^runs without apps\/macvlan-net1 because .*; it has no controller to recreate it, so --repair-pods left it running: delete and recreate it to get them$/),
+    })]);
+    for (const name of ['attached', 'no-networks', 'host-net', 'done', 'later', 'elsewhere']) expect(eventsOn(name)).toEqual([]);
+
+    expect(logged()).toMatch(/INFO  --repair-pods: evicted a pod that started before the Multus config was in place pod=apps\/comma-form lacks=apps\/macvlan-net1 owner=ReplicaSet\/comma-form-rs sandboxReady=\S+ configInPlace=\S+/);
+    expect(logged()).toMatch(/WARN  --repair-pods: a pod started before the Multus config was in place and nothing would recreate it: left alone pod=apps\/bare/);
+    // The pod whose sandbox came up after the config lacks its networks for another reason: said, not touched.
+    expect(logged()).toMatch(/WARN  --repair-pods: a pod lacks its networks, but its sandbox came up after the Multus config was in place .*pod=apps\/later/);
+    expect(logged()).not.toContain(TOKEN);
+  });
+
+  it('pages through a node with many pods', async () => {
+    for (let i = 0; i < 120; i++) pods.add(kubeletPod({ name: `p${i}`, networks: 'macvlan-net1', status: STATUS_WITH_NET1, sandboxReadyAt: BEFORE }));
+    pods.add(kubeletPod({ name: 'z-last', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    start().request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the last pod evicted');
+    expect(pods.evicted).toEqual(['apps/z-last']);
+    expect(pods.lists.map((q) => [q.get('limit'), q.get('continue')])).toEqual([['50', null], ['50', '50'], ['50', '100']]);
+  });
+
+  it('paces evictions: a burst of five, then one a second', async () => {
+    for (let i = 0; i < 8; i++) pods.add(kubeletPod({ name: `early-${i}`, networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const t0 = Date.now();
+    start({ events: false }).request(SINCE);
+    await eventually(async () => pods.evicted.length, (n) => n === 8, 30_000, 'eight evictions');
+    // The last three wait for a token each: at least ~3 s after the start.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2500);
+    expect(api.events).toEqual([]);
+  });
+
+  it('retries a pod its PodDisruptionBudget protects, until the budget allows it', async () => {
+    pods.add(kubeletPod({ name: 'guarded', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    pods.answers.set('apps/guarded', 'pdb');
+    start({ retryFirstMs: 200 }).request(SINCE);
+    await eventually(async () => pods.evictions.length, (n) => n >= 3, 20_000, 'three eviction attempts');
+    expect(pods.evicted).toEqual([]);
+    pods.answers.delete('apps/guarded');
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the eviction once the budget allows it');
+    // Said once, counted each time.
+    expect(lines.filter((l) => /PodDisruptionBudget does not allow evicting/.test(l))).toHaveLength(1);
+    expect(logged()).toMatch(/pod=apps\/guarded error=.*HTTP 429: Cannot evict pod as it would violate the pod's disruption budget/);
+    expect(repairResults().filter((r) => r.startsWith('blocked')).length).toBeGreaterThanOrEqual(3);
+    expect(repairResults().at(-1)).toBe('evicted apps/guarded');
+  });
+
+  it('says once, naming the permission, when RBAC refuses the eviction; the pod stays', async () => {
+    pods.add(kubeletPod({ name: 'a', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }), kubeletPod({ name: 'b', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    pods.answers.set('apps/a', 403);
+    pods.answers.set('apps/b', 403);
+    start({ retryFirstMs: 200 }).request(SINCE);
+    await eventually(async () => pods.evictions.length, (n) => n >= 3, 20_000, 'retried evictions');
+    expect(pods.pods.size).toBe(2);
+    expect(lines.filter((l) => /cannot evict a pod/.test(l))).toHaveLength(1);
+    expect(logged()).toMatch(/ERROR --repair-pods: cannot evict a pod .* error=.*HTTP 403: .*grant the service account create on pods\/eviction/);
+    // A refusal stops the pass: the second pod is not tried until the retry.
+    expect(pods.evictions[0]!.pod).toBe('apps/a');
+    expect(pods.evictions[1]!.pod).toBe('apps/a');
+  });
+
+  it('reads each pod again before evicting it: one Multus attached in the meantime stays', async () => {
+    const early = kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE });
+    const racing = kubeletPod({ name: 'racing', networks: 'macvlan-net1', sandboxReadyAt: BEFORE });
+    pods.add(early, racing);
+    // Between the list and the eviction, its sandbox is recreated with Multus and the status written.
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/racing') {
+        racing.metadata.annotations['k8s.v1.cni.cncf.io/network-status'] = JSON.stringify(STATUS_WITH_NET1);
+        racing.metadata.resourceVersion = '8';
+      }
+      return handle(req, res, body);
+    };
+    start().request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the early pod evicted');
+    await eventually(async () => api.requests.filter((r) => r.path === '/api/v1/namespaces/apps/pods/racing').length, (n) => n === 1, 20_000, 'the racing pod read');
+    expect(pods.evicted).toEqual(['apps/early']);
+    expect(pods.evictions.map((e) => e.pod)).toEqual(['apps/early']);
+  });
+
+  it('a later request looks again with the later moment: pods that started in a new gap', async () => {
+    start().request(SINCE);
+    await eventually(async () => pods.lists.length, (n) => n === 1, 20_000, 'the first list');
+    // The config was removed and restored: a pod started in between.
+    pods.add(kubeletPod({ name: 'in-the-gap', networks: 'macvlan-net1', sandboxReadyAt: AFTER }));
+    repair!.request(AFTER + 2000);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the pod of the gap evicted');
+    expect(pods.evicted).toEqual(['apps/in-the-gap']);
+  });
+});
