@@ -12,8 +12,8 @@ import {
   requestCounts,
   splitLines,
   total,
-} from '../fleet/harness/counts.js';
-import { FLEET_SIZE, lastLine, met, requestsPerDay, ROTATIONS_PER_DAY, steadyAtFleet, summaryTable, targets, type Figures } from '../fleet/harness/report.js';
+} from './counts.js';
+import { FLEET_SIZE, lastLine, met, requestsPerDay, ROTATIONS_PER_DAY, steadyAtFleet, summaryTable, targets, type Figures } from './report.js';
 
 const METRICS = `# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.
 # TYPE apiserver_request_total counter
