@@ -2,7 +2,7 @@
 // docs/at-scale.md, "The fleet simulation"). A real control plane on
 // loopback, KWOK faking N nodes, N real program processes; the scenarios'
 // requests counted by the API server, extrapolated to 5,000 nodes, held
-// against issue 21's targets. Ends with one line:
+// against the targets (docs/at-scale.md). Ends with one line:
 //   fleet: N nodes; per node: start R1, restart R2, day R3 requests; fight E events/5 min; flap P node patches/min; uninstalls under 429: U; 5000-node steady S req/s
 // Exit 1 when a target is missed, a scenario fails or the counts disagree.
 import fs from 'node:fs';

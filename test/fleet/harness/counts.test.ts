@@ -116,7 +116,7 @@ describe('the figures', () => {
 
   const figures: Figures = { nodes: 20, start: 6, restart: 5.05, rollingUninstalls: 0, squeezeUninstalls: 0, squeeze429s: 120, day: 61.13, fight: 15, flap: 30 };
 
-  it('ends with issue 21\'s line', () => {
+  it('ends with the one line docs/at-scale.md gives', () => {
     expect(lastLine(figures)).toBe('fleet: 20 nodes; per node: start 6.0, restart 5.0, day 61.1 requests; fight 15.0 events/5 min; flap 30.0 node patches/min; uninstalls under 429: 0; 5000-node steady 3.54 req/s');
   });
 

@@ -1,5 +1,6 @@
 // The fleet's figures, extrapolated linearly to 5,000 nodes, held against
-// issue 21's targets, and the one line the run ends with. Pure.
+// the targets (docs/at-scale.md, "The scenarios"), and the one line the run
+// ends with. Pure.
 
 export const FLEET_SIZE = 5000;
 const DAY_S = 86400;
@@ -97,7 +98,7 @@ function thousands(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** The line the run ends with (issue 21's format, exactly). */
+/** The line the run ends with, in the format docs/at-scale.md gives. */
 export function lastLine(f: Figures): string {
   const s = f.day === undefined ? undefined : steadyAtFleet(f.day);
   const u = f.squeezeUninstalls === undefined ? '-' : String(f.squeezeUninstalls);
