@@ -147,7 +147,6 @@ async function main(): Promise<number> {
         nodeBinary: bins.node,
         entrypointScript: bins.entrypointScript,
         multusBinary: standIn,
-        log: say,
       },
       nodes,
     );

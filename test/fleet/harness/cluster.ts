@@ -21,8 +21,8 @@ import { k8sBinaries } from '../../real-node/harness/node.js';
 import { READY_ANNOTATION } from './kubelet.js';
 import { MULTUS_USER } from './meter.js';
 
-export const K8S_VERSION = process.env.K8S_VERSION ?? 'v1.33.4';
-export const KWOK_VERSION = process.env.KWOK_VERSION ?? 'v0.7.0';
+const K8S_VERSION = process.env.K8S_VERSION ?? 'v1.33.4';
+const KWOK_VERSION = process.env.KWOK_VERSION ?? 'v0.7.0';
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 /** KWOK renews a node's lease every quarter of this: 100 nodes renew one lease every 3 s. */
 const NODE_LEASE_SECONDS = 1200;

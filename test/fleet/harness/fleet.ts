@@ -28,7 +28,7 @@ export function kubectlFor(bin: string, kubeconfig: string): Kubectl {
   };
 }
 
-export function nodeName(i: number): string {
+function nodeName(i: number): string {
   return `fleet-${String(i).padStart(4, '0')}`;
 }
 

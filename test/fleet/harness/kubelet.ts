@@ -26,7 +26,7 @@ import { MOUNTED_TOKEN_SECONDS } from './report.js';
 
 export const DS_NAMESPACE = 'kube-system';
 export const DS_NAME = 'kube-multus-ds';
-export const POD_SELECTOR = 'name=multus';
+const POD_SELECTOR = 'name=multus';
 /** Set by the suite once the program's /readyz answered 200; KWOK's pod-ready stage waits for it. */
 export const READY_ANNOTATION = 'fleet.multus-entrypoint.test/program-ready';
 
@@ -88,7 +88,6 @@ export interface KubeletOptions {
   entrypointScript: string;
   /** The file the program installs as multus (a stand-in: 67 MB per node would be 6.7 GB at N = 100). */
   multusBinary: string;
-  log(line: string): void;
 }
 
 const GENERATED = ['00-multus.conf', '00-multus.conflist'];
@@ -129,7 +128,7 @@ function fieldOf(pod: V1Pod, fieldPath: string): string {
 }
 
 /** The program's command line for a pod: its container's args, /host mapped to the node's dirs, and what the container image would provide. */
-export function programArgs(c: V1Container, node: FleetNode, multusBinary: string): string[] {
+function programArgs(c: V1Container, node: FleetNode, multusBinary: string): string[] {
   const mapped = (c.args ?? []).map((a) => {
     const m = /^(--[^=]+)=(.*)$/.exec(a);
     if (!m) return a;
@@ -191,11 +190,6 @@ export class Kubelet {
 
   async start(): Promise<void> {
     await this.relist();
-  }
-
-  /** The pods the API server has for the DaemonSet, as last seen. */
-  podList(): V1Pod[] {
-    return [...this.pods.values()];
   }
 
   /** Nodes whose program runs for the pod the node has now (not being deleted), Ready-gated. */

@@ -24,7 +24,7 @@ export const MULTUS_USER = 'system:serviceaccount:kube-system:multus';
 export const MULTUS_FLOW_SCHEMAS = ['fleet-multus', 'fleet-multus-squeeze'];
 
 /** GET `urlPath` with the admin client certificate; the body, or an error for anything but 200. */
-export function adminGetText(info: ClusterInfo, urlPath: string, timeoutMs = 10000): Promise<string> {
+function adminGetText(info: ClusterInfo, urlPath: string, timeoutMs = 10000): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {

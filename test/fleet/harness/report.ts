@@ -89,7 +89,7 @@ export function met(t: Target): boolean {
 }
 
 /** Figures as the last line shows them: one decimal per node, two for S, '-' when not measured. */
-export function fmt(n: number | undefined, decimals = 1): string {
+function fmt(n: number | undefined, decimals = 1): string {
   if (n === undefined || !Number.isFinite(n)) return '-';
   return n.toFixed(decimals);
 }

@@ -17,13 +17,13 @@ import { freePort } from '../../e2e/harness/cluster.js';
 import { signedCert } from '../../e2e/harness/pki.js';
 import { FLOW_SCHEMA, type Kubectl } from './fleet.js';
 
-export const LOAD_USER = 'fleet-load';
+const LOAD_USER = 'fleet-load';
 export const HOLD_MS = 500;
 const LOOPS = 8;
 const BACKOFF_MS = 100;
 
 /** The priority level, the FlowSchemas into it (the multus service account, the load), and the load's RBAC. */
-export function squeezeObjects(): string {
+function squeezeObjects(): string {
   const multus = FLOW_SCHEMA.replace('name: fleet-multus', 'name: fleet-multus-squeeze').replace('matchingPrecedence: 800', 'matchingPrecedence: 700').replace('name: workload-high', 'name: fleet-squeeze');
   return `apiVersion: flowcontrol.apiserver.k8s.io/v1
 kind: PriorityLevelConfiguration
