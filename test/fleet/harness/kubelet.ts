@@ -204,6 +204,12 @@ export class Kubelet {
     return out;
   }
 
+  /** How long the most recently started program has been running (ms); 0 when none runs. */
+  youngestUptimeMs(): number {
+    const ups = [...this.nodes.values()].flatMap((st) => (st.program && st.program.daemon.running() ? [Date.now() - st.program.startedAt] : []));
+    return ups.length === 0 ? 0 : Math.min(...ups);
+  }
+
   /** Programs running now. */
   running(): { node: FleetNode; pod: string; pid: number }[] {
     return [...this.nodes.values()].flatMap((st) => (st.program && st.program.daemon.running() ? [{ node: st.node, pod: st.program.podName, pid: st.program.daemon.pid }] : []));

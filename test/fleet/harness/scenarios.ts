@@ -43,21 +43,39 @@ export interface Ctx {
 /** A window's request cap per node: far above any sane figure, low enough to stop a runaway fleet. */
 const CAP_PER_NODE = 300;
 const QUIET_MS = 3000;
+/**
+ * The startup taint's hold-down (docs/at-scale.md): a program that starts on
+ * an untainted node still looks at the node once its config has held this
+ * long, with nothing to see from outside; a rollout's window stays open
+ * until the newest program is older than this.
+ */
+const HOLD_DOWN_MS = 10_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Waits until `check` holds and then the multus service account has been quiet for quietMs; throws after timeoutMs with what was last seen. */
+/** Milliseconds the multus service account has been quiet, counted from `since` at the earliest. */
+function quietSince(ctx: Ctx, since: number): number {
+  return Math.min(ctx.meter.quietForMs(), Date.now() - since);
+}
+
+/**
+ * Waits until `check` holds and then the multus service account has been
+ * quiet for quietMs (since the wait began, at the earliest); throws after
+ * timeoutMs with what was last seen.
+ */
 export async function settle(ctx: Ctx, what: string, timeoutMs: number, check: () => Promise<string | true>, quietMs = QUIET_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const began = Date.now();
+  const deadline = began + timeoutMs;
   let last = '';
   for (;;) {
     if (ctx.meter.exceeded) throw new Error(`stopped the fleet: ${ctx.meter.exceeded}`);
     const ok = await check();
     if (ok === true) {
-      if (ctx.meter.quietForMs() >= quietMs) return;
-      last = `quiet for ${(ctx.meter.quietForMs() / 1000).toFixed(1)} s (want ${quietMs / 1000} s)`;
+      const quiet = quietSince(ctx, began);
+      if (quiet >= quietMs) return;
+      last = `quiet for ${(quiet / 1000).toFixed(1)} s (want ${quietMs / 1000} s)`;
     } else {
       last = ok;
     }
@@ -67,7 +85,7 @@ export async function settle(ctx: Ctx, what: string, timeoutMs: number, check: (
 }
 
 /** Every node runs a Ready program for the DaemonSet's current pods, the rollout is complete and no node carries the startup taint. */
-export async function fleetSettled(ctx: Ctx, stopsSince?: { from: number; want: number }): Promise<string | true> {
+export async function fleetSettled(ctx: Ctx, stopsSince?: { from: number; want: number }, minUptimeMs = 0): Promise<string | true> {
   const rs = await rolloutState(ctx.kc);
   if (!rs.observed || rs.desired !== ctx.n || rs.updated !== ctx.n || rs.ready !== ctx.n) return `DaemonSet desired ${rs.desired}, updated ${rs.updated}, ready ${rs.ready} of ${ctx.n}${rs.observed ? '' : ' (not observed yet)'}`;
   const ready = ctx.kubelet.readyNodes().length;
@@ -78,6 +96,8 @@ export async function fleetSettled(ctx: Ctx, stopsSince?: { from: number; want: 
   }
   const nv = await nodeView(ctx.kc);
   if (nv.tainted !== 0) return `${nv.tainted} nodes still carry the startup taint (${nv.taintedNames.join(', ')})`;
+  const uptime = ctx.kubelet.youngestUptimeMs();
+  if (uptime < minUptimeMs) return `the newest program has run ${(uptime / 1000).toFixed(1)} s (want ${minUptimeMs / 1000} s: the taint's hold-down)`;
   return true;
 }
 
@@ -123,7 +143,7 @@ async function rollingUpdate(ctx: Ctx, label: string, revision: string, maxUnava
     during?.afterRoll();
     await settle(ctx, `the rolling update (${label})`, maxUnavailable === '100%' ? 180_000 + 1000 * ctx.n : 120_000 + 6000 * ctx.n, async () => {
       const d = during?.done() ?? true;
-      return d === true ? fleetSettled(ctx, { from, want: ctx.n }) : d;
+      return d === true ? fleetSettled(ctx, { from, want: ctx.n }, HOLD_DOWN_MS + 2000) : d;
     }, quietMs);
   });
   const stops = ctx.kubelet.stops.slice(from);
@@ -216,9 +236,10 @@ export async function scenarioSteady(ctx: Ctx): Promise<void> {
       });
       if (rotatedNodes !== ctx.n) throw new Error(`rotation ${r}: ${rotatedNodes} of ${ctx.n} nodes had a running program`);
       // Each program has taken the new token in (its kubeconfig rewritten) or, if it keeps the kubeconfig, gone quiet.
+      const rotatedAt = Date.now();
       await settle(ctx, `rotation ${r} taken in`, 60_000 + 500 * ctx.n, async () => {
         const changed = ctx.nodes.filter((n) => kubeconfigText(n) !== before.get(n.name)).length;
-        return changed === ctx.n || ctx.meter.quietForMs() >= 2 * QUIET_MS ? true : `${changed} of ${ctx.n} kubeconfigs rewritten`;
+        return changed === ctx.n || quietSince(ctx, rotatedAt) >= 2 * QUIET_MS ? true : `${changed} of ${ctx.n} kubeconfigs rewritten`;
       });
     }
   });
