@@ -146,19 +146,34 @@ export class Meter {
     return Date.now() - this.lastRecordAt;
   }
 
+  /**
+   * A /metrics snapshot during which the audit log gained nothing, so that
+   * the snapshot and the records read so far describe the same moment (a
+   * request that lands while /metrics is read would be in one and not the
+   * other). Retried a few times; a fleet that never pauses gets the last.
+   */
+  private async stableSnapshot(): Promise<Snapshot> {
+    let snap: Snapshot | undefined;
+    for (let i = 0; i < 10; i++) {
+      this.poll();
+      const before = this.lastRecordAt;
+      snap = await snapshot(this.info);
+      this.poll();
+      if (this.lastRecordAt === before) return snap;
+    }
+    return snap ?? snapshot(this.info);
+  }
+
   async open(label: string, cap: number): Promise<void> {
     if (this.current) throw new Error(`window ${this.current.label} is still open`);
-    this.poll();
-    const before = await snapshot(this.info);
-    this.poll();
+    const before = await this.stableSnapshot();
     this.current = { label, startedAt: Date.now(), before, records: [], cap };
   }
 
   async close(): Promise<WindowResult> {
     const w = this.current;
     if (!w) throw new Error('no window is open');
-    const after = await snapshot(this.info);
-    this.poll();
+    const after = await this.stableSnapshot();
     this.current = undefined;
     return {
       label: w.label,
