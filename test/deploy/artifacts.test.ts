@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../../src/cli/command-line.js';
 import { parseWellFormed, type Options } from '../../src/core/options.js';
-import { dockerfileArg } from '../e2e/harness/components.js';
+import { dockerfileArg } from '../harness/components.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MANIFESTS = path.join(ROOT, 'manifests');
@@ -563,7 +563,7 @@ describe('the Multus release', () => {
       const run = spawnSync('bash', ['-c', `ROOT=${JSON.stringify(ROOT)}; ${line}; printf %s "$MULTUS_VERSION"`], { env, encoding: 'utf8' });
       expect({ script, version: run.stdout }).toEqual({ script, version });
     }
-    // The e2e and real-node suites' reader (test/e2e/harness/components.ts).
+    // The e2e and real-node suites' reader (test/harness/components.ts).
     expect(dockerfileArg('MULTUS_VERSION')).toBe(version);
   });
 });

@@ -9,12 +9,12 @@
 // - the JSON annotation form with "interface", "ips" and "mac", delegated to
 //   a conflist that declares the ips and mac capabilities.
 import fs from 'node:fs';
-import { check, expectAddOk, expectInterface, expectNetworkStatus, startPod } from './harness/checks.js';
-import { INSTALLERS } from './harness/installers.js';
-import { createNad } from './harness/kube.js';
-import { bridgeMaster, bridgeNad, macvlanNad, staticMacvlanNad, SUBNETS, writeJson } from './harness/networks.js';
-import { scenarioTest } from './harness/results.js';
-import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
+import { check, expectAddOk, expectInterface, expectNetworkStatus, startPod } from '../harness/checks.js';
+import { INSTALLERS } from '../harness/installers.js';
+import { createNad } from '../harness/kube.js';
+import { bridgeMaster, bridgeNad, macvlanNad, staticMacvlanNad, SUBNETS, writeJson } from '../harness/networks.js';
+import { scenarioTest } from '../harness/results.js';
+import { e2eDescribe, runScenario, type ScenarioContext } from '../harness/suite.js';
 
 async function prepare(ctx: ScenarioContext): Promise<void> {
   writeJson(ctx.node.paths.cniConfDir, '10-bridge.conf', bridgeMaster('e2e-default', 'mte-br0', SUBNETS.master));

@@ -8,14 +8,14 @@
 // pod's token and the same ADD fails with Unauthorized. thin_entrypoint has
 // the defect (it copies the pod's token) and is recorded for comparison.
 import fs from 'node:fs';
-import { check, expectAddOk, expectInterface, startPod } from './harness/checks.js';
-import { INSTALLERS } from './harness/installers.js';
-import { createNad, ensureNode, ensureTokenRole, installerPodWithToken, NODE_NAME, statusWithToken } from './harness/kube.js';
-import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from './harness/networks.js';
-import { scenarioTest } from './harness/results.js';
-import { describeOutcome } from './harness/runtime.js';
-import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
-import { waitUntil } from './harness/wait.js';
+import { check, expectAddOk, expectInterface, startPod } from '../harness/checks.js';
+import { INSTALLERS } from '../harness/installers.js';
+import { createNad, ensureNode, ensureTokenRole, installerPodWithToken, NODE_NAME, statusWithToken } from '../harness/kube.js';
+import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from '../harness/networks.js';
+import { scenarioTest } from '../harness/results.js';
+import { describeOutcome } from '../harness/runtime.js';
+import { e2eDescribe, runScenario, type ScenarioContext } from '../harness/suite.js';
+import { waitUntil } from '../harness/wait.js';
 
 /** Installs with a pod-bound token, proves an ADD works, then the installer's pod goes away for good. */
 async function installThenLosePod(ctx: ScenarioContext, label: string, extraArgs: string[]): Promise<string> {

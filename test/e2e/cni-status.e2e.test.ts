@@ -19,10 +19,10 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MULTUS_VERSION, type Components } from './harness/components.js';
-import { loadEnv } from './harness/env.js';
-import { pickConfig } from './harness/runtime.js';
-import { e2eDescribe } from './harness/suite.js';
+import { MULTUS_VERSION, type Components } from '../harness/components.js';
+import { loadEnv } from '../harness/env.js';
+import { pickConfig } from '../harness/runtime.js';
+import { e2eDescribe } from '../harness/suite.js';
 
 /** Appends "<command> <stdin>" to calls.log beside it; STATUS fails with CNI code 50 while `unavailable` exists there. */
 const PROBE = `#!/bin/sh

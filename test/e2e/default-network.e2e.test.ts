@@ -9,12 +9,12 @@
 // only mode that watches at all (multus-entrypoint watches either way).
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, expectAddOk, expectInterface, expectNetworkStatus, startPod } from './harness/checks.js';
-import { generatedConfigs, INSTALLERS } from './harness/installers.js';
-import { bridgeMaster, bridgeMasterConflist, SUBNETS, writeJson } from './harness/networks.js';
-import { scenarioTest } from './harness/results.js';
-import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
-import { waitUntil } from './harness/wait.js';
+import { check, expectAddOk, expectInterface, expectNetworkStatus, startPod } from '../harness/checks.js';
+import { generatedConfigs, INSTALLERS } from '../harness/installers.js';
+import { bridgeMaster, bridgeMasterConflist, SUBNETS, writeJson } from '../harness/networks.js';
+import { scenarioTest } from '../harness/results.js';
+import { e2eDescribe, runScenario, type ScenarioContext } from '../harness/suite.js';
+import { waitUntil } from '../harness/wait.js';
 
 const WATCH_ARGS = ['--cleanup-config-on-exit'];
 /** How long an installer gets to react (thin polls every second). */

@@ -27,5 +27,5 @@ export function registerTsResolution() {
 /** @returns {Promise<{setupRun: () => Promise<void>, teardownRun: () => Promise<void>}>} */
 export async function lifecycle() {
   registerTsResolution();
-  return import('./harness/lifecycle.ts');
+  return import('../harness/lifecycle.ts');
 }

@@ -34,11 +34,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../../src/cli/command-line.js';
-import { startCluster, type Cluster } from './harness/cluster.js';
-import { loadEnv } from './harness/env.js';
-import { registerSecret } from './harness/secrets.js';
-import { e2eDescribe } from './harness/suite.js';
-import { eventually } from './harness/wait.js';
+import { startCluster, type Cluster } from '../harness/cluster.js';
+import { loadEnv } from '../harness/env.js';
+import { registerSecret } from '../harness/secrets.js';
+import { e2eDescribe } from '../harness/suite.js';
+import { eventually } from '../harness/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MANIFESTS = path.join(ROOT, 'manifests');

@@ -27,12 +27,12 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { callApi, type ApiAccess, type ApiResponse } from '../../src/cluster/kube-api.js';
 import { copyMaster, makeHostRoot, runCommand, writeServiceAccount, type HostRoot } from '../helpers/host-root.js';
-import { K8S_VERSION, REPO_ROOT } from './harness/components.js';
-import { startCluster, type Cluster } from './harness/cluster.js';
-import { loadEnv } from './harness/env.js';
-import { redact, registerSecret } from './harness/secrets.js';
-import { e2eDescribe } from './harness/suite.js';
-import { eventually } from './harness/wait.js';
+import { K8S_VERSION, REPO_ROOT } from '../harness/components.js';
+import { startCluster, type Cluster } from '../harness/cluster.js';
+import { loadEnv } from '../harness/env.js';
+import { redact, registerSecret } from '../harness/secrets.js';
+import { e2eDescribe } from '../harness/suite.js';
+import { eventually } from '../harness/wait.js';
 
 const CHART = path.join(REPO_ROOT, 'charts/multus-entrypoint');
 const MANIFESTS = path.join(REPO_ROOT, 'manifests');

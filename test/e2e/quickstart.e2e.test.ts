@@ -1,13 +1,13 @@
 // Scenario 1, Multus' quickstart: a bridge default network and one macvlan
 // attachment. The pod gets eth0 and net1 with addresses from the right
 // ranges, Multus reports both in network-status, and DEL removes them.
-import { check, expectAddOk, expectInterface, expectNetworkStatus, podInterfaces, startPod } from './harness/checks.js';
-import { INSTALLERS } from './harness/installers.js';
-import { createNad } from './harness/kube.js';
-import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from './harness/networks.js';
-import { scenarioTest } from './harness/results.js';
-import { describeOutcome } from './harness/runtime.js';
-import { e2eDescribe, runScenario } from './harness/suite.js';
+import { check, expectAddOk, expectInterface, expectNetworkStatus, podInterfaces, startPod } from '../harness/checks.js';
+import { INSTALLERS } from '../harness/installers.js';
+import { createNad } from '../harness/kube.js';
+import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from '../harness/networks.js';
+import { scenarioTest } from '../harness/results.js';
+import { describeOutcome } from '../harness/runtime.js';
+import { e2eDescribe, runScenario } from '../harness/suite.js';
 
 e2eDescribe('scenario 1: quickstart', () => {
   for (const kind of INSTALLERS) {

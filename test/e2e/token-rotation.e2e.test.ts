@@ -6,14 +6,14 @@
 // --skip-config-watch nothing refreshes the kubeconfig, and the same ADD
 // fails with Unauthorized, which shows the first part tests the rotation.
 import fs from 'node:fs';
-import { check, expectAddOk, expectInterface, expectNetworkStatus, startPod } from './harness/checks.js';
-import { INSTALLERS } from './harness/installers.js';
-import { createNad, statusWithToken, type BoundToken } from './harness/kube.js';
-import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from './harness/networks.js';
-import { scenarioTest } from './harness/results.js';
-import { describeOutcome } from './harness/runtime.js';
-import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
-import { sleep, waitUntil } from './harness/wait.js';
+import { check, expectAddOk, expectInterface, expectNetworkStatus, startPod } from '../harness/checks.js';
+import { INSTALLERS } from '../harness/installers.js';
+import { createNad, statusWithToken, type BoundToken } from '../harness/kube.js';
+import { bridgeMaster, macvlanNad, SUBNETS, writeJson } from '../harness/networks.js';
+import { scenarioTest } from '../harness/results.js';
+import { describeOutcome } from '../harness/runtime.js';
+import { e2eDescribe, runScenario, type ScenarioContext } from '../harness/suite.js';
+import { sleep, waitUntil } from '../harness/wait.js';
 
 /** How long an installer gets to pick up the rotation (thin polls every second). */
 const PICKUP_MS = 5000;

@@ -7,13 +7,13 @@
 //   default network is the master again.
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, expectAddOk, startPod } from './harness/checks.js';
-import { generatedConfigs, INSTALLERS, type Installer } from './harness/installers.js';
-import { createDaemonSet, createPod, deleteDaemonSet } from './harness/kube.js';
-import { bridgeMaster, SUBNETS, writeJson } from './harness/networks.js';
-import { scenarioTest } from './harness/results.js';
-import { pickConfig } from './harness/runtime.js';
-import { e2eDescribe, runScenario, type ScenarioContext } from './harness/suite.js';
+import { check, expectAddOk, startPod } from '../harness/checks.js';
+import { generatedConfigs, INSTALLERS, type Installer } from '../harness/installers.js';
+import { createDaemonSet, createPod, deleteDaemonSet } from '../harness/kube.js';
+import { bridgeMaster, SUBNETS, writeJson } from '../harness/networks.js';
+import { scenarioTest } from '../harness/results.js';
+import { pickConfig } from '../harness/runtime.js';
+import { e2eDescribe, runScenario, type ScenarioContext } from '../harness/suite.js';
 
 function installedFiles(ctx: ScenarioContext): string[] {
   const files = generatedConfigs(ctx.node).map((f) => path.basename(f));

@@ -8,12 +8,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adminKubeConfig } from '../e2e/harness/cluster.js';
-import { cleanupRunDir, reapStaleRuns } from '../e2e/harness/cleanup.js';
-import { which } from '../e2e/harness/components.js';
-import { tail } from '../e2e/harness/proc.js';
-import { createRunDir } from '../e2e/harness/run-state.js';
-import { redact } from '../e2e/harness/secrets.js';
+import { adminKubeConfig } from '../harness/cluster.js';
+import { cleanupRunDir, reapStaleRuns } from '../harness/cleanup.js';
+import { which } from '../harness/components.js';
+import { tail } from '../harness/proc.js';
+import { createRunDir } from '../harness/run-state.js';
+import { redact } from '../harness/secrets.js';
 import { skipFailsUnderCi } from '../ci.js';
 import { total, type Counts } from './harness/counts.js';
 import { locateBinaries, startFleetCluster, type FleetCluster } from './harness/cluster.js';

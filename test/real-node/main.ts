@@ -7,16 +7,16 @@
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import { probeNetworking } from '../e2e/harness/netns.js';
-import { freePort } from '../e2e/harness/cluster.js';
-import { MULTUS_VERSION } from '../e2e/harness/components.js';
-import { redact } from '../e2e/harness/secrets.js';
-import type { Program } from './harness/deploy.js';
-import { kubectl } from './harness/deploy.js';
-import { startNode, type NodeRun } from './harness/node.js';
-import { cgroupControllers } from './harness/host.js';
-import * as S from './harness/scenarios.js';
-import { TEST_NAMESPACE } from './harness/pods.js';
+import { probeNetworking } from '../harness/netns.js';
+import { freePort } from '../harness/cluster.js';
+import { MULTUS_VERSION } from '../harness/components.js';
+import { redact } from '../harness/secrets.js';
+import type { Program } from '../harness/real-node/deploy.js';
+import { kubectl } from '../harness/real-node/deploy.js';
+import { startNode, type NodeRun } from '../harness/real-node/node.js';
+import { cgroupControllers } from '../harness/real-node/host.js';
+import * as S from '../harness/real-node/scenarios.js';
+import { TEST_NAMESPACE } from '../harness/real-node/pods.js';
 
 interface Scenario {
   id: string;

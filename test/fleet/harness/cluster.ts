@@ -1,5 +1,5 @@
 // The fleet's cluster on loopback: the real node's control plane
-// (test/real-node/harness/control-plane.ts: etcd, kube-apiserver with the
+// (test/harness/real-node/control-plane.ts: etcd, kube-apiserver with the
 // ServiceAccount admission, Node,RBAC and NodeRestriction, the controller
 // manager and the scheduler) with what the fleet needs on top:
 // - priority and fairness on, as clusters run it (the e2e default turns it off);
@@ -14,10 +14,10 @@
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import { which, REPO_ROOT } from '../../e2e/harness/components.js';
-import { startDaemon, type Daemon } from '../../e2e/harness/proc.js';
-import { startControlPlane, type ControlPlane, type K8sBinaries } from '../../real-node/harness/control-plane.js';
-import { k8sBinaries } from '../../real-node/harness/node.js';
+import { which, REPO_ROOT } from '../../harness/components.js';
+import { startDaemon, type Daemon } from '../../harness/proc.js';
+import { startControlPlane, type ControlPlane, type K8sBinaries } from '../../harness/real-node/control-plane.js';
+import { k8sBinaries } from '../../harness/real-node/node.js';
 import { READY_ANNOTATION } from './kubelet.js';
 import { MULTUS_USER } from './meter.js';
 

@@ -8,8 +8,8 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../e2e/harness/cluster.js';
-import { REPO_ROOT } from '../../e2e/harness/components.js';
+import { freePort } from '../../harness/cluster.js';
+import { REPO_ROOT } from '../../harness/components.js';
 import { KWOK_NODE_ANNOTATION } from './cluster.js';
 import { DS_NAME, DS_NAMESPACE, type FleetNode } from './kubelet.js';
 

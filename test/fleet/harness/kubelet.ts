@@ -19,9 +19,9 @@ import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, W
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startDaemon, tail, type Daemon, type ExitInfo } from '../../e2e/harness/proc.js';
-import { redact, registerSecret } from '../../e2e/harness/secrets.js';
-import { ServiceAccountDir } from '../../e2e/harness/service-account.js';
+import { startDaemon, tail, type Daemon, type ExitInfo } from '../../harness/proc.js';
+import { redact, registerSecret } from '../../harness/secrets.js';
+import { ServiceAccountDir } from '../../harness/service-account.js';
 import { MOUNTED_TOKEN_SECONDS } from './report.js';
 
 export const DS_NAMESPACE = 'kube-system';

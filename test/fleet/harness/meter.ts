@@ -6,7 +6,7 @@
 // stops a run whose fleet sends more than a window's request cap.
 import fs from 'node:fs';
 import https from 'node:https';
-import type { ClusterInfo } from '../../e2e/harness/cluster.js';
+import type { ClusterInfo } from '../../harness/cluster.js';
 import {
   countRecords,
   diffCounts,

@@ -5,7 +5,7 @@
 // then closes the window. The figures are the multus service account's
 // requests in the window as the API server counted them.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterInfo } from '../../e2e/harness/cluster.js';
+import type { ClusterInfo } from '../../harness/cluster.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tokenClaims } from '../../../src/core/token-claims.js';

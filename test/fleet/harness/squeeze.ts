@@ -12,9 +12,9 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import type { ClusterInfo } from '../../e2e/harness/cluster.js';
-import { freePort } from '../../e2e/harness/cluster.js';
-import { signedCert } from '../../e2e/harness/pki.js';
+import type { ClusterInfo } from '../../harness/cluster.js';
+import { freePort } from '../../harness/cluster.js';
+import { signedCert } from '../../harness/pki.js';
 import { FLOW_SCHEMA, type Kubectl } from './fleet.js';
 
 const LOAD_USER = 'fleet-load';

@@ -11,8 +11,8 @@
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startDaemon, tail, type Daemon } from '../../e2e/harness/proc.js';
-import { waitUntil } from '../../e2e/harness/wait.js';
+import { startDaemon, tail, type Daemon } from '../proc.js';
+import { waitUntil } from '../wait.js';
 import { PAUSE_IMAGE } from './images.js';
 
 export interface ContainerdPaths {

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../../e2e/harness/components.js';
+import { REPO_ROOT } from '../components.js';
 
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
 export const PRODUCT_IMAGE = 'localhost/multus-entrypoint:dev';
@@ -19,7 +19,7 @@ export const PRODUCT_IMAGE = 'localhost/multus-entrypoint:dev';
 export const UPSTREAM_IMAGE = 'ghcr.io/k8snetworkplumbingwg/multus-cni:snapshot';
 
 const CACHE = process.env.MULTUS_ENTRYPOINT_CACHE ?? path.join(os.homedir(), '.cache/multus-entrypoint');
-const PAUSE_SOURCE = path.join(REPO_ROOT, 'test/real-node/harness/pause.c');
+const PAUSE_SOURCE = path.join(REPO_ROOT, 'test/harness/real-node/pause.c');
 
 export interface BuiltImage {
   name: string;

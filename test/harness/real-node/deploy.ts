@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT } from '../../e2e/harness/components.js';
+import { REPO_ROOT } from '../components.js';
 import { UPSTREAM_IMAGE } from './images.js';
 import type { NodeRun } from './node.js';
 

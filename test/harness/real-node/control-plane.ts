@@ -6,9 +6,9 @@
 // kube-root-ca.crt publisher, token controller) and kube-scheduler.
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, startCluster, type Cluster, type ClusterBinaries } from '../../e2e/harness/cluster.js';
-import { signedCert } from '../../e2e/harness/pki.js';
-import { startDaemon, type Daemon } from '../../e2e/harness/proc.js';
+import { freePort, startCluster, type Cluster, type ClusterBinaries } from '../cluster.js';
+import { signedCert } from '../pki.js';
+import { startDaemon, type Daemon } from '../proc.js';
 
 export const NODE_NAME = 'multus-node';
 
