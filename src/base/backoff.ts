@@ -66,6 +66,20 @@ export function backoffDelayMs(policy: BackoffPolicy, attempt: number, random: R
 }
 
 /**
+ * The wait before a retry that must fit in what is left of a deadline (the
+ * uninstall check's grace budget), ms: the backoff's own wait while it takes
+ * at most half of `roomMs` (the time left in which a retry can still start);
+ * otherwise a random point in the middle half of the room. A fleet that
+ * failed together and shares a deadline then neither meets at its last
+ * moment nor spends it on one long wait: each retry halves the room, so a few
+ * more tries fit, each at another moment on each node.
+ */
+export function waitWithinMs(wantedMs: number, roomMs: number, random: Random): number {
+  if (wantedMs <= roomMs / 2) return wantedMs;
+  return Math.round(Math.max(0, roomMs) * (0.25 + 0.5 * random()));
+}
+
+/**
  * A Retry-After header's delay in ms, capped at 32 s; undefined when absent
  * or not the seconds form (the API server sends seconds; an HTTP-date is
  * not honoured).

@@ -10,7 +10,7 @@
 import type { AccessReader } from './api-access.js';
 import { Backoff, realClock, type BackoffPolicy, type Clock } from '../base/backoff.js';
 import { messageOf } from '../base/errors.js';
-import { ApiError, expectOk } from './kube-api.js';
+import { ApiError, expectOk, WRITE_TIMEOUT_MS } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import type { NodeEvent, Observer } from '../observe/observer.js';
 
@@ -138,6 +138,10 @@ export class NodeTaint implements Observer {
         this.done = want;
         this.backoff.reset();
       } catch (err) {
+        // The node's state is unknown now: a PATCH answered 504 (or not at
+        // all) may still be applied by the server after it answered. Read
+        // again before deciding, even if the wish flips back meanwhile.
+        this.done = undefined;
         if (this.backoff.attempts === 0) {
           this.log.error(`--node-ready-taint: cannot ${want === 'absent' ? 'remove' : 'put back'} the taint; retrying with backoff`, { node: this.nodeName, taint: this.key, error: messageOf(err) });
         }
@@ -149,7 +153,7 @@ export class NodeTaint implements Observer {
   private async apply(want: Want): Promise<void> {
     const api = await this.access();
     const path = `/api/v1/nodes/${encodeURIComponent(this.nodeName)}`;
-    const node = await expectOk(api, { method: 'GET', path, what: `get node ${this.nodeName}`, rbac: 'get on nodes' });
+    const node = await expectOk(api, { method: 'GET', path, what: `get node ${this.nodeName}`, rbac: 'get on nodes', timeoutMs: WRITE_TIMEOUT_MS, signal: this.stopping.signal });
     const patch = taintPatch(node, this.key, want);
     if (!patch) return;
     const req = {
@@ -159,6 +163,8 @@ export class NodeTaint implements Observer {
       contentType: 'application/json-patch+json',
       what: `${want === 'absent' ? 'remove' : 'add'} taint ${this.key}:NoSchedule on node ${this.nodeName}`,
       rbac: 'patch on nodes (and the ValidatingAdmissionPolicy multus-node-ready-taint)',
+      timeoutMs: WRITE_TIMEOUT_MS,
+      signal: this.stopping.signal,
     };
     // A node changed between the GET and the PATCH fails the test: the retry looks again.
     await expectOk(api, req);

@@ -60,10 +60,19 @@ export interface FakeApiOptions {
   affinity?: unknown;
   /** The node's taints at start; PATCHes change them (see taints()). */
   nodeTaints?: Taint[];
-  /** Answer the node's PATCH, or refuse it as RBAC would. */
-  nodePatch?: 'accept' | 403;
+  /**
+   * Answer the node's PATCH, refuse it as RBAC would, or apply it and answer
+   * 504 (kube-apiserver's answer to a client that gave up, its work going on).
+   */
+  nodePatch?: 'accept' | 403 | 'applied-504';
   /** Answer Event creates, refuse them as RBAC would, or never answer. */
   events?: 'accept' | 403 | 'hang';
+  /**
+   * The next this many Event creates are made but answered 504, as
+   * kube-apiserver answers a client that gave up while it goes on. A create
+   * of a name that exists is answered 409 AlreadyExists, as it would be.
+   */
+  eventCreatesLost?: number;
   /** Workload pods (api-pods.ts): listed by node, read, evicted. */
   pods?: PodStore;
   /** The pod's spec.terminationGracePeriodSeconds (absent when unset). */
@@ -222,6 +231,10 @@ function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: 
     if (op.op === 'add' && op.path === '/spec/taints') o.nodeTaints = op.value as Taint[];
   }
   o.nodeVersion = (o.nodeVersion ?? 1) + 1;
+  if (o.nodePatch === 'applied-504') {
+    status(res, 504, 'Timeout', 'request did not complete within the allotted timeout');
+    return;
+  }
   object(res, node(o));
 }
 
@@ -323,7 +336,17 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
         object(res, event);
         return;
       }
+      const name = (body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+      if (events.some((e) => e.metadata?.name === name)) {
+        status(res, 409, 'AlreadyExists', `events.events.k8s.io "${String(name)}" already exists`);
+        return;
+      }
       events.push(body as Record<string, unknown>);
+      if ((o.eventCreatesLost ?? 0) > 0) {
+        o.eventCreatesLost = (o.eventCreatesLost ?? 0) - 1;
+        status(res, 504, 'Timeout', 'request did not complete within the allotted timeout');
+        return;
+      }
       res.writeHead(201, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
       return;

@@ -128,6 +128,30 @@ describe('NodeTaint, against the fake API server', () => {
     ]);
   }, 30_000);
 
+  it('a PATCH answered 504 but applied is read again: the wish flipping back during the retry\'s wait still leaves the node as wished', async () => {
+    // Untainted at first (the taint removed), then invalidated: the PATCH
+    // putting the taint back is applied but answered 504. While the retry
+    // waits (a fake clock: its sleep is where the config comes back), the
+    // config holds again. The node must end untainted.
+    await fake.serve({ nodeTaints: [OTHER, OURS] });
+    lines = [];
+    let onSleep: (() => void) | undefined;
+    const clock = { now: () => Date.now(), sleep: (): Promise<void> => { onSleep?.(); onSleep = undefined; return Promise.resolve(); } };
+    const t = new NodeTaint(() => Promise.resolve(fake.access()), NODE, KEY, createLogger('text', (l) => { lines.push(l); }), { holdDownMs: 0, clock });
+    taint = t;
+    t.notify(CONFIGURED);
+    await eventually(async () => lines.some((l) => l.includes('removed the startup taint')), (x) => x, 10_000, 'the taint removed');
+    fake.api.set({ nodePatch: 'applied-504' });
+    onSleep = () => {
+      fake.api.set({ nodePatch: 'accept' });
+      t.notify(CONFIGURED);
+    };
+    t.notify({ kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' });
+    await eventually(async () => fake.api.answered.filter((r) => r.method === 'PATCH').map((r) => r.status).join(','), (x) => x.startsWith('200,504,200'), 10_000, 'the taint put back (504) and removed again');
+    await t.close(10_000);
+    expect(fake.api.taints()).toEqual([OTHER]);
+  });
+
   it('close gives up on a taint it cannot change after its deadline', async () => {
     await fake.serve({ nodeTaints: [OURS], nodePatch: 403 });
     const t = nodeTaint();
