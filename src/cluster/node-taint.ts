@@ -19,19 +19,22 @@ type Want = 'present' | 'absent';
 
 /**
  * The JSON patch that makes `want` true of the node's NoSchedule taint
- * `key`, or undefined when it already is. It tests the resourceVersion, so
- * a concurrent change of the node makes it fail (and be recomputed) rather
- * than drop someone else's taint. Pure.
+ * `key`, or undefined when it already is. It tests the taints as read (null
+ * when there are none), so someone else's taint added meanwhile makes it
+ * fail (and be recomputed) rather than be dropped; a change elsewhere in the
+ * node (a status heartbeat, a label) does not, as a test of the node's
+ * resourceVersion would (each such failure another PATCH). Pure.
  */
 export function taintPatch(node: unknown, key: string, want: Want): unknown[] | undefined {
-  const n = node as { metadata?: { resourceVersion?: unknown }; spec?: { taints?: unknown } } | undefined;
-  const taints = Array.isArray(n?.spec?.taints) ? (n.spec.taints as Taint[]) : [];
+  const n = node as { spec?: { taints?: unknown } } | undefined;
+  const read = Array.isArray(n?.spec?.taints) ? (n.spec.taints as Taint[]) : undefined;
+  const taints = read ?? [];
   const ours = (t: Taint): boolean => t.key === key && t.effect === 'NoSchedule';
   const has = taints.some(ours);
   if ((want === 'present') === has) return undefined;
   const next = want === 'present' ? [...taints, { key, effect: 'NoSchedule' }] : taints.filter((t) => !ours(t));
   return [
-    { op: 'test', path: '/metadata/resourceVersion', value: n?.metadata?.resourceVersion },
+    { op: 'test', path: '/spec/taints', value: read ?? null },
     { op: 'add', path: '/spec/taints', value: next },
   ];
 }
@@ -166,7 +169,7 @@ export class NodeTaint implements Observer {
       timeoutMs: WRITE_TIMEOUT_MS,
       signal: this.stopping.signal,
     };
-    // A node changed between the GET and the PATCH fails the test: the retry looks again.
+    // Taints changed between the GET and the PATCH fail the test: the retry looks again.
     await expectOk(api, req);
     this.log.info(want === 'absent' ? 'removed the startup taint: pods may be scheduled on this node' : 'put the startup taint back: no new pods on this node until Multus is configured', { node: this.nodeName, taint: `${this.key}:NoSchedule` });
   }

@@ -210,7 +210,7 @@ function daemonSet(deleting: boolean, o: FakeApiOptions): unknown {
   };
 }
 
-/** The startup taint's PATCH: a JSON patch that tests the resourceVersion and sets the taints. */
+/** The startup taint's PATCH: a JSON patch that tests the taints (or the resourceVersion) and sets them. */
 function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: FakeApiOptions & { nodeVersion?: number }): void {
   if (o.nodePatch === 403) {
     status(res, 403, 'Forbidden', `nodes "${NODE}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot patch resource "nodes" in API group "" at the cluster scope`);
@@ -222,7 +222,8 @@ function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: 
   }
   const version = String(o.nodeVersion ?? 1);
   for (const op of body as { op: string; path: string; value: unknown }[]) {
-    if (op.op === 'test' && op.path === '/metadata/resourceVersion' && op.value !== version) {
+    const taintsDiffer = op.path === '/spec/taints' && JSON.stringify(op.value) !== JSON.stringify(o.nodeTaints ?? null);
+    if (op.op === 'test' && ((op.path === '/metadata/resourceVersion' && op.value !== version) || taintsDiffer)) {
       status(res, 422, 'Invalid', 'the server rejected our request due to an error in our request');
       return;
     }
