@@ -163,7 +163,7 @@ export async function scenarioRollingUpdate(ctx: Ctx): Promise<void> {
  * U: the same under 429s. Every node at once (maxUnavailable 100%), its
  * requests sent into a priority level of one share that a load keeps full
  * for squeezeSeconds from the rollout's start: longer than the 10 s 0.1.0's
- * uninstall check asks for, within the 25 s SPEC's Cleanup allows (the
+ * uninstall check asks for, within the 25 s grace budget of docs/behaviour.md (the
  * pod's 30 s grace period less a 5 s margin).
  */
 export async function scenarioSqueeze(ctx: Ctx): Promise<void> {
