@@ -14,8 +14,9 @@
 
 # The Multus binary that gets installed on the node. Pinned: the plugin's
 # version is this image's Multus version. Only /usr/src/multus-cni/bin/multus
-# (the thin plugin), bin/passthru and the licence are taken; thin_entrypoint,
-# install_multus and friends are replaced by this program.
+# (the thin plugin), bin/multus-shim (thick mode's plugin, --mode=thick; the
+# thin image ships it too), bin/passthru and the licence are taken;
+# thin_entrypoint, install_multus and friends are replaced by this program.
 # MULTUS_VERSION is the one line that names the Multus release: the test
 # tools (test/tools/build-components.sh, build-images.sh), the e2e and
 # real-node suites' upstream peer and the benchmark read it from here.
@@ -68,6 +69,7 @@ RUN apt-get update \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
 COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
+COPY --from=multus /usr/src/multus-cni/bin/multus-shim /usr/src/multus-cni/bin/multus-shim
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 COPY images/70-multus.conf /usr/src/multus-cni/images/70-multus.conf
 COPY --from=build /app /usr/src/multus-entrypoint
@@ -97,10 +99,11 @@ FROM gcr.io/distroless/nodejs24-debian12
 LABEL org.opencontainers.image.title="multus-entrypoint" \
       org.opencontainers.image.description="Multus CNI thin plugin with the multus-entrypoint installer" \
       org.opencontainers.image.licenses="Apache-2.0"
-# Where --multus-bin-file and --passthru-bin-file point by default (as in
-# upstream's image, whose install_multus installs both).
+# Where --multus-bin-file, --multus-shim-bin-file and --passthru-bin-file
+# point by default (as in upstream's image).
 COPY --from=multus /usr/src/multus-cni/bin/multus /usr/src/multus-cni/bin/multus
 COPY --from=multus /usr/src/multus-cni/bin/passthru /usr/src/multus-cni/bin/passthru
+COPY --from=multus /usr/src/multus-cni/bin/multus-shim /usr/src/multus-cni/bin/multus-shim
 COPY --from=multus /usr/src/multus-cni/LICENSE /usr/src/multus-cni/LICENSE
 # The default non-auto config, at the path v3's entrypoint.sh used for it:
 # --multus-conf-file=/usr/src/multus-cni/images/70-multus.conf

@@ -8,6 +8,8 @@ import { RENAMED_SUFFIX } from './master.js';
 import { INVALIDATED_CONTENT, renderMultusConfig, RenderError, type RenderOptions } from './multus-config.js';
 import type { Environment, Options } from './options.js';
 import { readinessWait, type Readiness } from './readiness.js';
+import { renderShimConfig } from './shim-config.js';
+import { daemonWait, type DaemonState } from './daemon.js';
 
 type What = 'Multus config' | 'kubeconfig';
 
@@ -27,10 +29,10 @@ export interface Desired {
   renameMaster?: { from: string; to: string };
   /** The master in use (its ranking name). */
   master?: string;
-  /** Set while there is no master (or the default network is not ready): what is being waited for. */
+  /** Set while there is no master (or the default network is not ready, or the thick daemon does not answer): what is being waited for. */
   waiting?: string;
-  /** What the wait is for: a master config, or the readiness indicator file. */
-  waitingFor?: 'master' | 'readiness';
+  /** What the wait is for: a master config, the readiness indicator file, or multus-daemon. */
+  waitingFor?: 'master' | 'readiness' | 'daemon';
   /** Candidates skipped, and why. */
   skipped: Skipped[];
   /** Faults that keep a part from being rendered; its file is left as it is. */
@@ -56,6 +58,8 @@ export interface Observation {
   serviceAccount: { token: string; ca: Buffer | undefined } | { error: string };
   /** With --readiness-indicator-file: whether it exists. */
   readiness?: Readiness;
+  /** Thick mode: whether multus-daemon answers (absent in thin mode and --dry-run). */
+  daemon?: DaemonState;
   /** yaml's stringify, when the kubeconfig needs it (kubeconfigNeedsYamlLibrary); loaded lazily to keep it off the start path. */
   yamlStringify?: YamlStringify;
 }
@@ -133,7 +137,22 @@ function notReady(readiness: Readiness, o: KeepSettings, last: LastConfig | unde
   keepOrInvalidate(o, last, out);
 }
 
-type AutoSettings = RenderOptions & KeepSettings & Pick<Options, 'multusAutoconfigDir' | 'multusMasterCniFileName' | 'renameConfFile'>;
+/**
+ * The daemon does not answer: the config is held back until it does. One
+ * written earlier stays as it is, even with --cleanup-config-on-exit: the
+ * shim waits for a daemon that restarts, and an invalidated config would
+ * fail those pods at once.
+ */
+function daemonDown(daemon: DaemonState, o: KeepSettings, last: LastConfig | undefined, out: Desired): void {
+  out.files = out.files.filter((f) => f.what !== 'Multus config');
+  out.remove = [];
+  delete out.renameMaster;
+  out.waiting = daemonWait(daemon);
+  out.waitingFor = 'daemon';
+  keepOrInvalidate({ ...o, cleanupConfigOnExit: false }, last, out);
+}
+
+type AutoSettings = RenderOptions & KeepSettings & Pick<Options, 'multusAutoconfigDir' | 'multusMasterCniFileName' | 'renameConfFile' | 'mode' | 'daemonSocketDirHost'>;
 
 function desiredAuto(selection: Selection, o: AutoSettings, last: LastConfig | undefined, out: Desired): LastConfig | undefined {
   out.skipped = selection.skipped;
@@ -154,7 +173,7 @@ function desiredAuto(selection: Selection, o: AutoSettings, last: LastConfig | u
   const { master } = selection;
   out.master = master.name;
   try {
-    const rendered = renderMultusConfig(master.name, master.config, o);
+    const rendered = o.mode === 'thick' ? renderShimConfig(master.name, master.config, o) : renderMultusConfig(master.name, master.config, o);
     out.files.push({ path: join(o.cniConfDir, rendered.fileName), content: rendered.content, mode: CONFIG_MODE, what: 'Multus config' });
     out.remove.push(join(o.cniConfDir, rendered.twinName));
     if (o.renameConfFile && master.diskName === master.name) {
@@ -178,9 +197,10 @@ export type DesiredSettings = AutoSettings & KubeconfigSettings;
 
 export function desiredState(obs: Observation, o: DesiredSettings, env: KubeconfigEnv, last: LastConfig | undefined): { desired: Desired; last: LastConfig | undefined } {
   const desired: Desired = { files: [], remove: [], skipped: [], errors: [] };
-  const kubeconfig = desiredKubeconfig(obs, o, env);
-  if ('error' in kubeconfig) desired.errors.push(kubeconfig.error);
-  else desired.files.push(kubeconfig);
+  // Thick: the daemon uses its own in-cluster client, so no kubeconfig.
+  const kubeconfig = o.mode === 'thick' ? undefined : desiredKubeconfig(obs, o, env);
+  if (kubeconfig && 'error' in kubeconfig) desired.errors.push(kubeconfig.error);
+  else if (kubeconfig) desired.files.push(kubeconfig);
   let next = last;
   if (obs.nonAuto) next = desiredNonAuto(obs.nonAuto, o, last, desired);
   else if (obs.selection) next = desiredAuto(obs.selection, o, last, desired);
@@ -189,7 +209,11 @@ export function desiredState(obs: Observation, o: DesiredSettings, env: Kubeconf
     notReady(obs.readiness, o, last, desired);
     next = last;
   }
-  if ('error' in kubeconfig) {
+  if (obs.daemon && !obs.daemon.ready && !desired.fatal && !desired.waiting) {
+    daemonDown(obs.daemon, o, last, desired);
+    next = last;
+  }
+  if (kubeconfig && 'error' in kubeconfig) {
     withholdConfig(desired);
     next = last;
   }

@@ -19,7 +19,7 @@ export type RenderOptions = Pick<
   | 'multusKubeconfigFileHost'
 >;
 
-interface RenderedConfig {
+export interface RenderedConfig {
   /** 00-multus.conf or 00-multus.conflist. */
   fileName: string;
   /** The twin that must not exist beside it (it would sort first). */
@@ -51,7 +51,7 @@ export function mergeCapabilities(master: JsonObject, isList: boolean): JsonObje
   return merged;
 }
 
-function effectiveCniVersion(master: JsonObject, masterName: string, o: RenderOptions): string {
+export function effectiveCniVersion(master: JsonObject, masterName: string, o: Pick<Options, 'cniVersion' | 'forceCniVersion'>): string {
   const own = String(master.cniVersion);
   if (o.cniVersion === '' || o.cniVersion === own) return own;
   if (o.forceCniVersion) return o.cniVersion;
@@ -75,28 +75,32 @@ function multusKeys(capabilities: JsonObject, o: RenderOptions): JsonObject {
   return keys;
 }
 
+/** The network's name: multus-cni-network, or the master's with --override-network-name. */
+export function networkName(masterName: string, master: JsonObject, o: Pick<Options, 'overrideNetworkName'>): string {
+  if (!o.overrideNetworkName) return DEFAULT_NETWORK_NAME;
+  if (typeof master.name !== 'string' || master.name === '') {
+    throw new RenderError(`${masterName}: --override-network-name needs a string "name" in the master config`);
+  }
+  return master.name;
+}
+
+/** The master as the first delegate, at the config's cniVersion. */
+export function masterDelegate(master: JsonObject, cniVersion: string): JsonObject {
+  return cniVersion === master.cniVersion ? master : { ...master, cniVersion };
+}
+
+/** A .conflist of one plugin from cniVersion 1.0.0 on, else a .conf. */
+export function wrapPlugin(cniVersion: string, name: string, type: string, plugin: JsonObject): RenderedConfig {
+  if (usesConflist(cniVersion)) {
+    return { fileName: CONFLIST_NAME, twinName: CONF_NAME, content: formatJson({ cniVersion, name, plugins: [{ type, ...plugin }] }) };
+  }
+  return { fileName: CONF_NAME, twinName: CONFLIST_NAME, content: formatJson({ cniVersion, name, type, ...plugin }) };
+}
+
 /** Renders the Multus config for a master (already validated by master.ts). */
 export function renderMultusConfig(masterName: string, master: JsonObject, o: RenderOptions): RenderedConfig {
   const cniVersion = effectiveCniVersion(master, masterName, o);
-  let name = DEFAULT_NETWORK_NAME;
-  if (o.overrideNetworkName) {
-    if (typeof master.name !== 'string' || master.name === '') {
-      throw new RenderError(`${masterName}: --override-network-name needs a string "name" in the master config`);
-    }
-    name = master.name;
-  }
-  const delegate: JsonObject = cniVersion === master.cniVersion ? master : { ...master, cniVersion };
-  const plugin: JsonObject = { ...multusKeys(mergeCapabilities(master, masterName.endsWith('.conflist')), o), delegates: [delegate] };
-  if (usesConflist(cniVersion)) {
-    return {
-      fileName: CONFLIST_NAME,
-      twinName: CONF_NAME,
-      content: formatJson({ cniVersion, name, plugins: [{ type: 'multus', ...plugin }] }),
-    };
-  }
-  return {
-    fileName: CONF_NAME,
-    twinName: CONFLIST_NAME,
-    content: formatJson({ cniVersion, name, type: 'multus', ...plugin }),
-  };
+  const name = networkName(masterName, master, o);
+  const plugin: JsonObject = { ...multusKeys(mergeCapabilities(master, masterName.endsWith('.conflist')), o), delegates: [masterDelegate(master, cniVersion)] };
+  return wrapPlugin(cniVersion, name, 'multus', plugin);
 }

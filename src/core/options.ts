@@ -53,6 +53,13 @@ export interface Options {
   events: boolean;
   /** Evict the pods of this node that started before the Multus config was in place. */
   repairPods: boolean;
+  /** thin: the multus plugin does the work; thick: multus-shim hands it to multus-daemon. */
+  mode: 'thin' | 'thick';
+  multusShimBinFile: string;
+  /** Thick: where this program reaches the daemon's multus.sock. */
+  daemonSocketDir: string;
+  /** Thick: the same dir as the host (the shim) sees it. */
+  daemonSocketDirHost: string;
 }
 
 /** What the environment (downward API, in-cluster service env) supplies. */
@@ -128,6 +135,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'resync-interval', key: 'resyncIntervalSeconds', kind: 'seconds', default: 60, help: 'seconds between full re-checks, a safety net for lost filesystem events' },
   { flag: 'node-ready-taint', key: 'nodeReadyTaint', kind: 'string', default: '', help: 'remove the NoSchedule taint with this key from this node once it is configured; put it back at once on invalidation and uninstall, remove it again once the config has held for 10 s (e.g. k8s.cni.cncf.io/multus-not-ready; "" = off)', env: ['NODE_NAME'] },
   { flag: 'events', key: 'events', kind: 'bool', default: true, help: 'record Kubernetes Events on this pod (config written, master switched, restored, invalidated, uninstall)', env: ['POD_NAME', 'POD_NAMESPACE'] },
+  { flag: 'mode', key: 'mode', kind: 'string', default: 'thin', help: 'thin: install multus and write a config of type multus; thick: install multus-shim and write a config of type multus-shim (no kubeconfig) once multus-daemon answers on its socket' },
+  { flag: 'multus-shim-bin-file', key: 'multusShimBinFile', kind: 'string', default: '/usr/src/multus-cni/bin/multus-shim', help: 'thick mode: the multus-shim binary to install' },
+  { flag: 'daemon-socket-dir', key: 'daemonSocketDir', kind: 'string', default: '/host/run/multus', help: "thick mode: the directory of multus-daemon's multus.sock as this container sees it; the config is written once the daemon answers there" },
+  { flag: 'daemon-socket-dir-host', key: 'daemonSocketDirHost', kind: 'string', default: '/run/multus', help: 'thick mode: the same directory as the host sees it, written as "daemonSocketDir" when it is not /run/multus' },
   { flag: 'repair-pods', key: 'repairPods', kind: 'bool', default: false, help: 'each time the Multus config comes into place, evict (rate-limited, through the Eviction API) the pods on this node that started before it without the secondary networks they asked for; one without a controller gets a Warning Event instead', env: ['NODE_NAME'] },
 ];
 
@@ -196,6 +207,13 @@ function validate(o: Options): void {
   }
   if (o.repairPods && o.once) {
     throw new UsageError('--repair-pods: evictions are paced over time, so the program must keep running (not with --once)');
+  }
+  if (o.mode !== 'thin' && o.mode !== 'thick') {
+    throw new UsageError(`--mode: "${String(o.mode)}" is not thin or thick`);
+  }
+  if (o.mode === 'thick' && o.renameConfFile) {
+    // multus-daemon looks for the master by its .conf/.conflist name at each start.
+    throw new UsageError('--mode: thick does not go with --rename-conf-file (multus-daemon would find no master config)');
   }
   if (o.resyncIntervalSeconds === 0) {
     throw new UsageError('--resync-interval: must be at least 1 second');

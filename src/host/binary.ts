@@ -16,7 +16,7 @@ function installedBinaryPath(cniBinDir: string, name = 'multus'): string {
 /** What to install: the source, its name in the bin dir, and the flag that names the source. */
 interface Binary {
   src: string;
-  name: 'multus' | 'passthru';
+  name: 'multus' | 'multus-shim' | 'passthru';
   flag: string;
 }
 
@@ -54,8 +54,11 @@ async function exists(path: string): Promise<boolean> {
  * optional (an image without it is skipped, logged once); a path given on
  * the command line must exist; an empty one turns it off.
  */
-async function binariesToInstall(o: Pick<Options, 'multusBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>, log: Logger): Promise<Binary[]> {
-  const out: Binary[] = [{ src: o.multusBinFile, name: 'multus', flag: '--multus-bin-file' }];
+async function binariesToInstall(o: Pick<Options, 'mode' | 'multusBinFile' | 'multusShimBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>, log: Logger): Promise<Binary[]> {
+  // Thick: the runtime calls multus-shim, which hands the call to multus-daemon.
+  const out: Binary[] = [o.mode === 'thick'
+    ? { src: o.multusShimBinFile, name: 'multus-shim', flag: '--multus-shim-bin-file' }
+    : { src: o.multusBinFile, name: 'multus', flag: '--multus-bin-file' }];
   if (o.passthruBinFile === '') {
     log.info('not installing the passthru plugin (--passthru-bin-file is empty)');
   } else if (!o.passthruBinFileGiven && !(await exists(o.passthruBinFile))) {
@@ -66,9 +69,9 @@ async function binariesToInstall(o: Pick<Options, 'multusBinFile' | 'passthruBin
   return out;
 }
 
-type BinarySettings = Pick<Options, 'skipMultusBinaryCopy' | 'dryRun' | 'cniBinDir' | 'multusBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>;
+type BinarySettings = Pick<Options, 'skipMultusBinaryCopy' | 'dryRun' | 'cniBinDir' | 'mode' | 'multusBinFile' | 'multusShimBinFile' | 'passthruBinFile' | 'passthruBinFileGiven'>;
 
-/** Installs multus and passthru (unless --skip-multus-binary-copy), or says what it would install (--dry-run). */
+/** Installs multus (multus-shim in thick mode) and passthru (unless --skip-multus-binary-copy), or says what it would install (--dry-run). */
 export async function installBinaries(o: BinarySettings, log: Logger): Promise<void> {
   if (o.skipMultusBinaryCopy) {
     log.info('not installing the multus and passthru binaries (--skip-multus-binary-copy)');

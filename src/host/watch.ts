@@ -9,6 +9,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { stat } from '../base/file-calls.js';
 import type { Options } from '../core/options.js';
 import type { Logger } from '../observe/log.js';
+import { daemonSocketPath } from './daemon-socket.js';
 
 /** Wakes a waiting loop; kicks in a burst coalesce into one wake-up. */
 export class Trigger {
@@ -182,15 +183,17 @@ async function inodeOf(path: string): Promise<number> {
   }
 }
 
-type WatchSettings = Pick<Options, 'multusConfFile' | 'multusAutoconfigDir' | 'cniConfDir' | 'serviceAccountDir' | 'readinessIndicatorFile'>;
+type WatchSettings = Pick<Options, 'multusConfFile' | 'multusAutoconfigDir' | 'cniConfDir' | 'serviceAccountDir' | 'readinessIndicatorFile' | 'mode' | 'daemonSocketDir'>;
 
 /** What to watch for these options. */
 export function watchTargets(o: WatchSettings, kubeconfigDir: string, caFile: string): WatchTargets {
   const auto = o.multusConfFile === 'auto';
+  const thick = o.mode === 'thick';
   return {
-    configDirs: [...new Set([...(auto ? [o.multusAutoconfigDir] : []), o.cniConfDir, kubeconfigDir])],
+    // Thick: no kubeconfig; the daemon's socket instead, so its coming and going wakes the loop.
+    configDirs: [...new Set([...(auto ? [o.multusAutoconfigDir] : []), o.cniConfDir, ...(thick ? [] : [kubeconfigDir])])],
     files: auto ? [] : [o.multusConfFile],
     secretDirs: [o.serviceAccountDir, ...(caFile ? [dirname(caFile)] : [])],
-    maybePaths: o.readinessIndicatorFile ? [o.readinessIndicatorFile] : [],
+    maybePaths: [...(o.readinessIndicatorFile ? [o.readinessIndicatorFile] : []), ...(thick ? [daemonSocketPath(o.daemonSocketDir)] : [])],
   };
 }

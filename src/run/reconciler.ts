@@ -9,6 +9,7 @@ import { describeFsError, messageOf } from '../base/errors.js';
 import { modeOf, readTextIfExists, removeIfExists, writeFileAtomic } from '../host/files.js';
 import { outrankingOf, tamperingOf } from '../host/conf-dir.js';
 import { describeFight, describeTampering, type Tampering } from '../core/other-writer.js';
+import { probeDaemon } from '../host/daemon-socket.js';
 import { observeReadiness, readCandidates, readConfigText, readServiceAccount, type ServiceAccount } from '../host/read.js';
 import { kubeconfigNeedsYamlLibrary, onlyTokenDiffers, type YamlStringify } from '../core/kubeconfig.js';
 import type { Logger } from '../observe/log.js';
@@ -18,7 +19,7 @@ import { NO_OBSERVER, type FileKind, type Observer } from '../observe/observer.j
 import type { Environment, Options } from '../core/options.js';
 
 /** What the reconciler reads: what it observes, the dirs it creates, and what the desired state reads. */
-type ReconcilerSettings = DesiredSettings & Pick<Options, 'serviceAccountDir' | 'readinessIndicatorFile' | 'multusConfFile' | 'multusCniConfDir'>;
+type ReconcilerSettings = DesiredSettings & Pick<Options, 'serviceAccountDir' | 'readinessIndicatorFile' | 'multusConfFile' | 'multusCniConfDir' | 'daemonSocketDir' | 'dryRun'>;
 type ReconcilerEnv = KubeconfigEnv & Pick<Environment, 'kubeCaFile'>;
 
 /** Gives the token the kubeconfig carries, from the mounted service account just read. */
@@ -79,7 +80,11 @@ export class Reconciler {
       serviceAccount = { error: messageOf(err) };
     }
     const yaml = await this.yamlFor(serviceAccount);
-    const readiness = o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {};
+    const readiness = {
+      ...(o.readinessIndicatorFile ? { readiness: await observeReadiness(o.readinessIndicatorFile) } : {}),
+      // --dry-run shows the config a run would write once the daemon answers.
+      ...(o.mode === 'thick' && !o.dryRun ? { daemon: await probeDaemon(o.daemonSocketDir) } : {}),
+    };
     if (o.multusConfFile !== 'auto') {
       return { serviceAccount, ...yaml, ...readiness, nonAuto: { path: o.multusConfFile, ...(await readConfigText(o.multusConfFile)) } };
     }
@@ -204,7 +209,8 @@ export class Reconciler {
   /** Creates the directories written into; gives the faults, naming each dir. */
   private async ensureDirs(): Promise<string[]> {
     const faults: string[] = [];
-    for (const dir of [this.o.cniConfDir, dirname(kubeconfigPath(this.o)), this.o.multusCniConfDir]) {
+    const kubeconfigDir = this.o.mode === 'thick' ? [] : [dirname(kubeconfigPath(this.o))];
+    for (const dir of [this.o.cniConfDir, ...kubeconfigDir, this.o.multusCniConfDir]) {
       await fsp.mkdirRecursive(dir).catch((err: unknown) => faults.push(`${dir}: cannot create the directory: ${describeFsError(err)}`));
     }
     return faults;

@@ -16,6 +16,7 @@ import { RENAMED_SUFFIX } from '../core/master.js';
 import type { Environment, Options } from '../core/options.js';
 import { fanOut, type Observer } from '../observe/observer.js';
 import { Reconciler } from './reconciler.js';
+import { reconcileWaitMs } from '../core/daemon.js';
 import { Stats } from '../observe/stats.js';
 import { printPlan } from './dry-run.js';
 import { FIRST_TOKEN_WAIT_MS, startTokens } from './token-choice.js';
@@ -98,7 +99,7 @@ export async function run(o: Options, env: Environment, log: Logger): Promise<vo
     }
   }
   // Asked before the binary is installed, so the answer overlaps the copy.
-  const tokens = await startTokens(o, env, reconciler, trigger, log);
+  const tokens = o.mode === 'thick' ? { note: 'thick mode: no kubeconfig (multus-daemon uses its own in-cluster client)' } : await startTokens(o, env, reconciler, trigger, log);
   await installBinaries(o, log);
   // The first config waits at most this long on the API server.
   await tokens.source?.firstAnswer(FIRST_TOKEN_WAIT_MS);
@@ -216,7 +217,7 @@ async function firstInstall(l: Loop): Promise<{ master: string | undefined } | '
     }
     const left = deadline - Date.now();
     if (left <= 0) {
-      const what = desired.waitingFor === 'readiness' ? 'the default network not ready' : 'no master config';
+      const what = TIMED_OUT[desired.waitingFor ?? 'master'];
       throw new JobError(`${what} after ${o.masterCniWaitTimeoutSeconds} s (--master-cni-wait-timeout): waited for ${desired.waiting}`);
     }
     if (loggedWait === '') {
@@ -228,10 +229,14 @@ async function firstInstall(l: Loop): Promise<{ master: string | undefined } | '
       log.info(`waiting for ${desired.waiting}`, { timeoutSeconds: Math.ceil(left / 1000) });
     }
     // Also re-checks on the resync timer, in case an event is lost.
-    await trigger.wait(Math.min(left, o.resyncIntervalSeconds * 1000));
+    await trigger.wait(Math.min(left, reconcileWaitMs(desired.waitingFor, o.resyncIntervalSeconds)));
     if (l.stop.signal) return 'stopped';
   }
 }
+
+/** What a wait is for: at start (after the timeout), and while running. */
+const TIMED_OUT = { master: 'no master config', readiness: 'the default network not ready', daemon: 'multus-daemon not answering' } as const;
+const WAITING = { master: 'no master config', readiness: 'the default network is not ready', daemon: 'multus-daemon does not answer' } as const;
 
 /** How long a master that turned invalid gets to finish being written. */
 const SETTLE_MS = 250;
@@ -248,13 +253,13 @@ function readsInvalid(planned: Desired, master: string): boolean {
 /** The watch loop: reconcile on every event and on the slow resync timer. */
 async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
   const { o, reconciler, trigger, stop, heartbeat, log } = l;
-  const resyncMs = o.resyncIntervalSeconds * 1000;
   log.info('watching for changes', { resyncSeconds: o.resyncIntervalSeconds });
   let lastStatus = '';
   let inUse = master;
+  let nextWaitMs = o.resyncIntervalSeconds * 1000;
   for (;;) {
     heartbeat.beat();
-    await trigger.wait(resyncMs);
+    await trigger.wait(nextWaitMs);
     if (stop.signal) return;
     let desired: Desired;
     try {
@@ -273,14 +278,15 @@ async function keepTrue(l: Loop, master: string | undefined): Promise<void> {
       continue;
     }
     if (desired.errors.length === 0) inUse = desired.master ?? inUse;
+    nextWaitMs = reconcileWaitMs(desired.waitingFor, o.resyncIntervalSeconds);
     // Faults and waits while running keep the last good files; each is logged once.
     const status = desired.errors.length > 0 ? `error:${desired.errors.join('; ')}` : desired.waiting ? `waiting:${desired.waiting}` : 'ok';
     if (status === lastStatus) continue;
     if (desired.errors.length > 0) {
       log.error('cannot reconcile; keeping the last good files', { error: desired.errors.join('; ') });
     } else if (desired.waiting) {
-      const kept = o.cleanupConfigOnExit ? 'invalidated the Multus config so no pod starts without its default network' : 'keeping the last Multus config';
-      log.warn(`${desired.waitingFor === 'readiness' ? 'the default network is not ready' : 'no master config'}: ${kept}; waiting for ${desired.waiting}`);
+      const kept = o.cleanupConfigOnExit && desired.waitingFor !== 'daemon' ? 'invalidated the Multus config so no pod starts without its default network' : 'keeping the last Multus config';
+      log.warn(`${WAITING[desired.waitingFor ?? 'master']}: ${kept}; waiting for ${desired.waiting}`);
     } else if (lastStatus !== '') {
       log.info('the node is configured again', { master: desired.master });
     }

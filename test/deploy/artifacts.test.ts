@@ -401,6 +401,117 @@ describe('the repair-pods component', () => {
   });
 });
 
+// The thick component: upstream's multus-daemon beside the program
+// (--mode=thick), applied here to the base DaemonSet as kustomize would.
+describe('the thick component', () => {
+  const DIR = path.join(MANIFESTS, 'thick');
+  const component = (): Obj => parseFile(path.join(DIR, 'kustomization.yaml'))[0]!;
+  const componentObjects = (): Obj[] => (component().resources as string[]).flatMap((f) => parseFile(path.join(DIR, f)));
+  /** The base DaemonSet's pod spec with the component's JSON patch applied (add ops only, as it uses). */
+  const podSpec = (): Obj => {
+    const ds = structuredClone(daemonSet());
+    for (const op of parse(component().patches[0].patch as string) as Obj[]) {
+      expect(op.op).toBe('add');
+      const keys = (op.path as string).split('/').slice(1);
+      const last = keys.pop()!;
+      const parent = keys.reduce((o: Obj, k) => o[k] as Obj, ds);
+      if (last === '-') (parent as unknown as unknown[]).push(op.value);
+      else parent[last] = op.value;
+    }
+    return ds.spec.template.spec as Obj;
+  };
+  const ours = (): Obj => (podSpec().containers as Obj[])[0]!;
+  const daemon = (): Obj => (podSpec().containers as Obj[]).find((c) => c.name === 'multus-daemon')!;
+  const daemonConfig = (): Obj => JSON.parse(componentObjects().find((o) => o.kind === 'ConfigMap')!.data['daemon-config.json'] as string) as Obj;
+  /** Where a container sees a path: the host path (hostPath), `emptyDir`, or `configMap:<name>`. */
+  const backing = (c: Obj, containerPath: string): string | undefined => {
+    const volumes = new Map<string, Obj>((podSpec().volumes as Obj[]).map((v) => [v.name as string, v]));
+    let best: { mount: string; m: Obj } | undefined;
+    for (const m of c.volumeMounts as Obj[]) {
+      const mount = (m.mountPath as string).replace(/\/+$/, '');
+      if ((containerPath === mount || containerPath.startsWith(`${mount}/`)) && (!best || mount.length > best.mount.length)) best = { mount, m };
+    }
+    if (!best) return undefined;
+    const v = volumes.get(best.m.name as string)!;
+    if (v.emptyDir) return 'emptyDir';
+    if (v.configMap) return `configMap:${v.configMap.name as string}`;
+    return path.posix.join(v.hostPath.path as string, containerPath.replace(/\/+$/, '').slice(best.mount.length));
+  };
+
+  it('is a Component that keeps the program as containers/0 and adds --mode=thick, a flag it accepts', () => {
+    expect(component().kind).toBe('Component');
+    expect(ours().name).toBe('kube-multus');
+    const o = options(ours().args as string[]);
+    expect(o.mode).toBe('thick');
+    expect(o.cleanupConfigOnExit).toBe(true);
+    expect(options(dsArgs()).mode).toBe('thin');
+  });
+
+  it('runs upstream\'s thick image of the release the Dockerfile pins, as multus-daemon', () => {
+    expect(daemon().image).toBe(`ghcr.io/k8snetworkplumbingwg/multus-cni:${multusVersion()}-thick`);
+    expect(daemon().command).toEqual(['/usr/src/multus-cni/bin/multus-daemon']);
+    expect(daemon().env).toContainEqual({ name: 'MULTUS_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+  });
+
+  it('the program asks the socket the daemon listens on, and the shim gets that dir as the host sees it', () => {
+    const o = options(ours().args as string[]);
+    const cfg = daemonConfig();
+    const daemonSide = backing(daemon(), cfg.socketDir as string);
+    expect(daemonSide).toBe(path.posix.join(o.daemonSocketDirHost));
+    expect(backing(ours(), o.daemonSocketDir)).toBe(daemonSide);
+    // Read-only is enough to connect to a socket; not /run/multus itself, which the daemon recreates at start.
+    const mount = (ours().volumeMounts as Obj[]).find((m) => o.daemonSocketDir.startsWith(`${m.mountPath as string}/`) && m.name === 'host-run')!;
+    expect(mount.readOnly).toBe(true);
+    expect(backing(ours(), mount.mountPath as string)).toBe('/run');
+  });
+
+  it('the daemon writes its own 00-multus.conf on a pod-local emptyDir, reads the master where the program does, runs delegates from the host\'s bin dir', () => {
+    const o = options(ours().args as string[]);
+    const cfg = daemonConfig();
+    expect(cfg.multusConfigFile).toBe('auto');
+    expect(backing(daemon(), cfg.cniConfigDir as string)).toBe('emptyDir');
+    expect(backing(daemon(), cfg.multusAutoconfigDir as string)).toBe(hostPathOf(o.multusAutoconfigDir));
+    expect((daemon().volumeMounts as Obj[]).find((m) => m.mountPath === cfg.multusAutoconfigDir)?.readOnly).toBe(true);
+    expect(backing(daemon(), hostPathOf(o.cniBinDir)!)).toBe(hostPathOf(o.cniBinDir));
+    expect(backing(daemon(), '/etc/cni/net.d/multus.d/daemon-config.json')).toBe('configMap:multus-daemon-config');
+    expect(backing(daemon(), cfg.chrootDir as string)).toBe('/');
+    // The daemon names the host paths it needs by the host's names (kubelet's pods, netns, Multus' caches).
+    for (const p of ['/var/lib/kubelet', '/run/netns', '/var/lib/cni/multus', '/run/k8s.cni.cncf.io', '/etc/cni/multus/net.d']) expect(backing(daemon(), p)).toBe(p);
+  });
+
+  it('every mount names a volume of the pod, and no volume is added twice', () => {
+    const names = (podSpec().volumes as Obj[]).map((v) => v.name as string);
+    expect(new Set(names).size).toBe(names.length);
+    for (const c of podSpec().containers as Obj[]) for (const m of c.volumeMounts as Obj[]) expect(names).toContain(m.name);
+  });
+
+  it('hardened as far as the daemon allows: privileged (it runs the delegates), read-only root; the program stays unprivileged', () => {
+    expect(daemon().securityContext).toEqual({ privileged: true, readOnlyRootFilesystem: true });
+    expect(ours().securityContext).toEqual(container().securityContext);
+    expect(daemon().resources).toEqual({ requests: { cpu: '100m', memory: '50Mi' }, limits: { cpu: '100m', memory: '50Mi' } });
+    expect(podSpec().hostPID).toBe(true);
+  });
+
+  it('grants the daemon\'s informer list and watch on pods, bound to the service account', () => {
+    const sa = one('ServiceAccount');
+    const role = componentObjects().find((o) => o.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
+    const binding = componentObjects().find((o) => o.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+  });
+
+  it('the chart renders the same from thick.enabled (off by default): image, daemon config, flag', () => {
+    const CHART = path.join(ROOT, 'charts/multus-entrypoint');
+    const v = parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Obj;
+    expect(v.thick.enabled).toBe(false);
+    expect(`${v.thick.image.repository as string}:${v.thick.image.tag as string}`).toBe(daemon().image);
+    expect(v.thick.resources).toEqual(daemon().resources);
+    expect(JSON.parse(fs.readFileSync(path.join(CHART, 'files/daemon-config.json'), 'utf8'))).toEqual(daemonConfig());
+    expect(fs.readFileSync(path.join(CHART, 'templates/daemonset.yaml'), 'utf8')).toMatch(/if \.Values\.thick\.enabled }}\n\s+- "--mode=thick"/);
+  });
+});
+
 // The chart's defaults against manifests/ without helm (the e2e suite
 // renders the chart and compares every object): the parts copied verbatim.
 describe('the Helm chart', () => {
@@ -545,9 +656,11 @@ describe('the Multus release', () => {
     expect(listed.status).toBe(0);
     const files = listed.stdout.split('\0').filter((f) => f && f !== 'Dockerfile' && f !== 'package-lock.json' && !f.endsWith('.md'));
     expect(files.length).toBeGreaterThan(100);
+    // The thick daemon's image is upstream's of the same release: kept in step by 'the thick component' above.
+    const thickTag = `${version}-thick`;
     const naming = files.filter((f) => {
       const file = path.join(ROOT, f);
-      return fs.existsSync(file) && fs.statSync(file).isFile() && pinned.test(fs.readFileSync(file, 'utf8'));
+      return fs.existsSync(file) && fs.statSync(file).isFile() && pinned.test(fs.readFileSync(file, 'utf8').split(thickTag).join(''));
     });
     expect(naming).toEqual([]);
   });
@@ -583,6 +696,12 @@ describe('the Dockerfile', () => {
     const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
     const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === DEFAULTS.multusBinFile);
     expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus']);
+  });
+
+  it.each(['default', 'crio'])('%s image: multus-shim (thick mode) lands where --multus-shim-bin-file points by default', (which) => {
+    const stage = which === 'default' ? runtime : stages.find((s) => s.name === 'crio')!;
+    const bin = copies(stage).find((c) => c.from === 'multus' && c.dest === DEFAULTS.multusShimBinFile);
+    expect(bin?.sources).toEqual(['/usr/src/multus-cni/bin/multus-shim']);
   });
 
   it.each(['default', 'crio'])('%s image: the passthru plugin lands where --passthru-bin-file points by default', (which) => {

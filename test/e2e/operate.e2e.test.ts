@@ -129,6 +129,7 @@ e2eDescribe('operate: Helm chart, startup taint policy, Events (real API server)
     helmRun(['lint', CHART, '--strict', '--namespace', NS]);
     helmRun(['lint', CHART, '--strict', '--namespace', NS, '--set', 'nodeReadyTaint.enabled=true']);
     helmRun(['lint', CHART, '--strict', '--namespace', NS, '--set', 'repairPods.enabled=true']);
+    helmRun(['lint', CHART, '--strict', '--namespace', NS, '--set', 'thick.enabled=true']);
   });
 
   // Whole objects, both ways: a field added to manifests/ and not to the
@@ -147,6 +148,22 @@ e2eDescribe('operate: Helm chart, startup taint policy, Events (real API server)
     const chart = byKey(helmTemplate('repairPods.enabled=true'));
     expect(chart).toEqual(byKey(kustomize(['repair-pods'])));
     expect(Object.keys(chart)).toEqual(expect.arrayContaining(['ValidatingAdmissionPolicy//multus-repair-pods', 'ValidatingAdmissionPolicyBinding//multus-repair-pods']));
+  });
+
+  it('chart: with thick.enabled, the same objects as manifests/ with the thick component, which the API server accepts', async () => {
+    const chart = byKey(helmTemplate('thick.enabled=true'));
+    const objects = kustomize(['thick']);
+    expect(chart).toEqual(byKey(objects));
+    expect(Object.keys(chart)).toEqual(expect.arrayContaining(['ConfigMap/kube-system/multus-daemon-config', 'ClusterRole//multus-thick', 'ClusterRoleBinding//multus-thick']));
+    // The suite's API server runs without --allow-privileged (a real
+    // cluster's allows it): the daemon's `privileged` is taken out here, so
+    // everything else of the pod spec is checked by a server-side dry run.
+    const client = KubernetesObjectApi.makeApiClient(kc);
+    for (const o of objects.filter((x) => x.kind !== 'CustomResourceDefinition')) {
+      const copy = JSON.parse(JSON.stringify(o)) as Obj;
+      if (copy.kind === 'DaemonSet') for (const c of copy.spec.template.spec.containers as Obj[]) delete c.securityContext.privileged;
+      await client.patch(copy, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    }
   });
 
   it('chart: values reach the objects (image, extra flags, health port, scheduling, resources)', () => {

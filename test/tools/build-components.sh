@@ -4,6 +4,10 @@
 #   - Multus $MULTUS_VERSION: multus, passthru, install_multus and
 #     thin_entrypoint (the upstream peer), and multus-shim (for the image
 #     stand-in's layout: upstream's bin/ has it);
+#   - Multus $MULTUS_VERSION's thick plugin (asked for by name, multus-thick):
+#     multus-daemon and multus-shim of the same module version, and
+#     upstream's multus-daemonset-thick.yml (the real-node thick peer),
+#     cached apart from the thin binaries;
 #   - Kubernetes $K8S_VERSION: kube-apiserver, kube-controller-manager,
 #     kube-scheduler, kubelet and kubectl (one wrapper module, one build);
 #   - helm $HELM_VERSION (only with BUILD_HELM=1 or when asked for by name);
@@ -12,7 +16,7 @@
 # Binaries are cached outside the repository, keyed by version, so CI and
 # later sessions reuse them. Prints the cache directory on stdout.
 #
-# Usage: build-components.sh [multus] [kubernetes] [helm] [kwok]   (default: multus kubernetes)
+# Usage: build-components.sh [multus] [multus-thick] [kubernetes] [helm] [kwok]   (default: multus kubernetes)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -67,6 +71,26 @@ build_multus() {
     cp "$src/LICENSE" "$dir/LICENSE"
     cp "$src/deployments/multus-daemonset.yml" "$dir/multus-daemonset.yml"
     chmod u+w "$dir/LICENSE" "$dir/multus-daemonset.yml"
+  )
+}
+
+build_multus_thick() {
+  local dir="$CACHE/multus-thick-$MULTUS_VERSION" mod=gopkg.in/k8snetworkplumbingwg/multus-cni.v4
+  local cmds=(multus-daemon multus-shim)
+  have_all "$dir" "${cmds[@]}" && [ -f "$dir/multus-daemonset-thick.yml" ] && return 0
+  log "building multus-daemon and multus-shim $MULTUS_VERSION into $dir"
+  local work="$CACHE/src/multus-thick-$MULTUS_VERSION"
+  rm -rf "$work"; mkdir -p "$work" "$dir"
+  (
+    cd "$work"
+    go mod init example.invalid/multus-thick-wrapper >/dev/null 2>&1
+    { printf 'package main\n\nimport (\n'; for c in "${cmds[@]}"; do printf '\t_ "%s/cmd/%s"\n' "$mod" "$c"; done; printf ')\n'; } > tools.go
+    go get "$mod@$MULTUS_VERSION" >&2
+    go mod tidy >&2
+    go build -o "$dir/" "${cmds[@]/#/$mod/cmd/}"
+    local src; src=$(go list -m -f '{{.Dir}}' "$mod")
+    cp "$src/deployments/multus-daemonset-thick.yml" "$dir/multus-daemonset-thick.yml"
+    chmod u+w "$dir/multus-daemonset-thick.yml"
   )
 }
 
@@ -142,6 +166,7 @@ build_kwok() {
 }
 
 wants multus && build_multus
+wants multus-thick && build_multus_thick
 wants kubernetes && build_kubernetes
 wants helm && build_helm
 wants kwok && build_kwok

@@ -125,4 +125,41 @@ describe('desiredState', () => {
     const bad = desiredState({ serviceAccount: sa, nonAuto: { path: '/src/70-multus.conf', text: 'nope' } }, o, env, undefined).desired;
     expect(bad.errors).toEqual(['/src/70-multus.conf (--multus-conf-file): not a JSON object']);
   });
+
+  describe('thick mode (--mode=thick)', () => {
+    const up = { socket: '/s/multus.sock', ready: true };
+    const down = { socket: '/s/multus.sock', ready: false, why: 'connection refused' };
+
+    it('wants only the multus-shim config, no kubeconfig, once the daemon answers', () => {
+      const { o, env } = setup(['--mode=thick']);
+      const { desired, last } = desiredState({ serviceAccount: { error: 'no token' }, selection: found('10-b.conf'), daemon: up }, o, env, undefined);
+      expect(desired.errors).toEqual([]);
+      expect(desired.files.map((f) => [f.path, f.what])).toEqual([['/c/00-multus.conf', 'Multus config']]);
+      expect(JSON.parse(desired.files[0]!.content)).toMatchObject({ type: 'multus-shim', delegates: [bridge] });
+      expect(last?.fileName).toBe('00-multus.conf');
+    });
+
+    it('writes nothing while the daemon does not answer, and says what it waits for', () => {
+      const { o, env } = setup(['--mode=thick']);
+      const { desired, last } = desiredState({ serviceAccount: sa, selection: found('10-b.conf'), daemon: down }, o, env, undefined);
+      expect(desired.files).toEqual([]);
+      expect(desired.remove).toEqual([]);
+      expect(desired.waitingFor).toBe('daemon');
+      expect(desired.waiting).toBe('multus-daemon to answer on /s/multus.sock (--daemon-socket-dir): connection refused');
+      expect(last).toBeUndefined();
+    });
+
+    it('keeps the last config while the daemon is down, even with --cleanup-config-on-exit (the shim waits for it)', () => {
+      const { o, env } = setup(['--mode=thick', '--cleanup-config-on-exit']);
+      const last = { fileName: '00-multus.conf', content: 'LAST' };
+      const { desired } = desiredState({ serviceAccount: sa, selection: found('10-b.conf'), daemon: down }, o, env, last);
+      expect(desired.files).toEqual([{ path: '/c/00-multus.conf', content: 'LAST', mode: 0o600, what: 'Multus config' }]);
+    });
+
+    it('waits for the master first, as thin does', () => {
+      const { o, env } = setup(['--mode=thick']);
+      const { desired } = desiredState({ serviceAccount: sa, selection: none, daemon: down }, o, env, undefined);
+      expect(desired.waitingFor).toBe('master');
+    });
+  });
 });

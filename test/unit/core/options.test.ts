@@ -24,6 +24,16 @@ function usageError(...argv: string[]): string {
 }
 
 describe('parseCommandLine', () => {
+  it('--mode: thin by default, thick when asked; anything else names the flag', () => {
+    expect(options()).toMatchObject({ mode: 'thin', multusShimBinFile: '/usr/src/multus-cni/bin/multus-shim', daemonSocketDir: '/host/run/multus', daemonSocketDirHost: '/run/multus' });
+    expect(options('--mode=thick').mode).toBe('thick');
+    expect(usageError('--mode=thik')).toBe('--mode: "thik" is not thin or thick');
+    expect(usageError('--mode=')).toBe('--mode: "" is not thin or thick');
+    expect(usageError('--mode')).toBe('--mode: a value is required');
+    expect(usageError('--mode=thick', '--daemon-socket-dir=')).toBe('--daemon-socket-dir: must not be empty');
+    expect(usageError('--mode=thick', '--rename-conf-file')).toBe('--mode: thick does not go with --rename-conf-file (multus-daemon would find no master config)');
+  });
+
   it('has thin_entrypoint defaults', () => {
     expect(options()).toMatchObject({
       cniBinDir: '/host/opt/cni/bin',

@@ -42,7 +42,7 @@ describe('Trigger', () => {
 });
 
 describe('watchTargets', () => {
-  const o = { multusConfFile: 'auto', multusAutoconfigDir: '/host/auto', cniConfDir: '/host/net.d', serviceAccountDir: '/sa', readinessIndicatorFile: '' };
+  const o = { multusConfFile: 'auto', multusAutoconfigDir: '/host/auto', cniConfDir: '/host/net.d', serviceAccountDir: '/sa', readinessIndicatorFile: '', mode: 'thin' as const, daemonSocketDir: '/host/run/multus' };
   it('auto: the autoconfig dir, the conf dir and the kubeconfig dir; the service-account dir apart', () => {
     expect(watchTargets(o, '/host/net.d/multus.d', '')).toEqual({
       configDirs: ['/host/auto', '/host/net.d', '/host/net.d/multus.d'], files: [], secretDirs: ['/sa'], maybePaths: [],
@@ -51,6 +51,11 @@ describe('watchTargets', () => {
   it('each dir once; a non-auto source file; a CA elsewhere; the readiness file', () => {
     expect(watchTargets({ ...o, multusConfFile: '/image/70-multus.conf', multusAutoconfigDir: '/host/net.d', readinessIndicatorFile: '/run/flannel/subnet.env' }, '/host/net.d/multus.d', '/ca/ca.crt')).toEqual({
       configDirs: ['/host/net.d', '/host/net.d/multus.d'], files: ['/image/70-multus.conf'], secretDirs: ['/sa', '/ca'], maybePaths: ['/run/flannel/subnet.env'],
+    });
+  });
+  it('thick: no kubeconfig dir; the daemon\'s socket, which may not exist yet', () => {
+    expect(watchTargets({ ...o, mode: 'thick' }, '/host/net.d/multus.d', '')).toEqual({
+      configDirs: ['/host/auto', '/host/net.d'], files: [], secretDirs: ['/sa'], maybePaths: ['/host/run/multus/multus.sock'],
     });
   });
 });
