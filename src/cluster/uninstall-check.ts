@@ -44,7 +44,7 @@ const GRACE_MARGIN_SECONDS = 5;
 const ATTEMPT_MS = 5000;
 /** A last attempt needs at least this long; less left of the budget and the check ends. */
 const MIN_ATTEMPT_MS = 1000;
-/** A wait spread within the budget shorter than this: the budget is spent, the check ends. */
+/** Retries are at least this far apart; less left of the budget than this and the check ends. */
 const MIN_WAIT_MS = 500;
 /** 1 s, 2 s, 4 s, 8 s (each within [d, 2d)), or what Retry-After asks. */
 const UNINSTALL_CHECK_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 8000, jitter: 1 };
@@ -173,9 +173,8 @@ export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOpt
     const retryAfterMs = lastErr instanceof Unanswered ? lastErr.retryAfterMs : undefined;
     // Spread within what is left (never all at its last moment, as a fleet
     // stopped together would be), so that one more attempt still fits.
-    const room = left() - MIN_ATTEMPT_MS;
-    const wait = waitWithinMs(backoffDelayMs(UNINSTALL_CHECK_BACKOFF, attempts, random, retryAfterMs), room, random);
-    if (room < 0 || wait < MIN_WAIT_MS) break;
+    const wait = waitWithinMs(backoffDelayMs(UNINSTALL_CHECK_BACKOFF, attempts, random, retryAfterMs), left() - MIN_ATTEMPT_MS, random, MIN_WAIT_MS);
+    if (wait === undefined) break;
     await clock.sleep(wait);
   }
   const last = lastErr instanceof Error ? lastErr.message : String(lastErr);

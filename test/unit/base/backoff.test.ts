@@ -79,16 +79,24 @@ describe('waitWithinMs (a retry that must fit before a deadline)', () => {
 
   it('a longer one (a Retry-After of 16 s with 24 s left) lands anywhere in the middle half of the room, never at its end', () => {
     const random = seededRandom(7);
-    const { min, max } = draws(5000, () => waitWithinMs(16_000, 24_000, random));
+    const { min, max } = draws(5000, () => waitWithinMs(16_000, 24_000, random)!);
     expect(min).toBeGreaterThanOrEqual(6000);
     expect(max).toBeLessThan(18_000);
     expect(min).toBeLessThan(6100);
     expect(max).toBeGreaterThan(17_900);
   });
 
-  it('no room: no wait', () => {
+  it('never under the minimum: then anywhere from it to the end of the room', () => {
+    const random = seededRandom(9);
+    const { min, max } = draws(5000, () => waitWithinMs(2000, 1450, random, 500)!);
+    expect(min).toBeGreaterThanOrEqual(500);
+    expect(max).toBeLessThanOrEqual(1450);
+  });
+
+  it('less room than the minimum (or none): no retry', () => {
+    expect(waitWithinMs(2000, 400, () => 0.5, 500)).toBeUndefined();
+    expect(waitWithinMs(2000, -300, () => 0.5)).toBeUndefined();
     expect(waitWithinMs(2000, 0, () => 0.5)).toBe(0);
-    expect(waitWithinMs(2000, -300, () => 0.5)).toBe(0);
   });
 });
 
