@@ -15,4 +15,8 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/cli/**/*.test.ts', '<rootDir>/test/deploy/**/*.test.ts', '<rootDir>/test/fleet/**/*.test.ts'],
   testTimeout: 60000,
+  // Two workers on CI's 2 cores: the test/cli suites mostly wait on the
+  // program's timers, so a second worker nearly halves the wall time (jest's
+  // default there is one).
+  maxWorkers: 2,
 };

@@ -9,4 +9,6 @@ export default {
   ...base,
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+  // Stryker runs its own test runners side by side; each one runs in band.
+  maxWorkers: 1,
 };

@@ -2,12 +2,12 @@
 // asks the API server (a stand-in over HTTPS on 127.0.0.1) for a token of
 // its service account bound to the Node, renews it, and falls back to the
 // mounted token, saying why once, when there is none.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { type FakeApi, type FakeApiOptions, NAMESPACE, NODE, POD, SERVICE_ACCOUNT, serviceAccountJwt, useFakeApi } from '../helpers/api-server.js';
-import { countMatches, killLeftovers, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { Finished, HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, runCommand, writeServiceAccount } from '../helpers/host-root.js';
+import { countMatches, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import type { Finished } from '../helpers/host-root.js';
+import { eventually, readOrUndefined, runCommand, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
 
 const MOUNTED = serviceAccountJwt({ pod: POD, node: NODE, tag: 'mounted' });
 const MOUNTED_2 = serviceAccountJwt({ pod: POD, node: NODE, tag: 'mounted-2' });
@@ -16,15 +16,9 @@ registerSecret(MOUNTED_2);
 const TOKEN_PATH = `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`;
 const FALLBACK = /the kubeconfig carries the mounted service-account token/;
 
-let h: HostRoot;
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
   await writeServiceAccount(h.saDir, MOUNTED, fake.tls.cert);
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
 });
 const fake = useFakeApi({ tls: true });
 

@@ -1,23 +1,14 @@
 // --cleanup-config-on-exit: on SIGTERM/SIGINT the command asks the API
 // server (a stand-in on 127.0.0.1) whether its DaemonSet remains. Restart:
 // everything stays. Uninstall: what it wrote goes. Exit 0 either way.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { DAEMONSET, type DaemonSetState, type FakeApi, NAMESPACE, POD, type PodState, selfSignedCert, useFakeApi } from '../helpers/api-server.js';
-import { killLeftovers, registerSecret, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
+import { registerSecret, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, listNames, readOrUndefined, TOKEN, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 const fake = useFakeApi();
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');

@@ -1,25 +1,19 @@
 // --restart-crio: `systemctl restart crio` once, after the first config is
 // written. A fake systemctl first on PATH records each call and whether the
 // config was already there; a failing one must not stop the program.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { editJson, killLeftovers, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
+import { editJson, startDaemon, stopDaemon, witnessSeen } from '../helpers/daemon.js';
+import { copyMaster, eventually, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
+const h = useHostRoot();
 let fakeBin: string;
 let record: string;
 beforeEach(async () => {
-  h = await makeHostRoot();
   fakeBin = join(h.root, 'fake-bin');
   record = join(h.root, 'systemctl-calls');
   await fsp.mkdir(fakeBin);
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
 });
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
@@ -48,7 +42,7 @@ describe('--restart-crio', () => {
     // Later writes do not restart it again.
     await editJson(master, (c) => { c.name = 'cbr1'; });
     await eventually(() => readOrUndefined(confPath()), (t) => t?.includes('"cbr1"') === true, 10_000, 'the edit');
-    await sleep(300);
+    await witnessSeen(run, h);
     expect(await calls()).toEqual(['restart crio config=yes']);
     await stopDaemon(run);
   });
@@ -56,7 +50,7 @@ describe('--restart-crio', () => {
   it('waits for the config before restarting when the master comes late', async () => {
     const env = await fakeSystemctl(0);
     const run = await startDaemon(h, ['--restart-crio'], env, /waiting for a valid/);
-    await sleep(200);
+    await witnessSeen(run, h);
     expect(await calls()).toEqual([]);
     await copyMaster(h, 'masters/87-podman-bridge.conf');
     await eventually(calls, (c) => c.length > 0, 10_000, 'the systemctl call');
@@ -87,7 +81,7 @@ describe('--restart-crio', () => {
   it('does not call systemctl without --restart-crio', async () => {
     await copyMaster(h, 'masters/10-flannel.conflist');
     const run = await startDaemon(h, [], await fakeSystemctl(0));
-    await sleep(200);
+    await witnessSeen(run, h);
     await stopDaemon(run);
     expect(await calls()).toEqual([]);
   });

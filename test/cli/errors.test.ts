@@ -2,18 +2,17 @@
 // trace, and the previous good config left in place. Between the good run
 // and the failing one the master changes, so a config written before the
 // failure would differ from the good one and be seen.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, makeHostRoot, readOrUndefined, runCommand, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, readOrUndefined, runCommand, TOKEN, useHostRoot } from '../helpers/host-root.js';
 import { editJson } from '../helpers/daemon.js';
 
-let h: HostRoot;
+const h = useHostRoot();
 let goodConfig: string;
 let goodKubeconfig: string;
 beforeEach(async () => {
-  h = await makeHostRoot();
   const master = await copyMaster(h, 'masters/10-flannel.conflist');
   expect((await runCommand([...h.args, '--once'], h.env)).code).toBe(0);
   goodConfig = (await readOrUndefined(join(h.confDir, '00-multus.conf')))!;
@@ -21,7 +20,6 @@ beforeEach(async () => {
   // Same cniVersion and name: every case below keeps its meaning.
   await editJson(master, (c) => { ((c.plugins as Record<string, unknown>[])[0]!.delegate as Record<string, unknown>).mtu = 1400; });
 });
-afterEach(async () => { await h.remove(); });
 
 interface Case {
   name: string;

@@ -4,23 +4,14 @@
 // uninstall cleanup; a repeat is an EventSeries, not a new Event; a token
 // rotation is a metric, not an Event; a refused or hanging events API is
 // logged once and never holds up the loop.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { NAMESPACE, POD, POD_UID, useFakeApi } from '../helpers/api-server.js';
-import { countMatches, expectNoSecrets, killLeftovers, registerSecret, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
+import { countMatches, expectNoSecrets, registerSecret, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { copyMaster, eventually, readOrUndefined, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 const fake = useFakeApi();

@@ -6,20 +6,15 @@
 // whose content is already right but whose mode is not gets its mode set in
 // place, not rewritten: a rename would make the runtime reload an unchanged
 // config.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { Finished, HostRoot } from '../helpers/host-root.js';
-import { COMMAND, copyMaster, eventually, makeHostRoot, runCommand, TOKEN } from '../helpers/host-root.js';
+import { startDaemon, stopDaemon } from '../helpers/daemon.js';
+import type { Finished } from '../helpers/host-root.js';
+import { COMMAND, copyMaster, eventually, runCommand, TOKEN, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => { h = await makeHostRoot(); });
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot();
 
 /** The mode as `ls -l` people write it: "0600". */
 const modeOf = async (path: string): Promise<string> => `0${((await fsp.stat(path)).mode & 0o7777).toString(8)}`;

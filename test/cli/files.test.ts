@@ -3,16 +3,13 @@
 // through a temporary file, fsync and rename (seen with strace), --dry-run
 // changes nothing at all, the binary is compared by content, and a master
 // that is a symbolic link to a valid file is taken.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { HostRoot } from '../helpers/host-root.js';
-import { COMMAND, copyMaster, listNames, makeHostRoot, readOrUndefined, runCommand, FIXTURES, TOKEN } from '../helpers/host-root.js';
+import { COMMAND, copyMaster, listNames, readOrUndefined, runCommand, FIXTURES, TOKEN, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => { h = await makeHostRoot(); });
-afterEach(async () => { await h.remove(); });
+const h = useHostRoot();
 
 const TEMP = '.multus-entrypoint-tmp.';
 const confPath = (): string => join(h.confDir, '00-multus.conf');

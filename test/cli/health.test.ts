@@ -1,24 +1,18 @@
 // --health-port: /healthz while the loop is alive, /readyz only while the
 // files on disk are what the program would write now. Over real HTTP.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort, killLeftovers, registerSecret, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, writeServiceAccount } from '../helpers/host-root.js';
+import { freePort, registerSecret, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { copyMaster, eventually, readOrUndefined, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
+const h = useHostRoot();
 let port: number;
 beforeEach(async () => {
-  h = await makeHostRoot();
   port = await freePort();
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
 });
 
 interface Answer { status: number; body: string }

@@ -1,16 +1,13 @@
 // One-shot install on a temporary host root: the built command as a child
 // process, real files, real signals.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, runCommand, start, FIXTURES, TOKEN } from '../helpers/host-root.js';
+import { copyMaster, eventually, listNames, readOrUndefined, runCommand, start, FIXTURES, TOKEN, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => { h = await makeHostRoot(); });
-afterEach(async () => { await h.remove(); });
+const h = useHostRoot();
 
 const noTemps = async (dir: string): Promise<string[]> => (await listNames(dir)).filter((n) => n.startsWith('.multus-entrypoint-tmp.'));
 

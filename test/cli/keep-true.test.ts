@@ -1,20 +1,14 @@
 // While running: the slow re-check catches what no event reports, and the
 // flags are applied again to every regeneration (nothing remembered from
 // the first one).
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { editJson, killLeftovers, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
+import { editJson, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { copyMaster, eventually, listNames, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => { h = await makeHostRoot(); });
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot();
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 const conflistPath = (): string => join(h.confDir, '00-multus.conflist');

@@ -1,22 +1,16 @@
 // GET /metrics on --health-port: the series an operator scrapes, changing
 // as the node changes. Real files, the real command, real HTTP.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { freePort, killLeftovers, registerSecret, startDaemon, stopDaemon, expectNoSecrets } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, writeServiceAccount } from '../helpers/host-root.js';
+import { freePort, registerSecret, startDaemon, stopDaemon, expectNoSecrets } from '../helpers/daemon.js';
+import { copyMaster, eventually, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
+const h = useHostRoot();
 let port: number;
 beforeEach(async () => {
-  h = await makeHostRoot();
   port = await freePort();
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
 });
 
 /** A token shaped like the API server's: a JWT whose claims say when it expires. */

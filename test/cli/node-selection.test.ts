@@ -4,22 +4,13 @@
 // pod for good, so the files go. An API server that does not answer (or
 // sheds load with 429/5xx) is asked again with jittered backoff, honouring
 // Retry-After, for the pod's grace period less 5 s before the check gives up.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { type FakeApiOptions, NODE, useFakeApi } from '../helpers/api-server.js';
-import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
+import { startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 const fake = useFakeApi();
 
 // The node-bound token is not what these tests are about.

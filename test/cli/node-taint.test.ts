@@ -3,13 +3,12 @@
 // for the 10 s hold-down, comes back at once when the config is invalidated
 // and on uninstall; other taints are left alone. A default network that
 // flaps costs a couple of node PATCHes, not one per flap.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FakeApi, NODE, type Taint, useFakeApi } from '../helpers/api-server.js';
-import { countMatches, killLeftovers, runDaemonToEnd, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
+import { countMatches, runDaemonToEnd, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { copyMaster, eventually, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
 
 const KEY = 'k8s.cni.cncf.io/multus-not-ready';
 const OURS: Taint = { key: KEY, effect: 'NoSchedule' };
@@ -18,15 +17,7 @@ const OTHER: Taint = { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' 
 /** The node as it registers: tainted by the kubelet (--register-with-taints), beside another taint. */
 const TAINTED = { nodeTaints: [OTHER, OURS] };
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 
 const fake = useFakeApi();
 const taints = (): Taint[] => fake.api.taints();

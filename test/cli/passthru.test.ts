@@ -2,25 +2,21 @@
 // install_multus does since v4.2.3 (NetworkAttachmentDefinitions may name it): same
 // atomic, streamed, skip-when-identical copy; the default source is
 // optional, a source given on the command line is not.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, listNames, makeHostRoot, runCommand } from '../helpers/host-root.js';
+import { listNames, runCommand, useHostRoot } from '../helpers/host-root.js';
 import { countMatches } from '../helpers/daemon.js';
 
 const DEFAULT_PASSTHRU = '/usr/src/multus-cni/bin/passthru';
 
-let h: HostRoot;
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let src: string;
 beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
   src = join(h.root, 'image/passthru');
   await fsp.writeFile(src, '#!/bin/sh\necho fake passthru\n', { mode: 0o755 });
 });
-afterEach(async () => { await h.remove(); });
 
 const installed = (): string => join(h.binDir, 'passthru');
 const temps = async (): Promise<string[]> => (await listNames(h.binDir)).filter((n) => n.startsWith('.multus-entrypoint-tmp.'));

@@ -3,25 +3,18 @@
 // master (its directory may not exist yet, as /run/flannel before flannel
 // starts); its removal while running counts like "no master". The slow
 // re-check is out of reach (startDaemon), so only watch events can pass.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, runCommand } from '../helpers/host-root.js';
+import { startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, readOrUndefined, runCommand, useHostRoot } from '../helpers/host-root.js';
 
 const INVALIDATED = '{Multus configuration intentionally invalidated to prevent pods from being scheduled.}\n';
 
-let h: HostRoot;
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let indicator: string;
 beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
   indicator = join(h.root, 'run/flannel/subnet.env');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
 });
 
 const config = (): Promise<string | undefined> => readOrUndefined(join(h.confDir, '00-multus.conf'));

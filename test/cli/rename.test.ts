@@ -1,23 +1,14 @@
 // --rename-conf-file: the master is renamed to <name>.old after the config
 // is written (so the runtime loads only Multus), and stays the master: edits
 // are followed, a later start finds it, an uninstall gives its name back.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { useFakeApi } from '../helpers/api-server.js';
-import { editJson, killLeftovers, replaceFile, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, listNames, makeHostRoot, readOrUndefined, FIXTURES } from '../helpers/host-root.js';
+import { editJson, replaceFile, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, listNames, readOrUndefined, FIXTURES, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 const fake = useFakeApi();
 
 const RENAME = '--rename-conf-file';

@@ -9,23 +9,18 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { kubeletPod, podStore, type PodStore } from '../helpers/api-pods.js';
 import { type FakeApi, NODE, startFakeApi } from '../helpers/api-server.js';
-import { freePort, killLeftovers, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, TOKEN } from '../helpers/host-root.js';
+import { freePort, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, TOKEN, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let api: FakeApi;
 let pods: PodStore;
 beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
   pods = podStore();
   api = await startFakeApi({ daemonSet: 'present', token: TOKEN, pods });
 });
 afterEach(async () => {
-  await killLeftovers();
   await api.close();
-  await h.remove();
 });
 
 const env = (): NodeJS.ProcessEnv => ({ ...h.env, ...api.env, NODE_NAME: NODE });

@@ -1,22 +1,13 @@
 // Someone else removes, renames or overwrites the files this program keeps:
 // the running command writes them back, says what happened, and says when
 // it keeps happening.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { countMatches, killLeftovers, sleep, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
+import { countMatches, startDaemon, stopDaemon, witnessSeen } from '../helpers/daemon.js';
+import { eventually, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 
@@ -76,7 +67,7 @@ describe('files changed by someone else', () => {
     await run.waitForLog(/restored the Multus config/);
     const writes = (): number => countMatches(run.stderr(), /wrote|updated|restored/);
     const before = writes();
-    await sleep(1000);
+    await witnessSeen(run, h);
     expect(writes()).toBe(before);
     await stopDaemon(run);
   });

@@ -1,23 +1,14 @@
 // Service-account token and CA rotation, done the way the kubelet updates a
 // projected volume (timestamped dir, "..data" symlink renamed over the old
 // one): the running command rewrites the kubeconfig.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { killLeftovers, registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../helpers/host-root.js';
+import { registerSecret, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, readOrUndefined, TOKEN, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
-beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
-});
-afterEach(async () => {
-  await killLeftovers();
-  await h.remove();
-});
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 
 interface Kubeconfig { token: string; ca: string }
 const kubeconfig = async (): Promise<Kubeconfig | undefined> => {

@@ -7,22 +7,17 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { createServer, get, type Server } from 'node:http';
 import { join } from 'node:path';
-import { freePort, killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, readOrUndefined } from '../helpers/host-root.js';
+import { freePort, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let socketDir: string;
 let daemon: Server | undefined;
 beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
   socketDir = join(h.root, 'run/multus');
 });
 afterEach(async () => {
-  await killLeftovers();
   await stopStandIn();
-  await h.remove();
 });
 
 async function startStandIn(): Promise<void> {

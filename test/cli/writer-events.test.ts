@@ -8,21 +8,16 @@ import * as fsp from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { type FakeApi, startFakeApi } from '../helpers/api-server.js';
-import { freePort, killLeftovers, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import type { HostRoot } from '../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot, TOKEN } from '../helpers/host-root.js';
+import { freePort, startDaemon, stopDaemon } from '../helpers/daemon.js';
+import { eventually, TOKEN, useHostRoot } from '../helpers/host-root.js';
 
-let h: HostRoot;
+const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let api: FakeApi;
 beforeEach(async () => {
-  h = await makeHostRoot();
-  await copyMaster(h, 'masters/10-flannel.conflist');
   api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
 });
 afterEach(async () => {
-  await killLeftovers();
   await api.close();
-  await h.remove();
 });
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');

@@ -1,9 +1,11 @@
 // The command left running on a temporary host root (the watch loop), and
 // what tests of a long-running process need beside host-root.ts: a clean
 // stop that checks the exit code and the token, free ports, log counting.
+// What a test leaves running is killed by useHostRoot() (host-root.ts).
 import { expect } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import type { Finished, HostRoot, Running } from './host-root.js';
 import { start, TOKEN } from './host-root.js';
 
@@ -13,23 +15,19 @@ import { start, TOKEN } from './host-root.js';
  */
 export const NO_RESYNC = '--resync-interval=3600';
 
-const alive = new Set<Running>();
+/** Where suites without useHostRoot() still import it from (it lives in host-root.ts). */
+export { killLeftovers } from './host-root.js';
 
 /** Starts the command and waits until it watches (or until `ready` is logged). */
 export async function startDaemon(h: HostRoot, flags: string[] = [], env: NodeJS.ProcessEnv = h.env, ready = /watching for changes/): Promise<Running> {
   const run = start([...h.args, NO_RESYNC, ...flags], env);
-  alive.add(run);
-  void run.exited.then(() => alive.delete(run));
   await run.waitForLog(ready);
   return run;
 }
 
 /** Runs the command until it exits by itself; no token in its output. */
 export async function runDaemonToEnd(h: HostRoot, flags: string[] = [], env: NodeJS.ProcessEnv = h.env): Promise<Finished> {
-  const run = start([...h.args, NO_RESYNC, ...flags], env);
-  alive.add(run);
-  const r = await run.exited;
-  alive.delete(run);
+  const r = await start([...h.args, NO_RESYNC, ...flags], env).exited;
   expectNoSecrets(r.stdout + r.stderr);
   return r;
 }
@@ -53,11 +51,18 @@ export async function stopDaemon(run: Running, signal: NodeJS.Signals = 'SIGTERM
   return r;
 }
 
-/** For afterEach: a failed test must not leave its process running. */
-export async function killLeftovers(): Promise<void> {
-  const left = [...alive];
-  for (const run of left) run.child.kill('SIGKILL');
-  await Promise.all(left.map((r) => r.exited));
+let witnesses = 0;
+
+/**
+ * For a check that something did NOT happen, instead of a fixed wait: the
+ * running program handles file changes in order, so once it logs skipping
+ * an unparsable master candidate written after the change, it has seen the
+ * change too. Leaves the witness file (it sorts first and is always skipped).
+ */
+export async function witnessSeen(run: Running, h: HostRoot): Promise<void> {
+  const name = `01-witness-${++witnesses}.conf`;
+  await fsp.writeFile(join(h.confDir, name), '{');
+  await run.waitForLog(new RegExp(`skipped a candidate master config .*${name.replace('.', '\\.')}`), 30_000);
 }
 
 export function countMatches(text: string, re: RegExp): number {

@@ -1,5 +1,8 @@
 // A temporary host root laid out like the DaemonSet's /host mounts, and the
 // built command run against it as a child process (real files, real signals).
+// Suites use it through useHostRoot(): a fresh root per test, removed after
+// it with every child the test started.
+import { afterEach, beforeEach } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,6 +56,43 @@ export async function makeHostRoot(): Promise<HostRoot> {
 }
 
 /**
+ * The host root as a per-test fixture: call at the top of a suite (before
+ * the suite's own beforeEach, which then sees the root), read it in a test.
+ * Each test gets a fresh root, with `master` (a file under test/fixtures)
+ * copied into its CNI config dir when given; after the test every child it
+ * started is killed and the root removed.
+ */
+export function useHostRoot(options: { master?: string } = {}): HostRoot {
+  let current: HostRoot | undefined;
+  beforeEach(async () => {
+    current = await makeHostRoot();
+    if (options.master !== undefined) await copyMaster(current, options.master);
+  });
+  afterEach(async () => {
+    await killLeftovers();
+    const removing = current;
+    current = undefined;
+    await removing?.remove();
+  });
+  const now = (): HostRoot => {
+    if (current === undefined) throw new Error('useHostRoot: the host root exists only while a test runs');
+    return current;
+  };
+  return {
+    get root() { return now().root; },
+    get confDir() { return now().confDir; },
+    get binDir() { return now().binDir; },
+    get multusCniConfDir() { return now().multusCniConfDir; },
+    get saDir() { return now().saDir; },
+    get srcBinary() { return now().srcBinary; },
+    get kubeconfig() { return now().kubeconfig; },
+    get args() { return now().args; },
+    get env() { return now().env; },
+    remove: () => now().remove(),
+  };
+}
+
+/**
  * Writes token and CA the way the kubelet fills a projected volume: a new
  * timestamped dir, a "..data" symlink renamed over the old one, and
  * top-level links through "..data".
@@ -95,15 +135,31 @@ export interface Running {
   exited: Promise<Finished>;
 }
 
+/** Every child start() made that has not exited yet. */
+const alive = new Set<ChildProcess>();
+
+/** For afterEach: a failed test must not leave its process running. */
+export async function killLeftovers(): Promise<void> {
+  const left = [...alive].map((child) => new Promise<void>((done) => {
+    child.once('close', () => done());
+    child.kill('SIGKILL');
+  }));
+  await Promise.all(left);
+}
+
 export function start(args: string[], env: NodeJS.ProcessEnv): Running {
   const child = spawn(process.execPath, [COMMAND, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  alive.add(child);
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); listeners.forEach((l) => l()); });
   const exited = new Promise<Finished>((resolveExit) => {
-    child.on('close', (code, signal) => resolveExit({ code, signal, stdout: out, stderr: err }));
+    child.on('close', (code, signal) => {
+      alive.delete(child);
+      resolveExit({ code, signal, stdout: out, stderr: err });
+    });
   });
   return {
     child,

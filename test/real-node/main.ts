@@ -2,8 +2,10 @@
 // up one node, runs every scenario with multus-entrypoint and with
 // upstream's thin_entrypoint, prints a table and ends with one line:
 //   node-e2e: N/N scenarios passed with multus-entrypoint; M/K with upstream thin_entrypoint
-// Exit 1 if a multus-entrypoint scenario failed (the peer's failures are
-// its measurement, explained above the table) or the node could not run.
+// and then upstream Multus' own e2e cases (upstream-e2e/) against both:
+//   upstream-e2e: N/N cases passed with multus-entrypoint; M/K with thin_entrypoint <version>
+// Exit 1 if a multus-entrypoint scenario or case failed (the peer's failures
+// are its measurement, explained above the table) or the node could not run.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,12 +18,16 @@ import { kubectl } from '../harness/real-node/deploy.js';
 import { startNode, type NodeRun } from '../harness/real-node/node.js';
 import { cgroupControllers } from '../harness/real-node/host.js';
 import * as S from '../harness/real-node/scenarios.js';
+import { scenarioBackToUpstream } from '../harness/real-node/back-to-upstream.js';
+import { CASES_PER_PROGRAM, PLUGIN_FAULTS, pluginFault, reportUpstreamE2e, runUpstreamE2e, type CaseResult } from './upstream-e2e/suite.js';
 import { TEST_NAMESPACE } from '../harness/real-node/pods.js';
 
 interface Scenario {
   id: string;
   title: string;
   programs: Program[];
+  /** Runs once, after every program's own scenarios (it switches programs itself). */
+  across?: boolean;
   run(ctx: S.Ctx, program: Program): Promise<void>;
 }
 
@@ -44,14 +50,18 @@ const SCENARIOS: Scenario[] = [
   { id: '3', title: 'bad upgrade', programs: BOTH, run: S.scenarioBadUpgrade },
   { id: '4', title: 'default network changes', programs: BOTH, run: S.scenarioDefaultNetworkChange },
   { id: '5', title: 'uninstall', programs: BOTH, run: S.scenarioUninstall },
-  { id: 'M', title: 'migration from upstream', programs: OURS, run: (ctx) => S.scenarioMigration(ctx) },
+  { id: 'M', title: 'migration from upstream', programs: OURS, across: true, run: (ctx) => S.scenarioMigration(ctx) },
+  { id: 'B', title: 'back to upstream', programs: OURS, across: true, run: (ctx) => scenarioBackToUpstream(ctx) },
 ];
+/** REAL_NODE_ONLY's id for upstream's e2e cases. */
+const UPSTREAM_E2E = 'U';
 
 const inCi = process.env.CI === 'true';
 // For working on one part: REAL_NODE_ONLY=1,H runs those scenario ids, REAL_NODE_PROGRAMS=multus-entrypoint one program.
 const only = process.env.REAL_NODE_ONLY?.split(',').map((s) => s.trim());
 const programsWanted = (process.env.REAL_NODE_PROGRAMS?.split(',') ?? BOTH) as Program[];
 const selected = (s: Scenario): boolean => only === undefined || only.includes(s.id);
+const upstreamE2eWanted = only === undefined || only.includes(UPSTREAM_E2E);
 const say = (line: string): void => {
   process.stdout.write(`${redact(line)}\n`);
 };
@@ -112,6 +122,12 @@ function verdict(results: Result[]): string {
   return `node-e2e: ${n}/${nn} scenarios passed with multus-entrypoint; ${m}/${k} with upstream thin_entrypoint`;
 }
 
+function upstreamVerdict(results: CaseResult[]): string {
+  const passed = (p: Program): number => results.filter((r) => r.program === p && r.passed).length;
+  const total = (p: Program): number => (programsWanted.includes(p) ? CASES_PER_PROGRAM : 0);
+  return `upstream-e2e: ${passed('multus-entrypoint')}/${total('multus-entrypoint')} cases passed with multus-entrypoint; ${passed('thin_entrypoint')}/${total('thin_entrypoint')} with thin_entrypoint ${MULTUS_VERSION}`;
+}
+
 async function prepareCluster(node: NodeRun): Promise<void> {
   await kubectl(node, ['create', 'namespace', TEST_NAMESPACE]);
   // The admission rejects pods until the namespace's default ServiceAccount exists.
@@ -139,6 +155,7 @@ async function main(): Promise<number> {
   }
   const upstreamManifest = path.join(process.env.MULTUS_ENTRYPOINT_CACHE ?? path.join(process.env.HOME ?? '/root', '.cache/multus-entrypoint'), `multus-${MULTUS_VERSION}`, 'multus-daemonset.yml');
   const results: Result[] = [];
+  const upstreamResults: CaseResult[] = [];
   let node: NodeRun | undefined;
   // A killed runner leaves its run to the next run's setup; an interrupted one cleans up now.
   let stopping = false;
@@ -163,7 +180,7 @@ async function main(): Promise<number> {
       const ctx: S.Ctx = { node, healthPort, upstreamManifest, metrics: {}, log: say };
       await S.resetNode(ctx);
       for (const scenario of SCENARIOS) {
-        if (!scenario.programs.includes(program) || scenario.id === 'M' || !selected(scenario)) continue;
+        if (!scenario.programs.includes(program) || scenario.across === true || !selected(scenario)) continue;
         ctx.metrics = {};
         const started = Date.now();
         say(`node-e2e: ${program} scenario ${scenario.id} (${scenario.title}) ...`);
@@ -178,17 +195,31 @@ async function main(): Promise<number> {
         }
       }
       await S.uninstallQuietly(ctx, program);
-    }
-    const migration = SCENARIOS.find((s) => s.id === 'M');
-    if (migration && selected(migration) && programsWanted.includes('multus-entrypoint')) {
-      const ctx: S.Ctx = { node, healthPort, upstreamManifest, metrics: {}, log: say };
-      say(`node-e2e: multus-entrypoint scenario M (${migration.title}) ...`);
-      try {
-        await migration.run(ctx, 'multus-entrypoint');
-        results.push({ program: 'multus-entrypoint', scenario: migration, passed: true, metrics: ctx.metrics });
-      } catch (err) {
-        results.push({ program: 'multus-entrypoint', scenario: migration, passed: false, reason: redact(err instanceof Error ? err.message : String(err)), metrics: ctx.metrics });
+      if (upstreamE2eWanted) {
+        const started = Date.now();
+        try {
+          upstreamResults.push(...(await runUpstreamE2e(ctx, program)));
+        } catch (err) {
+          say(`upstream-e2e: ${program}: the run stopped: ${redact(err instanceof Error ? err.message : String(err))}`);
+        }
+        say(`upstream-e2e: ${program}: ${Math.round((Date.now() - started) / 1000)} s`);
       }
+    }
+    for (const scenario of SCENARIOS.filter((s) => s.across === true && selected(s) && programsWanted.includes('multus-entrypoint'))) {
+      const ctx: S.Ctx = { node, healthPort, upstreamManifest, metrics: {}, log: say };
+      const started = Date.now();
+      say(`node-e2e: multus-entrypoint scenario ${scenario.id} (${scenario.title}) ...`);
+      try {
+        await scenario.run(ctx, 'multus-entrypoint');
+        results.push({ program: 'multus-entrypoint', scenario, passed: true, metrics: ctx.metrics });
+        say(`node-e2e: multus-entrypoint scenario ${scenario.id}: pass (${Math.round((Date.now() - started) / 1000)} s)`);
+      } catch (err) {
+        const reason = redact(err instanceof Error ? err.message : String(err));
+        results.push({ program: 'multus-entrypoint', scenario, passed: false, reason, metrics: ctx.metrics });
+        say(`node-e2e: multus-entrypoint scenario ${scenario.id}: FAIL (${Math.round((Date.now() - started) / 1000)} s): ${reason.split('\n')[0]}`);
+      }
+      // Either program's DaemonSet may be the last one applied.
+      await S.uninstallQuietly(ctx, 'thin_entrypoint');
       await S.uninstallQuietly(ctx, 'multus-entrypoint');
     }
   } catch (err) {
@@ -200,9 +231,23 @@ async function main(): Promise<number> {
     }
   }
   if (results.some((r) => r.program === 'multus-entrypoint' && !r.passed)) exit = 1;
-  if (results.filter((r) => r.program === 'multus-entrypoint').length < SCENARIOS.filter((s) => s.programs.includes('multus-entrypoint')).length) exit = 1;
+  const ours = upstreamResults.filter((r) => r.program === 'multus-entrypoint');
+  const oursFailed = ours.filter((r) => !r.passed && pluginFault(r, upstreamResults, MULTUS_VERSION) === undefined);
+  const stale = ours.filter((r) => r.passed && PLUGIN_FAULTS[r.script]?.multus === MULTUS_VERSION);
+  if (upstreamE2eWanted && programsWanted.includes('multus-entrypoint') && (ours.length < CASES_PER_PROGRAM || oursFailed.length > 0 || stale.length > 0)) exit = 1;
+  const oursSelected = programsWanted.includes('multus-entrypoint') ? SCENARIOS.filter((s) => s.programs.includes('multus-entrypoint') && selected(s)).length : 0;
+  if (results.filter((r) => r.program === 'multus-entrypoint').length < oursSelected) exit = 1;
+  if (upstreamE2eWanted) reportUpstreamE2e(upstreamResults, (line) => say(line));
   report(results, Math.round((Date.now() - t0) / 1000));
   say(verdict(results));
+  if (upstreamE2eWanted) {
+    say(upstreamVerdict(upstreamResults));
+    const faults = new Set(ours.map((r) => pluginFault(r, upstreamResults, MULTUS_VERSION)).filter((why) => why !== undefined));
+    for (const [script, fault] of Object.entries(PLUGIN_FAULTS)) {
+      if (faults.has(fault.why)) say(`upstream-e2e: ${script} fails with both programs, in Multus ${MULTUS_VERSION} itself: ${fault.why}`);
+    }
+    for (const r of stale) say(`upstream-e2e: ${r.script} at cniVersion ${r.cniVersion} passed with multus-entrypoint, though listed as a fault of Multus ${MULTUS_VERSION} (PLUGIN_FAULTS in test/real-node/upstream-e2e/suite.ts): remove the entry`);
+  }
   return exit;
 }
 

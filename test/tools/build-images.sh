@@ -13,12 +13,17 @@
 #      own multus-daemonset.yml uses (the multus stand-in, same layout).
 # Each image is exported to a docker-archive (for `ctr images import`), then
 # the two product images run `--help` under a throwaway containerd + runc.
+# The archives are cached in <out>, keyed by everything that goes into them
+# (product_key): a run whose inputs did not change reuses them, building
+# and smoke-running nothing (they passed the smoke when they were built).
+# Delete <out>/images.key to force a rebuild; --print-key prints the key
+# this checkout gives and builds nothing.
 #
 # stdout: `image <name> <archive> <bytes>`, one line per image (also written
 # to <out>/images.lines); logs on stderr.
 # Exits non-zero on any failure (a broken Dockerfile, an image that does not start).
 #
-# Usage: build-images.sh [--out DIR] [--no-run]
+# Usage: build-images.sh [--out DIR] [--no-run] [--print-key]
 # Env: IMAGE (localhost/multus-entrypoint:dev), IMAGE_CRIO ($IMAGE-crio),
 #      IMAGE_OUT_DIR ($CACHE/images), MULTUS_ENTRYPOINT_CACHE (~/.cache/multus-entrypoint),
 #      MULTUS_VERSION (the Dockerfile's ARG MULTUS_VERSION), DEBIAN_MIRROR (http://deb.debian.org/debian),
@@ -37,13 +42,15 @@ OUT=${IMAGE_OUT_DIR:-$CACHE/images}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 NPM_VERSION=${STANDIN_NPM_VERSION:-11.19.1}
 RUN_SMOKE=1
+PRINT_KEY=0
 
 while [ $# -gt 0 ]; do
   case $1 in
     --out) OUT=$2; shift 2 ;;
     --out=*) OUT=${1#--out=}; shift ;;
     --no-run) RUN_SMOKE=0; shift ;;
-    *) echo "build-images: unknown argument $1 (usage: build-images.sh [--out DIR] [--no-run])" >&2; exit 2 ;;
+    --print-key) PRINT_KEY=1; shift ;;
+    *) echo "build-images: unknown argument $1 (usage: build-images.sh [--out DIR] [--no-run] [--print-key])" >&2; exit 2 ;;
   esac
 done
 
@@ -84,7 +91,7 @@ if [ -n "$STALE" ]; then
 fi
 
 # A failed run must not leave the last run's list pointing at its archives.
-rm -f "$OUT/images.lines"
+[ $PRINT_KEY = 1 ] || rm -f "$OUT/images.lines"
 
 TMP=$(mktemp -d /tmp/build-images.XXXXXX)
 CONTAINERS=()     # buildah working containers to remove on exit
@@ -237,16 +244,18 @@ build_distroless_base() {
 
 # The multus stand-in (and the peer, the same layout under the name
 # upstream's DaemonSet uses: a separate image, see build_product).
-ensure_multus_image() {
-  local name=$1 b key
+ensure_multus_components() {
+  local b
   for b in multus multus-shim passthru install_multus thin_entrypoint LICENSE multus-daemonset.yml; do
     [ -e "$MULTUS_DIR/$b" ] && continue
     log "upstream multus $MULTUS_VERSION not in $MULTUS_DIR: bash test/tools/build-components.sh multus"
     MULTUS_VERSION=$MULTUS_VERSION bash "$ROOT/test/tools/build-components.sh" multus >/dev/null
     break
   done
-  key=$(key_of build_multus_base "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
-    "$MULTUS_DIR/passthru" "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$MULTUS_DIR/LICENSE")
+}
+
+ensure_multus_image() {
+  local name=$1 key=$MULTUS_KEY
   if [ "$(key_in_store "$name")" = "$key" ]; then
     log "$name: cached stand-in ($key)"
   else
@@ -255,17 +264,23 @@ ensure_multus_image() {
   fi
 }
 
+# node and distroless: Node 24 from the npm `node` package (the project's devDependency)
+NODE_BIN=$ROOT/node_modules/node/bin/node
+
+# Each stand-in's key: its recipe and its inputs. The product's key covers them.
+standin_keys() {
+  [ -x "$NODE_BIN" ] || die "$NODE_BIN missing: run npm ci first (the node devDependency brings Node 24)"
+  case $("$NODE_BIN" --version) in v24.*) ;; *) die "$NODE_BIN is not Node 24: $("$NODE_BIN" --version)" ;; esac
+  ROOTFS_KEY=$(key_of build_bookworm_rootfs "$DEBIAN_MIRROR")
+  NODE_KEY=$(key_of build_node_base "$ROOTFS_KEY" "$NODE_BIN" "npm@$NPM_VERSION" "$NPM_REGISTRY" ${NPM_CAFILE:+"$NPM_CAFILE"})
+  DISTROLESS_KEY=$(key_of build_distroless_base "$ROOTFS_KEY" "$NODE_BIN" /etc/ssl/certs/ca-certificates.crt)
+  MULTUS_KEY=$(key_of build_multus_base "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
+    "$MULTUS_DIR/passthru" "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$MULTUS_DIR/LICENSE")
+}
+
 ensure_bases() {
-  # node and distroless: Node 24 from the npm `node` package (the project's devDependency)
-  local node_bin=$ROOT/node_modules/node/bin/node
-  [ -x "$node_bin" ] || die "$node_bin missing: run npm ci first (the node devDependency brings Node 24)"
-  case $("$node_bin" --version) in v24.*) ;; *) die "$node_bin is not Node 24: $("$node_bin" --version)" ;; esac
-  local rootfs_key rootfs_tar
-  rootfs_key=$(key_of build_bookworm_rootfs "$DEBIAN_MIRROR")
-  rootfs_tar=$CACHE/stand-ins/bookworm-minbase-$rootfs_key.tar
-  local node_key distroless_key
-  node_key=$(key_of build_node_base "$rootfs_key" "$node_bin" "npm@$NPM_VERSION" "$NPM_REGISTRY" ${NPM_CAFILE:+"$NPM_CAFILE"})
-  distroless_key=$(key_of build_distroless_base "$rootfs_key" "$node_bin" /etc/ssl/certs/ca-certificates.crt)
+  local node_bin=$NODE_BIN rootfs_key=$ROOTFS_KEY node_key=$NODE_KEY distroless_key=$DISTROLESS_KEY
+  local rootfs_tar=$CACHE/stand-ins/bookworm-minbase-$rootfs_key.tar
   local need_node=1 need_distroless=1
   [ "$(key_in_store "$NODE_BASE")" = "$node_key" ] && need_node=0 && log "$NODE_BASE: cached stand-in ($node_key)"
   [ "$(key_in_store "$DISTROLESS_BASE")" = "$distroless_key" ] && need_distroless=0 && log "$DISTROLESS_BASE: cached stand-in ($distroless_key)"
@@ -319,6 +334,28 @@ export_image() {
   "${B[@]}" push --quiet "$name" "docker-archive:$tmp:$name" >&2 || die "exporting $name to $file failed"
   mv "$tmp" "$file"
   ARCHIVES+=("$name=$file")
+}
+
+# The product archives' key: everything that goes into them. The Dockerfile
+# and the build context it may copy (.dockerignore is an allow-list: every
+# file under each `!` path, with its mode and content), the stand-ins' keys,
+# the Multus version, the image names (an archive names its image), buildah's
+# version and this script (the recipe).
+product_key() {
+  local bad
+  bad=$(grep -vE '^(#.*|\*|![A-Za-z0-9._/-]+|)$' "$ROOT/.dockerignore" || true)
+  [ -z "$bad" ] || die "$ROOT/.dockerignore: product_key reads only '*' and '!path' lines; teach it: $bad"
+  {
+    echo "$MULTUS_VERSION $IMAGE $IMAGE_CRIO $PEER $NODE_KEY $DISTROLESS_KEY $MULTUS_KEY"
+    "${B[@]}" --version
+    sha256sum < "${BASH_SOURCE[0]}"
+    cd "$ROOT"
+    sha256sum Dockerfile .dockerignore
+    # shellcheck disable=SC2046  # the allow-list's paths, one word each
+    find $(sed -n 's/^!//p' .dockerignore) \( -type f -o -type l \) -printf '%m %p\n' | LC_ALL=C sort -k2 | while read -r m f; do
+      echo "$m $(sha256sum < "$f") $f"
+    done
+  } | sha256sum | cut -c1-16
 }
 
 # ---------------------------------------------------------------------------
@@ -440,20 +477,38 @@ smoke_run() {
 
 # ---------------------------------------------------------------------------
 START=$(date +%s)
-ensure_bases
-build_product '' "$IMAGE"
-build_product crio "$IMAGE_CRIO"
+ensure_multus_components
 # The peer: upstream's thin DaemonSet names this image (its own, not a tag of
 # the stand-in, which the next build may delete); same layout as upstream's.
 PEER=$(awk '$1 == "image:" {print $2; exit}' "$MULTUS_DIR/multus-daemonset.yml")
 [ -n "$PEER" ] || die "no image: line in $MULTUS_DIR/multus-daemonset.yml"
-ensure_multus_image "$PEER"
-# drop the images this run replaced; the tagged ones stay
-"${B[@]}" rmi --prune >/dev/null 2>&1 || true
+standin_keys
+KEY=$(product_key)
+[ $PRINT_KEY = 0 ] || { echo "$KEY"; exit 0; }
+CACHED=1
+for name in "$IMAGE" "$IMAGE_CRIO" "$PEER"; do
+  file=$OUT/$(echo "$name" | tr '/:' '__').tar
+  [ -f "$file" ] || CACHED=0
+  ARCHIVES+=("$name=$file")
+done
+[ "$(cat "$OUT/images.key" 2>/dev/null)" = "$KEY" ] || CACHED=0
+if [ $CACHED = 1 ]; then
+  log "inputs unchanged (key $KEY): reusing the archives in $OUT, no build, no smoke"
+else
+  ARCHIVES=()
+  log "building (key $KEY)"
+  ensure_bases
+  build_product '' "$IMAGE"
+  build_product crio "$IMAGE_CRIO"
+  ensure_multus_image "$PEER"
+  # drop the images this run replaced; the tagged ones stay
+  "${B[@]}" rmi --prune >/dev/null 2>&1 || true
+  # from here the archives change: the old key no longer names them
+  rm -f "$OUT/images.key"
+  for name in "$IMAGE" "$IMAGE_CRIO" "$PEER"; do export_image "$name"; done
+fi
 
-for name in "$IMAGE" "$IMAGE_CRIO" "$PEER"; do export_image "$name"; done
-
-if [ $RUN_SMOKE = 1 ]; then
+if [ $RUN_SMOKE = 1 ] && [ $CACHED = 0 ]; then
   start_containerd
   for entry in "${ARCHIVES[@]:0:2}"; do
     name=${entry%%=*}
@@ -463,6 +518,8 @@ if [ $RUN_SMOKE = 1 ]; then
   # the peer: upstream's multus binary runs from it
   smoke_run "$PEER" "${ARCHIVES[2]#*=}" '^multus: version' /usr/src/multus-cni/bin/multus -version
   stop_containerd || true  # best effort, like the exit trap
+  # only archives that passed the smoke are reused
+  echo "$KEY" > "$OUT/images.key"
 fi
 
 lines=''

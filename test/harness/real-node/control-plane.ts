@@ -143,6 +143,8 @@ export interface KubeletOptions {
   caFile: string;
   containerdSocket: string;
   cgroupRoot: string;
+  /** The node's /etc/kubernetes/manifests: static pods (upstream e2e's test-static-pod). */
+  staticPodDir: string;
 }
 
 /** The kubelet, as node NODE_NAME at 127.0.0.1, with the cgroupfs driver. */
@@ -177,6 +179,7 @@ failSwapOn: false
 makeIPTablesUtilChains: false
 oomScoreAdj: 0
 podLogsDir: ${path.join(o.dir, 'pod-logs')}
+staticPodPath: ${o.staticPodDir}
 volumePluginDir: ${path.join(o.dir, 'volume-plugins')}
 authentication:
   anonymous:

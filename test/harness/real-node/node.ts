@@ -22,6 +22,8 @@ import { findImage, pauseImage, projectImages, type BuiltImage } from './images.
 
 export const NODE_RUNS_ROOT = path.join(os.tmpdir(), 'multus-node-e2e');
 export const DEFAULT_BRIDGE = `${LINK_PREFIX}def0`;
+/** The default network's gateway: pods' default route; no host holds it. */
+export const DEFAULT_GATEWAY = '198.18.0.1';
 
 export interface NodeDirs {
   run: string;
@@ -31,6 +33,8 @@ export interface NodeDirs {
   cniBinDir: string;
   multusConfDir: string;
   ipamDir: string;
+  /** The kubelet's staticPodPath, as kind's pod-manifest-path. */
+  staticPodDir: string;
 }
 
 export interface NodeRun {
@@ -67,7 +71,10 @@ export function defaultNetworkConf(ipamDir: string): string {
       isGateway: false,
       ipMasq: false,
       hairpinMode: false,
-      ipam: { type: 'host-local', ranges: [[{ subnet: '198.18.0.0/24' }]], dataDir: ipamDir },
+      // A default route, as a cluster network gives (upstream's
+      // test-default-route1 checks it moves to net1); the gateway is an
+      // address nothing holds, on-link inside the pod's namespace.
+      ipam: { type: 'host-local', ranges: [[{ subnet: '198.18.0.0/24', gateway: DEFAULT_GATEWAY }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
     },
     null,
     2,
@@ -148,6 +155,7 @@ export async function startNode(log: (line: string) => void): Promise<NodeRun> {
     cniBinDir: path.join(host, 'opt/cni/bin'),
     multusConfDir: path.join(host, 'etc/cni/multus/net.d'),
     ipamDir: path.join(run, 'ipam'),
+    staticPodDir: path.join(host, 'etc/kubernetes/manifests'),
   };
   const daemons: Daemon[] = [];
   let controlPlane: ControlPlane | undefined;
@@ -157,7 +165,7 @@ export async function startNode(log: (line: string) => void): Promise<NodeRun> {
     return cleanupNodeRun(run);
   };
   try {
-    for (const d of [dirs.cniConfDir, dirs.cniBinDir, dirs.multusConfDir, dirs.ipamDir]) fs.mkdirSync(d, { recursive: true });
+    for (const d of [dirs.cniConfDir, dirs.cniBinDir, dirs.multusConfDir, dirs.ipamDir, dirs.staticPodDir]) fs.mkdirSync(d, { recursive: true });
     await shareMount(host);
     // The node's plugins: Debian's, linked into the node's bin dir, where the DaemonSet adds multus.
     for (const name of fs.readdirSync('/usr/lib/cni')) fs.symlinkSync(path.join('/usr/lib/cni', name), path.join(dirs.cniBinDir, name));
@@ -179,6 +187,7 @@ export async function startNode(log: (line: string) => void): Promise<NodeRun> {
       caFile: controlPlane.cluster.caFile,
       containerdSocket: containerd.socket,
       cgroupRoot,
+      staticPodDir: dirs.staticPodDir,
     });
     daemons.push(kubelet);
     const kubeConfig = adminKubeConfig(controlPlane.cluster);

@@ -95,22 +95,27 @@ export async function sandboxFailures(kc: KubeConfig, name: string): Promise<{ c
   return { count, last };
 }
 
-/** IPv4 addresses per interface in the network namespace of the pod's sandbox. */
-export async function sandboxInterfaces(containerd: Containerd, podUid: string): Promise<Record<string, string[]> | undefined> {
+/** The pid of the pod's running sandbox (its network namespace's holder), or undefined. */
+export async function sandboxPid(containerd: Containerd, podUid: string): Promise<string | undefined> {
   const ids = (await containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"=="${podUid}",labels."io.cri-containerd.kind"==sandbox`])).split('\n').filter(Boolean);
   const tasks = await containerd.ctr(['tasks', 'ls']);
   for (const id of ids) {
-    const line = tasks.split('\n').find((l) => l.startsWith(`${id} `));
-    const fields = line?.trim().split(/\s+/);
-    if (!fields || fields[2] !== 'RUNNING') continue;
-    const res = await execa('nsenter', ['-t', fields[1] ?? '', '-n', 'ip', '-j', '-4', 'addr', 'show'], { reject: false });
-    if (res.exitCode !== 0) continue;
-    const links = JSON.parse(res.stdout) as { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[];
-    const out: Record<string, string[]> = {};
-    for (const l of links) out[l.ifname] = (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
-    return out;
+    const fields = tasks.split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/);
+    if (fields?.[2] === 'RUNNING' && fields[1]) return fields[1];
   }
   return undefined;
+}
+
+/** IPv4 addresses per interface in the network namespace of the pod's sandbox. */
+export async function sandboxInterfaces(containerd: Containerd, podUid: string): Promise<Record<string, string[]> | undefined> {
+  const pid = await sandboxPid(containerd, podUid);
+  if (pid === undefined) return undefined;
+  const res = await execa('nsenter', ['-t', pid, '-n', 'ip', '-j', '-4', 'addr', 'show'], { reject: false });
+  if (res.exitCode !== 0) return undefined;
+  const links = JSON.parse(res.stdout) as { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[];
+  const out: Record<string, string[]> = {};
+  for (const l of links) out[l.ifname] = (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+  return out;
 }
 
 /**

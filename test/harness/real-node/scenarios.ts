@@ -49,26 +49,26 @@ function podName(program: Program, scenario: string): string {
   return `${program === 'multus-entrypoint' ? 'me' : 'up'}-${scenario}-${podCounter}`;
 }
 
-function secondsSince(t0: number): number {
+export function secondsSince(t0: number): number {
   return Math.round((Date.now() - t0) / 100) / 10;
 }
 
 /** The directory `apply -k` uses for a program (and variant). */
-async function deployDir(ctx: Ctx, program: Program, label: string, variant: Variant = {}): Promise<string> {
+export async function deployDir(ctx: Ctx, program: Program, label: string, variant: Variant = {}): Promise<string> {
   if (program === 'multus-entrypoint') return oursDir(ctx.node, ctx.healthPort, label, variant);
   return upstreamDir(ctx.node, ctx.upstreamManifest, label, variant);
 }
 
-function multusConfigFile(node: NodeRun): string | undefined {
+export function multusConfigFile(node: NodeRun): string | undefined {
   return fs.readdirSync(node.dirs.cniConfDir).find((n) => /^00-multus\.conf(list)?$/.test(n));
 }
 
-function kubeconfigFile(node: NodeRun): string {
+export function kubeconfigFile(node: NodeRun): string {
   return path.join(node.dirs.cniConfDir, 'multus.d', 'multus.kubeconfig');
 }
 
 /** Waits until `check` holds (polling), or throws with `what`. */
-async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
+export async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
@@ -92,7 +92,7 @@ async function describeDs(ctx: Ctx): Promise<string> {
 }
 
 /** Apply and wait for the rollout; returns seconds from apply to Ready. */
-async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
+export async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
   const t0 = Date.now();
   await kubectl(ctx.node, ['apply', '-k', dir]);
   if (!(await waitRolledOut(ctx.node, ROLLOUT_MS))) throw new Error(`the DaemonSet did not roll out within ${ROLLOUT_MS / 1000} s:\n${await describeDs(ctx)}`);
@@ -100,7 +100,7 @@ async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
 }
 
 /** The NADs the scenarios use (the CRD comes with each program's manifests; uninstall deletes it). */
-async function ensureNads(ctx: Ctx): Promise<void> {
+export async function ensureNads(ctx: Ctx): Promise<void> {
   const ipam = (subnet: string) => ({ type: 'host-local', ranges: [[{ subnet }]], dataDir: ctx.node.dirs.ipamDir });
   await until('the NetworkAttachmentDefinition CRD', 60000, async () =>
     (await kubectl(ctx.node, ['get', 'crd', 'network-attachment-definitions.k8s.cni.cncf.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => '')) === 'True',
@@ -114,7 +114,7 @@ function hasAddr(addrs: string[] | undefined, prefix: string): boolean {
 }
 
 /** One annotated pod gets eth0 (default network) and net1 (the NAD), and network-status lists both. */
-async function checkNet1Pod(ctx: Ctx, program: Program, scenario: string, eth0Subnet = SUBNETS.default): Promise<void> {
+export async function checkNet1Pod(ctx: Ctx, program: Program, scenario: string, eth0Subnet = SUBNETS.default): Promise<void> {
   const name = podName(program, scenario);
   await createPod(ctx.node.kubeConfig, name, { [NETWORKS_ANNOTATION]: NET1_NAD });
   const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0', 'net1'], POD_MS);
@@ -165,7 +165,7 @@ export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void>
 }
 
 /** Creates an annotated pod every second while `busy` runs; then waits for each; all must get net1. */
-async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: () => Promise<void>, minSeconds: number): Promise<string[]> {
+export async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: () => Promise<void>, minSeconds: number): Promise<string[]> {
   const names: string[] = [];
   let done = false;
   let failure: unknown;
@@ -189,17 +189,21 @@ async function podsDuring(ctx: Ctx, program: Program, scenario: string, busy: ()
 }
 
 /** Waits for every pod to run with net1 in network-status; counts them and their sandbox failures. */
-async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number; failures: number; bad: string[] }> {
+export async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number; failures: number; bad: string[] }> {
   const kc: KubeConfig = ctx.node.kubeConfig;
   const api = kc.makeApiClient(CoreV1Api);
   const good = new Set<string>();
+  // What a pod without net1 showed last: its phase and network-status.
+  const seen = new Map<string, string>();
   const deadline = Date.now() + POD_MS;
   while (good.size < names.length && Date.now() < deadline) {
     const list = await api.listNamespacedPod({ namespace: TEST_NAMESPACE }).catch(() => ({ items: [] }));
     for (const p of list.items) {
       const n = p.metadata?.name ?? '';
       if (!names.includes(n) || good.has(n)) continue;
-      if (p.status?.phase === 'Running' && networkStatusOf(p).some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+      const status = networkStatusOf(p);
+      if (p.status?.phase === 'Running' && status.some((s) => s.interface === 'net1' && (s.ips ?? []).some((ip) => ip.startsWith(SUBNETS.net1)))) good.add(n);
+      else seen.set(n, `${p.status?.phase ?? '?'}, network-status [${status.map((s) => `${s.interface ?? '?'}:${s.name}`).join(' ')}]`);
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -212,12 +216,12 @@ async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number;
     failures += ev.count ?? 1;
     lastFailure.set(n, ev.message ?? '');
   }
-  const bad = names.filter((n) => !good.has(n)).map((n) => `${n}${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
+  const bad = names.filter((n) => !good.has(n)).map((n) => `${n} (${seen.get(n) ?? 'never listed'})${lastFailure.has(n) ? `: ${(lastFailure.get(n) ?? '').slice(0, 400)}` : ''}`);
   await deletePods(kc, names);
   return { withNet1: good.size, failures, bad };
 }
 
-function net1Verdict(ctx: Ctx, names: string[], r: { withNet1: number; failures: number; bad: string[] }, what: string): void {
+export function net1Verdict(ctx: Ctx, names: string[], r: { withNet1: number; failures: number; bad: string[] }, what: string): void {
   ctx.metrics.podsDuringUpdate = names.length;
   ctx.metrics.podsWithNet1 = r.withNet1;
   ctx.metrics.sandboxFailures = r.failures;
@@ -379,6 +383,18 @@ export async function scenarioMigration(ctx: Ctx): Promise<void> {
   const missing = binBefore.filter((n) => !fs.existsSync(path.join(ctx.node.dirs.cniBinDir, n)));
   if (missing.length > 0) throw new Error(`upstream's ${missing.join(', ')} disappeared from the bin dir`);
   ctx.log(`migration: upstream's files in the bin dir before: ${binBefore.join(', ')}; all still there`);
+}
+
+const NAD_CRD = 'network-attachment-definitions.k8s.cni.cncf.io';
+
+/** The NAD CRD's Established status, or 'absent'. */
+export async function crdState(ctx: Ctx): Promise<string> {
+  return kubectl(ctx.node, ['get', 'crd', NAD_CRD, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => 'absent');
+}
+
+/** An uninstall's CRD deletion finishes (an apply meanwhile would patch the terminating CRD). */
+export async function waitCrdGone(ctx: Ctx): Promise<void> {
+  await until(`the CRD ${NAD_CRD} to be deleted`, 120000, async () => (await crdState(ctx)) === 'absent');
 }
 
 export async function uninstallQuietly(ctx: Ctx, program: Program): Promise<void> {
