@@ -66,6 +66,24 @@ export function backoffDelayMs(policy: BackoffPolicy, attempt: number, random: R
 }
 
 /**
+ * The wait before a retry that must fit in what is left of a deadline (the
+ * uninstall check's grace budget), ms, or undefined when less than `minMs`
+ * is left: the backoff's own wait while it takes at most half of `roomMs`
+ * (the time left in which a retry can still start); otherwise a random point
+ * in the middle half of the room, and never under `minMs` (then anywhere
+ * from `minMs` to the room's end). A fleet that failed together and shares
+ * a deadline then neither meets at its last moment nor spends it on one long
+ * wait: each retry halves the room, so a few more tries fit, each at
+ * another moment on each node.
+ */
+export function waitWithinMs(wantedMs: number, roomMs: number, random: Random, minMs = 0): number | undefined {
+  if (roomMs < minMs || roomMs < 0) return undefined;
+  if (wantedMs <= roomMs / 2) return wantedMs;
+  const spread = roomMs * (0.25 + 0.5 * random());
+  return Math.round(spread >= minMs ? spread : minMs + random() * (roomMs - minMs));
+}
+
+/**
  * A Retry-After header's delay in ms, capped at 32 s; undefined when absent
  * or not the seconds form (the API server sends seconds; an HTTP-date is
  * not honoured).

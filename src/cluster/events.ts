@@ -14,7 +14,7 @@ import { messageOf } from '../base/errors.js';
 import { isoTime } from '../base/iso-time.js';
 import { describeFight, describeTampering } from '../core/other-writer.js';
 import { EventSeriesBook, eventKey, type SeriesWrite } from '../core/event-series.js';
-import { ApiError, callApi, expectOk, refused, retryable, type ApiAccess } from './kube-api.js';
+import { ApiError, callApi, expectOk, refused, retryable, WRITE_TIMEOUT_MS, type ApiAccess } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import type { NodeEvent, Observer } from '../observe/observer.js';
 
@@ -191,7 +191,7 @@ export class EventRecorder implements Observer {
       const backoff = new Backoff(EVENT_BACKOFF);
       for (;;) {
         try {
-          await this.send(w);
+          await this.send(w, backoff.attempts > 0);
           break;
         } catch (err) {
           if (this.stopping.signal.aborted) return;
@@ -211,13 +211,14 @@ export class EventRecorder implements Observer {
     this.log.warn('cannot record a Kubernetes Event on this pod; later failures are not logged', { reason: this.recorded.get(w.key)?.spec.reason, error: messageOf(err) });
   }
 
-  private async send(w: SeriesWrite): Promise<void> {
+  /** Sends one write; `retried` when an earlier try of it failed (and may yet have been made). */
+  private async send(w: SeriesWrite, retried: boolean): Promise<void> {
     const r = this.recorded.get(w.key);
     if (!r) return;
     const api = await this.access();
     if (w.kind === 'create') {
       await this.fillUid(api, r);
-      await this.create(api, r.body);
+      await this.create(api, r.body, retried);
       return;
     }
     const series = { count: w.count, lastObservedTime: microTime(w.lastObservedMs) };
@@ -229,11 +230,12 @@ export class EventRecorder implements Observer {
       contentType: 'application/strategic-merge-patch+json',
       what: `update event ${r.spec.reason} on pod ${this.pod.namespace}/${this.pod.name} (series of ${w.count})`,
       rbac: `patch on events.events.k8s.io in ${this.pod.namespace}`,
+      timeoutMs: WRITE_TIMEOUT_MS,
       signal: this.stopping.signal,
     };
     const res = await callApi(api, req);
     // Gone (an Event lives an hour in etcd): created again with its series, as client-go does.
-    if (res.status === 404) await this.create(api, { ...r.body, series });
+    if (res.status === 404) await this.create(api, { ...r.body, series }, retried);
     else if (res.status < 200 || res.status > 299) throw refused(req, res);
   }
 
@@ -241,15 +243,22 @@ export class EventRecorder implements Observer {
     return `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(this.pod.namespace)}/events`;
   }
 
-  private async create(api: ApiAccess, body: Record<string, unknown>): Promise<void> {
-    await expectOk(api, {
-      method: 'POST',
+  private async create(api: ApiAccess, body: Record<string, unknown>, retried: boolean): Promise<void> {
+    const req = {
+      method: 'POST' as const,
       path: this.eventsPath(),
       body,
       what: `create event ${String(body.reason)} on pod ${this.pod.namespace}/${this.pod.name}`,
       rbac: `create on events.events.k8s.io in ${this.pod.namespace}`,
+      timeoutMs: WRITE_TIMEOUT_MS,
       signal: this.stopping.signal,
-    });
+    };
+    const res = await callApi(api, req);
+    // The name is this pod's and this moment's: on a retry, AlreadyExists
+    // is the first try, made by a server that answered it 504 (or not at
+    // all). It counts as done, not as a failure.
+    if (res.status === 409 && retried) return;
+    if (res.status < 200 || res.status > 299) throw refused(req, res);
   }
 
   /** Without the pod's uid `kubectl describe pod` does not list the event: looked up once when POD_UID is unset. */

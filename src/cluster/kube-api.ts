@@ -60,6 +60,14 @@ export function retryable(err: unknown): boolean {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * How long a write made in the background (an Event, the startup taint)
+ * waits for its answer. A client that gives up makes kube-apiserver answer
+ * 504 while it still applies the write (its "post-timeout activity"), so a
+ * write retried after a short deadline reaches a slow server twice. client-go
+ * sets no deadline of its own; the API server ends a request at 60 s.
+ */
+export const WRITE_TIMEOUT_MS = 30_000;
 /** An object this program reads is a few KiB; do not buffer a runaway answer. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 

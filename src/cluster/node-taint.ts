@@ -10,7 +10,7 @@
 import type { AccessReader } from './api-access.js';
 import { Backoff, realClock, type BackoffPolicy, type Clock } from '../base/backoff.js';
 import { messageOf } from '../base/errors.js';
-import { ApiError, expectOk } from './kube-api.js';
+import { ApiError, expectOk, WRITE_TIMEOUT_MS } from './kube-api.js';
 import type { Logger } from '../observe/log.js';
 import type { NodeEvent, Observer } from '../observe/observer.js';
 
@@ -19,19 +19,22 @@ type Want = 'present' | 'absent';
 
 /**
  * The JSON patch that makes `want` true of the node's NoSchedule taint
- * `key`, or undefined when it already is. It tests the resourceVersion, so
- * a concurrent change of the node makes it fail (and be recomputed) rather
- * than drop someone else's taint. Pure.
+ * `key`, or undefined when it already is. It tests the taints as read (null
+ * when there are none), so someone else's taint added meanwhile makes it
+ * fail (and be recomputed) rather than be dropped; a change elsewhere in the
+ * node (a status heartbeat, a label) does not, as a test of the node's
+ * resourceVersion would (each such failure another PATCH). Pure.
  */
 export function taintPatch(node: unknown, key: string, want: Want): unknown[] | undefined {
-  const n = node as { metadata?: { resourceVersion?: unknown }; spec?: { taints?: unknown } } | undefined;
-  const taints = Array.isArray(n?.spec?.taints) ? (n.spec.taints as Taint[]) : [];
+  const n = node as { spec?: { taints?: unknown } } | undefined;
+  const read = Array.isArray(n?.spec?.taints) ? (n.spec.taints as Taint[]) : undefined;
+  const taints = read ?? [];
   const ours = (t: Taint): boolean => t.key === key && t.effect === 'NoSchedule';
   const has = taints.some(ours);
   if ((want === 'present') === has) return undefined;
   const next = want === 'present' ? [...taints, { key, effect: 'NoSchedule' }] : taints.filter((t) => !ours(t));
   return [
-    { op: 'test', path: '/metadata/resourceVersion', value: n?.metadata?.resourceVersion },
+    { op: 'test', path: '/spec/taints', value: read ?? null },
     { op: 'add', path: '/spec/taints', value: next },
   ];
 }
@@ -138,6 +141,10 @@ export class NodeTaint implements Observer {
         this.done = want;
         this.backoff.reset();
       } catch (err) {
+        // The node's state is unknown now: a PATCH answered 504 (or not at
+        // all) may still be applied by the server after it answered. Read
+        // again before deciding, even if the wish flips back meanwhile.
+        this.done = undefined;
         if (this.backoff.attempts === 0) {
           this.log.error(`--node-ready-taint: cannot ${want === 'absent' ? 'remove' : 'put back'} the taint; retrying with backoff`, { node: this.nodeName, taint: this.key, error: messageOf(err) });
         }
@@ -149,7 +156,7 @@ export class NodeTaint implements Observer {
   private async apply(want: Want): Promise<void> {
     const api = await this.access();
     const path = `/api/v1/nodes/${encodeURIComponent(this.nodeName)}`;
-    const node = await expectOk(api, { method: 'GET', path, what: `get node ${this.nodeName}`, rbac: 'get on nodes' });
+    const node = await expectOk(api, { method: 'GET', path, what: `get node ${this.nodeName}`, rbac: 'get on nodes', timeoutMs: WRITE_TIMEOUT_MS, signal: this.stopping.signal });
     const patch = taintPatch(node, this.key, want);
     if (!patch) return;
     const req = {
@@ -159,8 +166,10 @@ export class NodeTaint implements Observer {
       contentType: 'application/json-patch+json',
       what: `${want === 'absent' ? 'remove' : 'add'} taint ${this.key}:NoSchedule on node ${this.nodeName}`,
       rbac: 'patch on nodes (and the ValidatingAdmissionPolicy multus-node-ready-taint)',
+      timeoutMs: WRITE_TIMEOUT_MS,
+      signal: this.stopping.signal,
     };
-    // A node changed between the GET and the PATCH fails the test: the retry looks again.
+    // Taints changed between the GET and the PATCH fail the test: the retry looks again.
     await expectOk(api, req);
     this.log.info(want === 'absent' ? 'removed the startup taint: pods may be scheduled on this node' : 'put the startup taint back: no new pods on this node until Multus is configured', { node: this.nodeName, taint: `${this.key}:NoSchedule` });
   }

@@ -6,9 +6,11 @@
 // answer (no connection, timeout, 429, 5xx) is asked again with the shared
 // jittered backoff, honouring Retry-After, for as long as the pod's grace
 // period allows (its terminationGracePeriodSeconds less a 5 s margin; 30 s
-// assumed until the pod is read); only then is it counted as an uninstall,
-// as docs/behaviour.md says.
-import { backoffDelayMs, realClock, type BackoffPolicy, type Clock, type Random } from '../base/backoff.js';
+// assumed until the pod is read), the waits spread within what is left of
+// it. Still no answer then is a restart: a server shedding load has not said
+// the DaemonSet is gone, and a node must not drop its config on a guess
+// (docs/behaviour.md, "Stopping").
+import { backoffDelayMs, realClock, waitWithinMs, type BackoffPolicy, type Clock, type Random } from '../base/backoff.js';
 import { ApiError, callApi, refused, type ApiAccess, type ApiRequest, type ApiResponse } from './kube-api.js';
 import { nodeInfo, selectsNode } from '../core/node-selection.js';
 
@@ -42,6 +44,8 @@ const GRACE_MARGIN_SECONDS = 5;
 const ATTEMPT_MS = 5000;
 /** A last attempt needs at least this long; less left of the budget and the check ends. */
 const MIN_ATTEMPT_MS = 1000;
+/** Retries are at least this far apart; less left of the budget than this and the check ends. */
+const MIN_WAIT_MS = 500;
 /** 1 s, 2 s, 4 s, 8 s (each within [d, 2d)), or what Retry-After asks. */
 const UNINSTALL_CHECK_BACKOFF: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 8000, jitter: 1 };
 
@@ -142,8 +146,9 @@ async function ask(a: Attempt): Promise<Verdict> {
 /**
  * Decides whether this stop is an uninstall. An API server that does not
  * answer is asked again, with backoff and its Retry-After, until the grace
- * budget is spent; then (or on a refusal) it is treated as one, as docs/behaviour.md
- * says: a node must not keep a config pointing at a Multus nobody maintains.
+ * budget is spent; a refusal (a 403) is an uninstall at once, as
+ * docs/behaviour.md says, and no answer at all a restart: only an answer
+ * removes a node's config.
  */
 export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOptions = {}): Promise<Verdict> {
   if (!t.namespace || !t.podName) {
@@ -163,14 +168,20 @@ export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOpt
       return await ask(a);
     } catch (err) {
       lastErr = err;
-      if (!unanswered(err) || left() < MIN_ATTEMPT_MS) break;
+      if (!unanswered(err)) break;
     }
     const retryAfterMs = lastErr instanceof Unanswered ? lastErr.retryAfterMs : undefined;
-    // Never past the point where one last attempt still fits: an answer at
-    // the end of the grace period beats a guess that deletes the node's config.
-    await clock.sleep(Math.min(backoffDelayMs(UNINSTALL_CHECK_BACKOFF, attempts, random, retryAfterMs), left() - MIN_ATTEMPT_MS));
+    // Spread within what is left (never all at its last moment, as a fleet
+    // stopped together would be), so that one more attempt still fits.
+    const wait = waitWithinMs(backoffDelayMs(UNINSTALL_CHECK_BACKOFF, attempts, random, retryAfterMs), left() - MIN_ATTEMPT_MS, random, MIN_WAIT_MS);
+    if (wait === undefined) break;
+    await clock.sleep(wait);
   }
   const last = lastErr instanceof Error ? lastErr.message : String(lastErr);
-  const why = unanswered(lastErr) ? `no answer within ${budget() / 1000} s, ${attempts} attempt${attempts > 1 ? 's' : ''}; last: ${last}` : last;
-  return { uninstall: true, reason: `cannot tell whether the DaemonSet remains (${why})` };
+  if (!unanswered(lastErr)) return { uninstall: true, reason: `cannot tell whether the DaemonSet remains (${last})` };
+  const spent = Math.round((clock.now() - start) / 100) / 10;
+  return {
+    uninstall: false,
+    reason: `no answer in ${attempts} attempt${attempts > 1 ? 's' : ''} over ${spent} s of the ${budget() / 1000} s grace budget (last: ${last}); only an answer makes an uninstall, so a restart`,
+  };
 }

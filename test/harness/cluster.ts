@@ -92,7 +92,10 @@ async function waitFor(what: string, daemons: Daemon[], check: () => Promise<boo
   }
 }
 
-function startEtcd(components: Components, dir: string, clientPort: number, peerPort: number): Daemon {
+/** What starting the cluster needs of the components (the fleet simulation builds no Multus). */
+export type ClusterBinaries = Pick<Components, 'etcd' | 'kubeApiserver'>;
+
+function startEtcd(components: ClusterBinaries, dir: string, clientPort: number, peerPort: number): Daemon {
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   return startDaemon(
@@ -112,7 +115,7 @@ function startEtcd(components: Components, dir: string, clientPort: number, peer
   );
 }
 
-function startApiserver(components: Components, dir: string, pki: Pki, port: number, etcdPort: number, adjust: (args: string[]) => string[]): Daemon {
+function startApiserver(components: ClusterBinaries, dir: string, pki: Pki, port: number, etcdPort: number, adjust: (args: string[]) => string[]): Daemon {
   return startDaemon(
     'kube-apiserver',
     components.kubeApiserver,
@@ -145,7 +148,7 @@ function startApiserver(components: Components, dir: string, pki: Pki, port: num
 
 export interface StartClusterOptions {
   /** Defaults to locateComponents() (which builds what is missing). */
-  components?: Components;
+  components?: ClusterBinaries;
   /** Where certificates, etcd data and logs go; a temporary dir (removed by stop()) if omitted. */
   dir?: string;
   /** Changes kube-apiserver's arguments (the real-node suite runs a kubelet and the ServiceAccount admission). */

@@ -37,7 +37,8 @@ export interface Components {
   node: string;
 }
 
-function which(cmd: string): string | undefined {
+/** The first executable `cmd` on PATH, or undefined. */
+export function which(cmd: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const candidate = path.join(dir || '.', cmd);
     try {

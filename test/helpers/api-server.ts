@@ -60,10 +60,19 @@ export interface FakeApiOptions {
   affinity?: unknown;
   /** The node's taints at start; PATCHes change them (see taints()). */
   nodeTaints?: Taint[];
-  /** Answer the node's PATCH, or refuse it as RBAC would. */
-  nodePatch?: 'accept' | 403;
+  /**
+   * Answer the node's PATCH, refuse it as RBAC would, or apply it and answer
+   * 504 (kube-apiserver's answer to a client that gave up, its work going on).
+   */
+  nodePatch?: 'accept' | 403 | 'applied-504';
   /** Answer Event creates, refuse them as RBAC would, or never answer. */
   events?: 'accept' | 403 | 'hang';
+  /**
+   * The next this many Event creates are made but answered 504, as
+   * kube-apiserver answers a client that gave up while it goes on. A create
+   * of a name that exists is answered 409 AlreadyExists, as it would be.
+   */
+  eventCreatesLost?: number;
   /** Workload pods (api-pods.ts): listed by node, read, evicted. */
   pods?: PodStore;
   /** The pod's spec.terminationGracePeriodSeconds (absent when unset). */
@@ -201,7 +210,7 @@ function daemonSet(deleting: boolean, o: FakeApiOptions): unknown {
   };
 }
 
-/** The startup taint's PATCH: a JSON patch that tests the resourceVersion and sets the taints. */
+/** The startup taint's PATCH: a JSON patch that tests the taints (or the resourceVersion) and sets them. */
 function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: FakeApiOptions & { nodeVersion?: number }): void {
   if (o.nodePatch === 403) {
     status(res, 403, 'Forbidden', `nodes "${NODE}" is forbidden: User "system:serviceaccount:${NAMESPACE}:multus" cannot patch resource "nodes" in API group "" at the cluster scope`);
@@ -213,7 +222,8 @@ function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: 
   }
   const version = String(o.nodeVersion ?? 1);
   for (const op of body as { op: string; path: string; value: unknown }[]) {
-    if (op.op === 'test' && op.path === '/metadata/resourceVersion' && op.value !== version) {
+    const taintsDiffer = op.path === '/spec/taints' && JSON.stringify(op.value) !== JSON.stringify(o.nodeTaints ?? null);
+    if (op.op === 'test' && ((op.path === '/metadata/resourceVersion' && op.value !== version) || taintsDiffer)) {
       status(res, 422, 'Invalid', 'the server rejected our request due to an error in our request');
       return;
     }
@@ -222,6 +232,10 @@ function patchNode(req: IncomingMessage, res: ServerResponse, body: unknown, o: 
     if (op.op === 'add' && op.path === '/spec/taints') o.nodeTaints = op.value as Taint[];
   }
   o.nodeVersion = (o.nodeVersion ?? 1) + 1;
+  if (o.nodePatch === 'applied-504') {
+    status(res, 504, 'Timeout', 'request did not complete within the allotted timeout');
+    return;
+  }
   object(res, node(o));
 }
 
@@ -323,7 +337,17 @@ export async function startFakeApi(options: FakeApiOptions): Promise<FakeApi> {
         object(res, event);
         return;
       }
+      const name = (body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+      if (events.some((e) => e.metadata?.name === name)) {
+        status(res, 409, 'AlreadyExists', `events.events.k8s.io "${String(name)}" already exists`);
+        return;
+      }
       events.push(body as Record<string, unknown>);
+      if ((o.eventCreatesLost ?? 0) > 0) {
+        o.eventCreatesLost = (o.eventCreatesLost ?? 0) - 1;
+        status(res, 504, 'Timeout', 'request did not complete within the allotted timeout');
+        return;
+      }
       res.writeHead(201, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
       return;

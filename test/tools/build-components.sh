@@ -10,11 +10,13 @@
 #     cached apart from the thin binaries;
 #   - Kubernetes $K8S_VERSION: kube-apiserver, kube-controller-manager,
 #     kube-scheduler, kubelet and kubectl (one wrapper module, one build);
-#   - helm $HELM_VERSION (only with BUILD_HELM=1 or when asked for by name).
+#   - helm $HELM_VERSION (only with BUILD_HELM=1 or when asked for by name);
+#   - kwok $KWOK_VERSION (sigs.k8s.io/kwok/cmd/kwok, only when asked for by
+#     name): fakes nodes and pod status for the fleet simulation.
 # Binaries are cached outside the repository, keyed by version, so CI and
 # later sessions reuse them. Prints the cache directory on stdout.
 #
-# Usage: build-components.sh [multus] [multus-thick] [kubernetes] [helm]   (default: multus kubernetes)
+# Usage: build-components.sh [multus] [multus-thick] [kubernetes] [helm] [kwok]   (default: multus kubernetes)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +26,8 @@ MULTUS_VERSION=${MULTUS_VERSION:-$(sed -n 's/^ARG MULTUS_VERSION=//p' "$ROOT/Doc
 [ -n "$MULTUS_VERSION" ] || { echo "build-components: $ROOT/Dockerfile has no ARG MULTUS_VERSION=<version> line (or set MULTUS_VERSION)" >&2; exit 1; }
 K8S_VERSION=${K8S_VERSION:-v1.33.4}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
+# v0.7.0 is built on client-go 0.33, as the Kubernetes 1.33 it fakes nodes for.
+KWOK_VERSION=${KWOK_VERSION:-v0.7.0}
 CACHE=${MULTUS_ENTRYPOINT_CACHE:-$HOME/.cache/multus-entrypoint}
 export GOFLAGS=${GOFLAGS:--mod=mod}
 export CGO_ENABLED=0
@@ -146,8 +150,24 @@ build_helm() {
   )
 }
 
+build_kwok() {
+  local dir="$CACHE/kwok-$KWOK_VERSION"
+  have_all "$dir" kwok && return 0
+  log "building kwok $KWOK_VERSION into $dir"
+  local work="$CACHE/src/kwok-$KWOK_VERSION"
+  rm -rf "$work"; mkdir -p "$work" "$dir"
+  (
+    cd "$work"
+    go mod init example.invalid/kwok-wrapper >/dev/null 2>&1
+    printf 'package main\n\nimport _ "sigs.k8s.io/kwok/cmd/kwok"\n' > tools.go
+    go get "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
+    go build -o "$dir/" sigs.k8s.io/kwok/cmd/kwok
+  )
+}
+
 wants multus && build_multus
 wants multus-thick && build_multus_thick
 wants kubernetes && build_kubernetes
 wants helm && build_helm
+wants kwok && build_kwok
 echo "$CACHE"

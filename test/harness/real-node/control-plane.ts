@@ -6,10 +6,9 @@
 // kube-root-ca.crt publisher, token controller) and kube-scheduler.
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, startCluster, type Cluster } from '../cluster.js';
+import { freePort, startCluster, type Cluster, type ClusterBinaries } from '../cluster.js';
 import { signedCert } from '../pki.js';
 import { startDaemon, type Daemon } from '../proc.js';
-import type { Components } from '../components.js';
 
 export const NODE_NAME = 'multus-node';
 
@@ -65,10 +64,19 @@ function adjustApiserverArgs(pkiDir: string): (args: string[]) => string[] {
   ];
 }
 
-export async function startControlPlane(components: Components, k8s: K8sBinaries, dir: string): Promise<ControlPlane> {
+/** What another suite (the fleet simulation) changes on top of the real node's control plane. */
+export interface ControlPlaneOptions {
+  /** Applied after this file's own changes to kube-apiserver's arguments. */
+  apiserverArgs?: (args: string[]) => string[];
+  /** Appended to kube-controller-manager's arguments (a later flag wins, a list flag adds). */
+  controllerManagerArgs?: string[];
+}
+
+export async function startControlPlane(components: ClusterBinaries, k8s: K8sBinaries, dir: string, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const clusterDir = path.join(dir, 'cluster');
   const pkiDir = path.join(clusterDir, 'pki');
-  const cluster = await startCluster({ components, dir: clusterDir, apiserverArgs: adjustApiserverArgs(pkiDir) });
+  const extraApiserverArgs = opts.apiserverArgs ?? ((a: string[]) => a);
+  const cluster = await startCluster({ components, dir: clusterDir, apiserverArgs: (args) => extraApiserverArgs(adjustApiserverArgs(pkiDir)(args)) });
   const daemons: Daemon[] = [];
   const stop = async (): Promise<void> => {
     for (const d of [...daemons].reverse()) await d.stop('SIGTERM', 10000);
@@ -98,6 +106,7 @@ export async function startControlPlane(components: Components, k8s: K8sBinaries
           '--allocate-node-cidrs=false',
           '--profiling=false',
           '--v=1',
+          ...(opts.controllerManagerArgs ?? []),
         ],
         { env, logFile: path.join(dir, 'kube-controller-manager.log') },
       ),

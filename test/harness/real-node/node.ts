@@ -49,7 +49,8 @@ export interface NodeRun {
   stop(): Promise<string[]>;
 }
 
-function k8sBinaries(cache: string): K8sBinaries {
+/** kubelet, kube-controller-manager, kube-scheduler and kubectl from build-components.sh's cache (`cache` as locateComponents found it). */
+export function k8sBinaries(cache: string): K8sBinaries {
   const dir = path.join(cache, `kubernetes-${process.env.K8S_VERSION ?? 'v1.33.4'}`);
   const need = (name: string): string => {
     const file = path.join(dir, name);

@@ -3,7 +3,7 @@
 // capped at 32 s. Draws come from a seeded random source, so the bounds are
 // checked over many draws, the same ones on every run.
 import { describe, expect, it } from '@jest/globals';
-import { Backoff, backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfter, type BackoffPolicy } from '../../../src/base/backoff.js';
+import { Backoff, backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfter, waitWithinMs, type BackoffPolicy } from '../../../src/base/backoff.js';
 import { seededRandom } from '../../helpers/fake-clock.js';
 
 const POLICY: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 30_000, jitter: 1 };
@@ -68,6 +68,35 @@ describe('Backoff', () => {
     expect(b.attempts).toBe(3);
     b.reset();
     expect(b.next()).toBe(1000);
+  });
+});
+
+describe('waitWithinMs (a retry that must fit before a deadline)', () => {
+  it('keeps the backoff\'s own wait while it takes at most half of the room', () => {
+    expect(waitWithinMs(4000, 8000, () => 0.9)).toBe(4000);
+    expect(waitWithinMs(1000, 24_000, () => 0)).toBe(1000);
+  });
+
+  it('a longer one (a Retry-After of 16 s with 24 s left) lands anywhere in the middle half of the room, never at its end', () => {
+    const random = seededRandom(7);
+    const { min, max } = draws(5000, () => waitWithinMs(16_000, 24_000, random)!);
+    expect(min).toBeGreaterThanOrEqual(6000);
+    expect(max).toBeLessThan(18_000);
+    expect(min).toBeLessThan(6100);
+    expect(max).toBeGreaterThan(17_900);
+  });
+
+  it('never under the minimum: then anywhere from it to the end of the room', () => {
+    const random = seededRandom(9);
+    const { min, max } = draws(5000, () => waitWithinMs(2000, 1450, random, 500)!);
+    expect(min).toBeGreaterThanOrEqual(500);
+    expect(max).toBeLessThanOrEqual(1450);
+  });
+
+  it('less room than the minimum (or none): no retry', () => {
+    expect(waitWithinMs(2000, 400, () => 0.5, 500)).toBeUndefined();
+    expect(waitWithinMs(2000, -300, () => 0.5)).toBeUndefined();
+    expect(waitWithinMs(2000, 0, () => 0.5)).toBe(0);
   });
 });
 

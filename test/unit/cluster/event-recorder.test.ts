@@ -10,6 +10,7 @@ import { EventRecorder, type PodRef } from '../../../src/cluster/events.js';
 import { createLogger } from '../../../src/observe/log.js';
 import type { NodeEvent } from '../../../src/observe/observer.js';
 import { NAMESPACE, NODE, POD, POD_UID, useFakeApi } from '../../helpers/api-server.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 const MIN = 60_000;
 const REF: PodRef = { namespace: NAMESPACE, name: POD, uid: POD_UID, nodeName: NODE };
@@ -115,6 +116,23 @@ describe('EventRecorder over HTTP', () => {
     expect(logged.join('\n')).not.toMatch(/cannot record/);
     await r.close(1000);
   }, 20_000);
+
+  it('a create made but answered 504 (the server went on after its client gave up): the retry\'s 409 AlreadyExists is that Event, not a failure', async () => {
+    const api = await fake.serve({ eventCreatesLost: 1 });
+    logged = [];
+    // A fake clock: the retry's backoff passes at once.
+    const r = new EventRecorder(() => Promise.resolve(fake.access()), REF, createLogger('text', (line) => { logged.push(line); }), new FakeClock());
+    r.notify(restored);
+    await until('the retry answered', () => fake.api.answered.filter((q) => q.path.includes('/events') && q.status !== 0).length === 2);
+    expect(writes()).toEqual(['POST 504', 'POST 409']);
+    expect(api.events).toHaveLength(1);
+    // The series goes on with that Event (sent after the 409 was taken in: one write at a time).
+    r.notify(restored);
+    await until('the series PATCHed', () => writes().length === 3);
+    expect(writes()[2]).toBe('PATCH 200');
+    await r.close(1000);
+    expect(logged.join('\n')).not.toMatch(/cannot record/);
+  });
 
   it('a refusal (403) is not retried, and is logged once', async () => {
     await fake.serve({ events: 403 });

@@ -15,15 +15,19 @@ import { eventually } from '../../helpers/host-root.js';
 describe('taintPatch', () => {
   const key = 'k8s.cni.cncf.io/multus-not-ready';
   const node = (taints?: object[]): unknown => ({ metadata: { resourceVersion: '7' }, spec: taints ? { taints } : {} });
-  it('removes only our NoSchedule taint, testing the resourceVersion', () => {
+  it('removes only our NoSchedule taint, testing the taints as read (not the resourceVersion, which every status heartbeat changes)', () => {
     const other = { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' };
-    expect(taintPatch(node([other, { key, effect: 'NoSchedule' }, { key, effect: 'NoExecute' }]), key, 'absent')).toEqual([
-      { op: 'test', path: '/metadata/resourceVersion', value: '7' },
+    const taints = [other, { key, effect: 'NoSchedule' }, { key, effect: 'NoExecute' }];
+    expect(taintPatch(node(taints), key, 'absent')).toEqual([
+      { op: 'test', path: '/spec/taints', value: taints },
       { op: 'add', path: '/spec/taints', value: [other, { key, effect: 'NoExecute' }] },
     ]);
   });
-  it('adds it to a node without taints', () => {
-    expect(taintPatch(node(), key, 'present')?.[1]).toEqual({ op: 'add', path: '/spec/taints', value: [{ key, effect: 'NoSchedule' }] });
+  it('adds it to a node without taints, testing that it still has none (null)', () => {
+    expect(taintPatch(node(), key, 'present')).toEqual([
+      { op: 'test', path: '/spec/taints', value: null },
+      { op: 'add', path: '/spec/taints', value: [{ key, effect: 'NoSchedule' }] },
+    ]);
   });
   it('sends nothing when the node is already as wanted', () => {
     expect(taintPatch(node(), key, 'absent')).toBeUndefined();
@@ -127,6 +131,30 @@ describe('NodeTaint, against the fake API server', () => {
       expect.stringMatching(/ERROR --node-ready-taint: cannot remove the taint; retrying with backoff node=node-1 taint=k8s\.cni\.cncf\.io\/multus-not-ready error=".*HTTP 403: nodes \\"node-1\\" is forbidden.*grant the service account patch on nodes/),
     ]);
   }, 30_000);
+
+  it('a PATCH answered 504 but applied is read again: the wish flipping back during the retry\'s wait still leaves the node as wished', async () => {
+    // Untainted at first (the taint removed), then invalidated: the PATCH
+    // putting the taint back is applied but answered 504. While the retry
+    // waits (a fake clock: its sleep is where the config comes back), the
+    // config holds again. The node must end untainted.
+    await fake.serve({ nodeTaints: [OTHER, OURS] });
+    lines = [];
+    let onSleep: (() => void) | undefined;
+    const clock = { now: () => Date.now(), sleep: (): Promise<void> => { onSleep?.(); onSleep = undefined; return Promise.resolve(); } };
+    const t = new NodeTaint(() => Promise.resolve(fake.access()), NODE, KEY, createLogger('text', (l) => { lines.push(l); }), { holdDownMs: 0, clock });
+    taint = t;
+    t.notify(CONFIGURED);
+    await eventually(async () => lines.some((l) => l.includes('removed the startup taint')), (x) => x, 10_000, 'the taint removed');
+    fake.api.set({ nodePatch: 'applied-504' });
+    onSleep = () => {
+      fake.api.set({ nodePatch: 'accept' });
+      t.notify(CONFIGURED);
+    };
+    t.notify({ kind: 'wrote', file: 'config', path: '/c', cause: 'invalidated' });
+    await eventually(async () => fake.api.answered.filter((r) => r.method === 'PATCH').map((r) => r.status).join(','), (x) => x.startsWith('200,504,200'), 10_000, 'the taint put back (504) and removed again');
+    await t.close(10_000);
+    expect(fake.api.taints()).toEqual([OTHER]);
+  });
 
   it('close gives up on a taint it cannot change after its deadline', async () => {
     await fake.serve({ nodeTaints: [OURS], nodePatch: 403 });
