@@ -174,7 +174,10 @@ export class PodRepair {
       if (res.status === 404) return 'done';
       if (res.status === 409) return 'retry';
       if (res.status === 429) {
-        if (this.once(now.pod, 'blocked')) this.log.warn('--repair-pods: a PodDisruptionBudget does not allow evicting the pod now; retrying with backoff', { pod: podName(now.pod), error: refused(req, res).message });
+        // The same 429 says either: a budget's refusal names its cause; a shed request does not.
+        const byBudget = refusedByBudget(res.body);
+        const why = byBudget ? 'a PodDisruptionBudget does not allow evicting the pod now' : 'the API server is shedding load (429) and did not take the eviction';
+        if (this.once(now.pod, byBudget ? 'blocked' : 'shed')) this.log.warn(`--repair-pods: ${why}; retrying with backoff`, { pod: podName(now.pod), error: refused(req, res).message });
         this.report.notify({ kind: 'repair', result: 'blocked', pod: podName(now.pod) });
         return { retryAfterMs: Math.max(res.retryAfterMs ?? 0, retryAfterMs(res.body)) };
       }
@@ -259,6 +262,12 @@ function evictionBody(pod: PodKey): Record<string, unknown> {
     metadata: { name: pod.name, namespace: pod.namespace },
     deleteOptions: { preconditions: { uid: pod.uid, resourceVersion: pod.resourceVersion } },
   };
+}
+
+/** Whether a 429 Status is an eviction refused by a PodDisruptionBudget (its cause `DisruptionBudget`). */
+function refusedByBudget(body: unknown): boolean {
+  const causes = (body as { details?: { causes?: unknown } } | undefined)?.details?.causes;
+  return Array.isArray(causes) && causes.some((c) => (c as { reason?: unknown } | null)?.reason === 'DisruptionBudget');
 }
 
 /** The wait a 429 Status asks for in its body (details.retryAfterSeconds), ms; the header's is in ApiResponse. */

@@ -151,6 +151,9 @@ describe('a repair pass', () => {
     // Retry-After: 20 raises the first wait from 5 s to 20 s, still jittered: [20 s, 40 s).
     expect(clock.sleeps[0]).toBeGreaterThanOrEqual(20_000);
     expect(clock.sleeps[0]).toBeLessThan(40_000);
+    // Said as what it is: the server's load, not a budget.
+    expect(logged()).toMatch(/--repair-pods: the API server is shedding load \(429\) and did not take the eviction; retrying with backoff pod=apps\/shed/);
+    expect(logged()).not.toMatch(/PodDisruptionBudget/);
   });
 
   it('says once, naming the permission, when RBAC refuses the eviction; the pod stays', async () => {
