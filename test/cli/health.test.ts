@@ -3,11 +3,11 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
-import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort, registerSecret, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import { copyMaster, eventually, readOrUndefined, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
+import { httpGet, type HttpAnswer } from '../helpers/http.js';
 
 const h = useHostRoot();
 let port: number;
@@ -15,16 +15,10 @@ beforeEach(async () => {
   port = await freePort();
 });
 
-interface Answer { status: number; body: string }
-function fetchHealth(path: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
+const fetchHealth = async (path: string): Promise<Pick<HttpAnswer, 'status' | 'body'>> => {
+  const { status, body } = await httpGet(port, path);
+  return { status, body };
+};
 const status = async (path: string): Promise<number> => (await fetchHealth(path)).status;
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 

@@ -2,10 +2,10 @@
 // as the node changes. Real files, the real command, real HTTP.
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { freePort, registerSecret, startDaemon, stopDaemon, expectNoSecrets } from '../helpers/daemon.js';
 import { copyMaster, eventually, writeServiceAccount, useHostRoot } from '../helpers/host-root.js';
+import { httpGet, type HttpAnswer } from '../helpers/http.js';
 
 const h = useHostRoot();
 let port: number;
@@ -21,16 +21,7 @@ function jwt(exp: number): string {
   return token;
 }
 
-interface Scrape { status: number; contentType: string; text: string }
-function scrape(): Promise<Scrape> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text }));
-    }).on('error', reject);
-  });
-}
+const scrape = (): Promise<HttpAnswer> => httpGet(port, '/metrics');
 
 /** The value of one series ("name{labels}"), or undefined when it is not there. */
 function sample(text: string, series: string): number | undefined {
@@ -42,7 +33,7 @@ function sample(text: string, series: string): number | undefined {
 
 /** Scrapes until `ok` holds of the text (the loop reacts to files within ms, but the machine is loaded). */
 function scrapeUntil(what: string, ok: (text: string) => boolean): Promise<string> {
-  return eventually(async () => (await scrape()).text, ok, 20_000, what);
+  return eventually(async () => (await scrape()).body, ok, 20_000, what);
 }
 
 describe('/metrics', () => {
@@ -55,7 +46,7 @@ describe('/metrics', () => {
     const first = await scrape();
     expect(first.status).toBe(200);
     expect(first.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
-    let text = first.text;
+    let text = first.body;
     expect(sample(text, 'multus_entrypoint_ready')).toBe(1);
     expect(sample(text, 'multus_entrypoint_writes_total{file="config"}')).toBe(1);
     expect(sample(text, 'multus_entrypoint_writes_total{file="kubeconfig"}')).toBe(1);
@@ -122,7 +113,7 @@ describe('/metrics', () => {
     await writeServiceAccount(h.saDir, 'opaque-legacy-token-not-a-jwt', 'CA-1');
     registerSecret('opaque-legacy-token-not-a-jwt');
     const run = await startDaemon(h, [`--health-port=${port}`]);
-    const { text } = await scrape();
+    const { body: text } = await scrape();
     expect(sample(text, 'multus_entrypoint_kubeconfig_token_expiry_timestamp_seconds')).toBeNaN();
     await stopDaemon(run);
   });

@@ -5,12 +5,12 @@
 // again. Misuse is a clear error naming the flag.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { kubeletPod, podStore, type PodStore } from '../helpers/api-pods.js';
 import { type FakeApi, NODE, startFakeApi } from '../helpers/api-server.js';
 import { freePort, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import { eventually, TOKEN, useHostRoot } from '../helpers/host-root.js';
+import { httpGet } from '../helpers/http.js';
 
 const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let api: FakeApi;
@@ -27,15 +27,7 @@ const env = (): NodeJS.ProcessEnv => ({ ...h.env, ...api.env, NODE_NAME: NODE })
 /** The kubeconfig keeps the mounted token: no TokenRequest in these tests. */
 const FLAGS = ['--repair-pods', '--kubeconfig-token-expiration=0'];
 
-function metrics(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
-  });
-}
+const metrics = async (port: number): Promise<string> => (await httpGet(port, '/metrics')).body;
 
 describe('--repair-pods', () => {
   it('evicts the pod that started before the config, warns on the bare one, counts both in /metrics', async () => {

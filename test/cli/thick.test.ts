@@ -5,10 +5,11 @@
 // away later leaves the config in place (the shim waits for it).
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
-import { createServer, get, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { freePort, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import { eventually, readOrUndefined, useHostRoot } from '../helpers/host-root.js';
+import { httpGet, type HttpAnswer } from '../helpers/http.js';
 
 const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let socketDir: string;
@@ -31,15 +32,7 @@ async function stopStandIn(): Promise<void> {
   daemon = undefined;
 }
 
-function readyz(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/readyz', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
+const readyz = (port: number): Promise<HttpAnswer> => httpGet(port, '/readyz');
 
 const config = (): Promise<string | undefined> => readOrUndefined(join(h.confDir, '00-multus.conf'));
 

@@ -5,11 +5,11 @@
 // change.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { type FakeApi, startFakeApi } from '../helpers/api-server.js';
 import { freePort, startDaemon, stopDaemon } from '../helpers/daemon.js';
 import { eventually, TOKEN, useHostRoot } from '../helpers/host-root.js';
+import { httpGet, type HttpAnswer } from '../helpers/http.js';
 
 const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
 let api: FakeApi;
@@ -23,15 +23,7 @@ afterEach(async () => {
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 const notes = (reason: string): string[] => api.events.filter((e) => e.reason === reason).map((e) => String(e.note));
 
-function readyz(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/readyz', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
+const readyz = (port: number): Promise<HttpAnswer> => httpGet(port, '/readyz');
 
 describe('naming the other writer', () => {
   it('a Cilium-like fighter: each restore and the fight name Cilium\'s cni.exclusive and the fix', async () => {

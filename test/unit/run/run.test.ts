@@ -6,7 +6,6 @@
 // installs for SIGTERM, called directly: no signal is sent to this process.
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { JobError } from '../../../src/base/errors.js';
@@ -16,6 +15,7 @@ import { run } from '../../../src/run/run.js';
 import { NODE, POD, serviceAccountJwt, useFakeApi } from '../../helpers/api-server.js';
 import { freePort } from '../../helpers/daemon.js';
 import { copyMaster, eventually, type HostRoot, listNames, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../../helpers/host-root.js';
+import { httpGet } from '../../helpers/http.js';
 
 const KEY = 'k8s.cni.cncf.io/multus-not-ready';
 const MOUNTED = serviceAccountJwt({ pod: POD, node: NODE, tag: 'mounted' });
@@ -59,11 +59,7 @@ async function stopHandler(): Promise<(signal: NodeJS.Signals) => void> {
   return added[0] as (signal: NodeJS.Signals) => void;
 }
 
-function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
-  });
-}
+const status = async (port: number, path: string): Promise<number> => (await httpGet(port, path)).status;
 
 describe('run, once', () => {
   it('--once: installs the binary, writes the kubeconfig and the config, and returns', async () => {
