@@ -7,9 +7,10 @@
 // jittered backoff, honouring Retry-After, for as long as the pod's grace
 // period allows (its terminationGracePeriodSeconds less a 5 s margin; 30 s
 // assumed until the pod is read), the waits spread within what is left of
-// it. Still no answer then is a restart: a server shedding load has not said
-// the DaemonSet is gone, and a node must not drop its config on a guess
-// (docs/behaviour.md, "Stopping").
+// it. Still no answer then is an uninstall: a config kept after a real
+// uninstall breaks every later pod on the node until it is removed by hand,
+// while one removed on a restart costs only the seconds until the next pod
+// writes it again (docs/behaviour.md, "Stopping").
 import { backoffDelayMs, realClock, waitWithinMs, type BackoffPolicy, type Clock, type Random } from '../base/backoff.js';
 import { ApiError, callApi, refused, type ApiAccess, type ApiRequest, type ApiResponse } from './kube-api.js';
 import { nodeInfo, selectsNode } from '../core/node-selection.js';
@@ -147,8 +148,7 @@ async function ask(a: Attempt): Promise<Verdict> {
  * Decides whether this stop is an uninstall. An API server that does not
  * answer is asked again, with backoff and its Retry-After, until the grace
  * budget is spent; a refusal (a 403) is an uninstall at once, as
- * docs/behaviour.md says, and no answer at all a restart: only an answer
- * removes a node's config.
+ * docs/behaviour.md says, and so is no answer once the budget is spent.
  */
 export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOptions = {}): Promise<Verdict> {
   if (!t.namespace || !t.podName) {
@@ -181,7 +181,7 @@ export async function checkUninstall(api: ApiAccess, t: CheckTarget, o: CheckOpt
   if (!unanswered(lastErr)) return { uninstall: true, reason: `cannot tell whether the DaemonSet remains (${last})` };
   const spent = Math.round((clock.now() - start) / 100) / 10;
   return {
-    uninstall: false,
-    reason: `no answer in ${attempts} attempt${attempts > 1 ? 's' : ''} over ${spent} s of the ${budget() / 1000} s grace budget (last: ${last}); only an answer makes an uninstall, so a restart`,
+    uninstall: true,
+    reason: `no answer in ${attempts} attempt${attempts > 1 ? 's' : ''} over ${spent} s of the ${budget() / 1000} s grace budget (last: ${last}); cannot tell whether the DaemonSet remains, so an uninstall`,
   };
 }
