@@ -26,8 +26,8 @@ import {
   type Ctx,
 } from './scenarios.js';
 
-/** The ClusterRole and binding docs/install.md has users create for the way back. */
-const BRIDGE_RBAC = 'multus-entrypoint-back';
+/** Our namespaced Roles, which upstream's file does not touch: they stay (docs/install.md). */
+const OUR_ROLES = ['multus-token', 'multus-uninstall-check'];
 
 interface Doc {
   kind?: string;
@@ -101,13 +101,10 @@ export async function scenarioBackToUpstream(ctx: Ctx): Promise<void> {
     }
   })();
   const dir = await deployDir(ctx, 'thin_entrypoint', 'base');
-  // docs/install.md, "Back to upstream": upstream's file replaces the
-  // ClusterRole `multus` with one that lacks what our uninstall check reads
-  // (a 403 there counts as an uninstall, and our stopping pod would remove
-  // the config); these two reads, under a name upstream's file does not
-  // touch, keep our pod's answer "a restart".
-  await kubectl(ctx.node, ['create', 'clusterrole', BRIDGE_RBAC, '--verb=get', '--resource=daemonsets.apps,nodes']);
-  await kubectl(ctx.node, ['create', 'clusterrolebinding', BRIDGE_RBAC, `--clusterrole=${BRIDGE_RBAC}`, '--serviceaccount=kube-system:multus']);
+  // docs/install.md, "Back to upstream": applied as it is. Upstream's file
+  // replaces the ClusterRole `multus`; our uninstall check reads the
+  // DaemonSet through the Role multus-uninstall-check, which it leaves, so
+  // our stopping pod sees the DaemonSet still there: a restart.
   let names: string[];
   try {
     names = await podsDuring(
@@ -125,7 +122,6 @@ export async function scenarioBackToUpstream(ctx: Ctx): Promise<void> {
   } finally {
     watching = false;
     await watcher;
-    await kubectl(ctx.node, ['delete', 'clusterrolebinding,clusterrole', BRIDGE_RBAC, '--ignore-not-found']).catch((err: unknown) => ctx.log(`back to upstream: ${String(err)}`));
   }
   const problems: string[] = [];
   try {
@@ -142,8 +138,10 @@ export async function scenarioBackToUpstream(ctx: Ctx): Promise<void> {
   if (canonical(role?.rules) !== canonical(upstreamObject(ctx, 'ClusterRole', 'multus').rules)) problems.push(`ClusterRole multus is not upstream's: ${JSON.stringify(role?.rules)}`);
   const cm = await clusterObject(ctx, ['-n', 'kube-system', 'get', 'configmap', 'multus-cni-config']);
   if (canonical(cm?.data) !== canonical(upstreamObject(ctx, 'ConfigMap', 'multus-cni-config').data)) problems.push('ConfigMap multus-cni-config does not hold upstream\'s data');
-  for (const kind of ['role', 'rolebinding']) {
-    if (!(await clusterObject(ctx, ['-n', 'kube-system', 'get', kind, 'multus-token']))) problems.push(`our ${kind} multus-token is gone (docs: it stays until you delete it)`);
+  for (const name of OUR_ROLES) {
+    for (const kind of ['role', 'rolebinding']) {
+      if (!(await clusterObject(ctx, ['-n', 'kube-system', 'get', kind, name]))) problems.push(`our ${kind} ${name} is gone (docs: it stays until you delete it)`);
+    }
   }
   // Nothing else of ours on the node: upstream's files and the node's own.
   const layout = {
@@ -154,5 +152,5 @@ export async function scenarioBackToUpstream(ctx: Ctx): Promise<void> {
   const want = { conf: ['10-node-default.conf', conf, 'multus.d'].sort().join(','), 'multus.d': 'multus.kubeconfig', bin: 'multus,passthru' };
   for (const [k, v] of Object.entries(want)) if (layout[k as keyof typeof layout] !== v) problems.push(`${k}: ${layout[k as keyof typeof layout]} (want ${v})`);
   if (problems.length > 0) throw new Error(`back to upstream: ${problems.join('; ')}`);
-  ctx.log(`back to upstream: files present throughout; binary, ${conf} and kubeconfig rewritten; token node-bound -> pod-bound; upstream's ClusterRole and ConfigMap; Role/RoleBinding multus-token stay; conf dir ${layout.conf}, bin dir ${layout.bin}`);
+  ctx.log(`back to upstream: files present throughout; binary, ${conf} and kubeconfig rewritten; token node-bound -> pod-bound; upstream's ClusterRole and ConfigMap; Roles/RoleBindings ${OUR_ROLES.join(', ')} stay; conf dir ${layout.conf}, bin dir ${layout.bin}`);
 }
