@@ -249,6 +249,8 @@ e2eDescribe('manifests: accepted by a real API server, least-privilege RBAC', ()
       { verb: 'delete', group: 'apps', resource: 'daemonsets', namespace: 'kube-system' },
       { verb: 'update', group: 'apps', resource: 'daemonsets', namespace: 'kube-system' },
       { verb: 'list', group: 'apps', resource: 'daemonsets' },
+      // Its own namespace's DaemonSets only (a Role, not the ClusterRole).
+      { verb: 'get', group: 'apps', resource: 'daemonsets', namespace: APP_NS },
       { verb: 'create', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: APP_NS },
       { verb: 'delete', group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: APP_NS },
       { verb: 'get', resource: 'configmaps', namespace: 'kube-system' },
