@@ -127,29 +127,21 @@ function keepOrInvalidate(o: KeepSettings, last: LastConfig | undefined, out: De
   out.files.push({ path: join(o.cniConfDir, last.fileName), content, mode: CONFIG_MODE, what: 'Multus config' });
 }
 
-/** The default network is not ready: its config is held back, like a missing master. */
-function notReady(readiness: Readiness, o: KeepSettings, last: LastConfig | undefined, out: Desired): void {
-  out.files = out.files.filter((f) => f.what !== 'Multus config');
-  out.remove = [];
-  delete out.renameMaster;
-  out.waiting = readinessWait(readiness);
-  out.waitingFor = 'readiness';
-  keepOrInvalidate(o, last, out);
-}
-
 /**
- * The daemon does not answer: the config is held back until it does. One
- * written earlier stays as it is, even with --cleanup-config-on-exit: the
- * shim waits for a daemon that restarts, and an invalidated config would
- * fail those pods at once.
+ * The config is held back until `waitingFor` is ready, like a missing
+ * master. The default network not ready: the last config is kept, or
+ * invalidated with --cleanup-config-on-exit. The daemon down: one written
+ * earlier stays as it is, even with --cleanup-config-on-exit: the shim waits
+ * for a daemon that restarts, and an invalidated config would fail those
+ * pods at once.
  */
-function daemonDown(daemon: DaemonState, o: KeepSettings, last: LastConfig | undefined, out: Desired): void {
+function holdBack(waitingFor: 'readiness' | 'daemon', waiting: string, o: KeepSettings, last: LastConfig | undefined, out: Desired): void {
   out.files = out.files.filter((f) => f.what !== 'Multus config');
   out.remove = [];
   delete out.renameMaster;
-  out.waiting = daemonWait(daemon);
-  out.waitingFor = 'daemon';
-  keepOrInvalidate({ ...o, cleanupConfigOnExit: false }, last, out);
+  out.waiting = waiting;
+  out.waitingFor = waitingFor;
+  keepOrInvalidate(waitingFor === 'daemon' ? { ...o, cleanupConfigOnExit: false } : o, last, out);
 }
 
 type AutoSettings = RenderOptions & KeepSettings & Pick<Options, 'multusAutoconfigDir' | 'multusMasterCniFileName' | 'renameConfFile' | 'mode' | 'daemonSocketDirHost'>;
@@ -206,11 +198,11 @@ export function desiredState(obs: Observation, o: DesiredSettings, env: Kubeconf
   else if (obs.selection) next = desiredAuto(obs.selection, o, last, desired);
   // Without a master the wait is for it (no new config either way).
   if (obs.readiness && !obs.readiness.ready && !desired.fatal && !desired.waiting) {
-    notReady(obs.readiness, o, last, desired);
+    holdBack('readiness', readinessWait(obs.readiness), o, last, desired);
     next = last;
   }
   if (obs.daemon && !obs.daemon.ready && !desired.fatal && !desired.waiting) {
-    daemonDown(obs.daemon, o, last, desired);
+    holdBack('daemon', daemonWait(obs.daemon), o, last, desired);
     next = last;
   }
   if (kubeconfig && 'error' in kubeconfig) {
