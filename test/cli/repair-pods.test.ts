@@ -3,27 +3,24 @@
 // written, the pod that started before it without its network is evicted and
 // the bare one gets a Warning Event; /metrics counts both; a restore looks
 // again. Misuse is a clear error naming the flag.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { kubeletPod, podStore, type PodStore } from '../helpers/api-pods.js';
-import { type FakeApi, NODE, startFakeApi } from '../helpers/api-server.js';
+import { NODE, useFakeApi } from '../helpers/api-server.js';
 import { freePort, runDaemonToEnd, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import { eventually, TOKEN, useHostRoot } from '../helpers/host-root.js';
+import { eventually, useHostRoot } from '../helpers/host-root.js';
 import { httpGet } from '../helpers/http.js';
 
 const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
-let api: FakeApi;
+const fake = useFakeApi();
 let pods: PodStore;
 beforeEach(async () => {
   pods = podStore();
-  api = await startFakeApi({ daemonSet: 'present', token: TOKEN, pods });
-});
-afterEach(async () => {
-  await api.close();
+  await fake.serve({ pods });
 });
 
-const env = (): NodeJS.ProcessEnv => ({ ...h.env, ...api.env, NODE_NAME: NODE });
+const env = (): NodeJS.ProcessEnv => fake.env(h.env, NODE);
 /** The kubeconfig keeps the mounted token: no TokenRequest in these tests. */
 const FLAGS = ['--repair-pods', '--kubeconfig-token-expiration=0'];
 
@@ -43,9 +40,9 @@ describe('--repair-pods', () => {
     expect(pods.evicted).toEqual(['apps/web-1']);
     await run.waitForLog(/--repair-pods: evicted a pod that started before the Multus config was in place pod=apps\/web-1 lacks=apps\/macvlan-net1 owner=ReplicaSet\/web-1-rs/, 20_000);
     await run.waitForLog(/left alone pod=apps\/bare/, 20_000);
-    await eventually(async () => api.events.filter((e) => e.regarding?.namespace === 'apps').map((e) => `${e.regarding.name} ${e.reason}`).sort(),
+    await eventually(async () => fake.api.events.filter((e) => e.regarding?.namespace === 'apps').map((e) => `${e.regarding.name} ${e.reason}`).sort(),
       (r) => r.length === 2, 20_000, 'the Events on the two pods');
-    expect(api.events.filter((e) => e.regarding?.namespace === 'apps').map((e) => `${e.regarding.name} ${e.type} ${e.reason}`).sort())
+    expect(fake.api.events.filter((e) => e.regarding?.namespace === 'apps').map((e) => `${e.regarding.name} ${e.type} ${e.reason}`).sort())
       .toEqual(['bare Warning MissingNetworks', 'web-1 Normal EvictedForMissingNetworks']);
     const text = await eventually(() => metrics(port), (t) => t.includes('multus_entrypoint_pod_repairs_total{result="left_alone"} 1'), 20_000, 'the repairs counted');
     expect(text).toContain('multus_entrypoint_pod_repairs_total{result="evicted"} 1');
@@ -67,7 +64,7 @@ describe('--repair-pods', () => {
   });
 
   it('needs NODE_NAME, and a program that keeps running', async () => {
-    const noNode = await runDaemonToEnd(h, FLAGS, { ...h.env, ...api.env });
+    const noNode = await runDaemonToEnd(h, FLAGS, fake.env(h.env));
     expect(noNode.code).toBe(1);
     expect(noNode.stderr).toMatch(/--repair-pods: NODE_NAME is not set/);
     const once = await runDaemonToEnd(h, [...FLAGS, '--once'], env());

@@ -3,31 +3,28 @@
 // loop renaming our config to *.cilium_bak, as cni.exclusive does) and a
 // config that sorts before ours. The Events and /readyz say who and what to
 // change.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FakeApi, startFakeApi } from '../helpers/api-server.js';
+import { useFakeApi } from '../helpers/api-server.js';
 import { freePort, startDaemon, stopDaemon } from '../helpers/daemon.js';
-import { eventually, TOKEN, useHostRoot } from '../helpers/host-root.js';
+import { eventually, useHostRoot } from '../helpers/host-root.js';
 import { httpGet, type HttpAnswer } from '../helpers/http.js';
 
 const h = useHostRoot({ master: 'masters/10-flannel.conflist' });
-let api: FakeApi;
+const fake = useFakeApi();
 beforeEach(async () => {
-  api = await startFakeApi({ daemonSet: 'present', token: TOKEN });
-});
-afterEach(async () => {
-  await api.close();
+  await fake.serve();
 });
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
-const notes = (reason: string): string[] => api.events.filter((e) => e.reason === reason).map((e) => String(e.note));
+const notes = (reason: string): string[] => fake.api.events.filter((e) => e.reason === reason).map((e) => String(e.note));
 
 const readyz = (port: number): Promise<HttpAnswer> => httpGet(port, '/readyz');
 
 describe('naming the other writer', () => {
   it('a Cilium-like fighter: each restore and the fight name Cilium\'s cni.exclusive and the fix', async () => {
-    const run = await startDaemon(h, [], { ...h.env, ...api.env });
+    const run = await startDaemon(h, [], fake.env(h.env));
     // What cilium-agent does with cni.exclusive=true: rename every foreign config.
     for (let i = 1; i <= 3; i++) {
       await eventually(() => fsp.access(confPath()).then(() => true, () => false), (ok) => ok, 20_000, `the config back (${i})`);
@@ -43,7 +40,7 @@ describe('naming the other writer', () => {
 
   it('a valid config sorting before ours: /readyz fails naming it, a Warning Event names it; ready again once it is gone', async () => {
     const port = await freePort();
-    const run = await startDaemon(h, [`--health-port=${port}`], { ...h.env, ...api.env });
+    const run = await startDaemon(h, [`--health-port=${port}`], fake.env(h.env));
     expect((await readyz(port)).status).toBe(200);
     const first = join(h.confDir, '00-aaa.conflist');
     await fsp.writeFile(first, '{"cniVersion":"1.0.0","name":"aaa","plugins":[{"type":"ptp"}]}');
@@ -52,7 +49,7 @@ describe('naming the other writer', () => {
     expect(notReady.body).toContain(`${first} sorts before `);
     expect(notReady.body).toContain('and is a valid CNI config: the container runtime loads it instead of Multus');
     await eventually(async () => notes('ConfigOutranked'), (n) => n.length === 1, 20_000, 'the ConfigOutranked Event');
-    expect(api.events.find((e) => e.reason === 'ConfigOutranked')).toMatchObject({ type: 'Warning', note: expect.stringMatching(new RegExp(`^${first} sorts before .* and is a valid CNI config: the container runtime loads it instead of Multus, so pods get no secondary networks`)) });
+    expect(fake.api.events.find((e) => e.reason === 'ConfigOutranked')).toMatchObject({ type: 'Warning', note: expect.stringMatching(new RegExp(`^${first} sorts before .* and is a valid CNI config: the container runtime loads it instead of Multus, so pods get no secondary networks`)) });
     await fsp.rm(first);
     await eventually(() => readyz(port), (a) => a.status === 200, 20_000, '/readyz 200 again');
     await run.waitForLog(/no other config sorts before the Multus config any more/, 20_000);
