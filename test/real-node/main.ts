@@ -22,6 +22,7 @@ import { removeRepairPods, scenarioFighter, scenarioRepair } from '../harness/re
 import { scenarioBackToUpstream } from '../harness/real-node/back-to-upstream.js';
 import { CASES_PER_PROGRAM, PLUGIN_FAULTS, pluginFault, reportUpstreamE2e, runUpstreamE2e, type CaseResult } from './upstream-e2e/suite.js';
 import { TEST_NAMESPACE } from '../harness/real-node/pods.js';
+import { TIMELINE_HEADER, timelineRow } from '../harness/real-node/timeline.js';
 
 interface Scenario {
   id: string;
@@ -114,6 +115,12 @@ function report(results: Result[], durationS: number): void {
   }
   say('');
   sideBySide(results);
+  const timed = results.filter((r) => r.metrics.timeline !== undefined);
+  if (timed.length > 0) {
+    for (const line of TIMELINE_HEADER) say(line);
+    for (const r of timed) say(timelineRow(`${r.program} ${r.scenario.id}`, r.metrics.timeline ?? {}));
+    say('');
+  }
   say(`node-e2e: suite took ${durationS} s`);
 }
 

@@ -7,6 +7,7 @@ import { daemonSetPods, DS_NAMESPACE, kubectl, oursDir, upstreamDir, waitRolledO
 import { LINK_PREFIX } from './host.js';
 import { NODE_NAME } from './control-plane.js';
 import { defaultNetworkConf, type NodeRun } from './node.js';
+import { rolloutTimeline, type Timeline } from './timeline.js';
 import {
   createNad,
   createPod,
@@ -27,6 +28,8 @@ export interface Metrics {
   uninstallToGoneS?: number;
   /** R: from the apply until the pod that started too early is replaced by one with net1. */
   repairS?: number;
+  /** 1 and 2: where the apply-to-Ready seconds went. */
+  timeline?: Timeline;
 }
 
 export interface Ctx {
@@ -36,6 +39,8 @@ export interface Ctx {
   metrics: Metrics;
   /** The directory last applied (what an uninstall deletes: a variant's components add objects). */
   installed?: string;
+  /** The last applyAndWait: when the apply began and when the rollout was seen complete (ms). */
+  lastRollout?: { t0: number; t1: number };
   log(line: string): void;
 }
 
@@ -104,6 +109,7 @@ export async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
   await kubectl(ctx.node, ['apply', '-k', dir]);
   ctx.installed = dir;
   if (!(await waitRolledOut(ctx.node, ROLLOUT_MS))) throw new Error(`the DaemonSet did not roll out within ${ROLLOUT_MS / 1000} s:\n${await describeDs(ctx)}`);
+  ctx.lastRollout = { t0, t1: Date.now() };
   return secondsSince(t0);
 }
 
@@ -146,8 +152,20 @@ export async function resetNode(ctx: Ctx): Promise<void> {
   for (const n of fs.readdirSync(cniBinDir)) if (!fs.lstatSync(path.join(cniBinDir, n)).isSymbolicLink()) fs.rmSync(path.join(cniBinDir, n), { force: true });
 }
 
+/** The timeline of the last rollout, for the report (never fails the scenario). */
+function recordTimeline(ctx: Ctx): void {
+  const r = ctx.lastRollout;
+  if (!r) return;
+  try {
+    ctx.metrics.timeline = rolloutTimeline(ctx.node, r.t0, r.t1);
+  } catch (err) {
+    ctx.log(`timeline: ${String(err)}`);
+  }
+}
+
 export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void> {
   ctx.metrics.applyToReadyS = await applyAndWait(ctx, await deployDir(ctx, program, 'base'));
+  recordTimeline(ctx);
   const { cniConfDir, cniBinDir } = ctx.node.dirs;
   const conf = multusConfigFile(ctx.node);
   if (!fs.existsSync(path.join(cniBinDir, 'multus'))) throw new Error(`multus was not installed into the node's ${cniBinDir}`);
@@ -246,6 +264,7 @@ export async function scenarioRollingUpdate(ctx: Ctx, program: Program): Promise
     's2',
     async () => {
       ctx.metrics.applyToReadyS = await applyAndWait(ctx, dir);
+      recordTimeline(ctx);
       const now = await daemonSetPods(ctx.node);
       if (now.some((p) => before.includes(p.uid))) throw new Error('the rollout kept the old pod');
     },
