@@ -7,6 +7,7 @@
 // namespace of its own; then the DaemonSet deleted before the next version.
 import { DS_NAME, DS_NAMESPACE, daemonSetPods, kubectl, type Program } from '../../harness/real-node/deploy.js';
 import * as S from '../../harness/real-node/scenarios.js';
+import { notePhase } from '../../harness/real-node/phases.js';
 import { createNamespace, type UpstreamCase } from './common.js';
 import { connectionLimit } from './test-connection-limit.js';
 import { defaultRoute1 } from './test-default-route1.js';
@@ -75,12 +76,21 @@ async function deleteDaemonSet(ctx: S.Ctx): Promise<void> {
 /** The fifteen cases against `program`; each result says why it failed. */
 export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
+  const before = Date.now();
   // After the scenarios' uninstall: the CRD may still be terminating.
   await S.uninstallQuietly(ctx, program);
   await S.waitCrdGone(ctx);
   await S.resetNode(ctx);
+  notePhase(`${program} upstream e2e: CRD gone, node reset`, before);
   for (const cniVersion of CNI_VERSIONS) {
     const t0 = Date.now();
+    const step = { ready: 0, cases: 0, namespaces: 0, daemonSet: 0 };
+    let mark = Date.now();
+    const lap = (): number => {
+      const s = S.secondsSince(mark);
+      mark = Date.now();
+      return s;
+    };
     const dir = await S.deployDir(ctx, program, `upstream-e2e-${cniVersion}`, { extraArgs: ['--force-cni-version=true', `--cni-version=${cniVersion}`] });
     let setup: string | undefined;
     try {
@@ -91,18 +101,25 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
     } catch (err) {
       setup = `the DaemonSet with --cni-version=${cniVersion} did not come up: ${err instanceof Error ? err.message : String(err)}`;
     }
+    step.ready = lap();
     const batch = setup
       ? CASES.map((c) => ({ program, cniVersion, script: c.script, passed: false, reason: setup, seconds: 0 }))
       : await Promise.all(CASES.map((c) => runCase(ctx, program, cniVersion, c)));
+    step.cases = lap();
     results.push(...batch);
     for (const r of batch) ctx.log(`upstream-e2e: ${program} ${r.script} cniVersion ${cniVersion}: ${r.passed ? 'pass' : `FAIL: ${(r.reason ?? '').split('\n')[0]}`} (${r.seconds} s)`);
     // Pods a failed case left go through Multus' CNI DEL while it still runs.
     const namespaces = CASES.map((c) => namespaceOf(c.script, cniVersion));
     await kubectl(ctx.node, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=120s']).catch((err: unknown) => ctx.log(`upstream-e2e: deleting ${namespaces.join(', ')}: ${String(err)}`));
+    step.namespaces = lap();
     await deleteDaemonSet(ctx);
-    ctx.log(`upstream-e2e: ${program} cniVersion ${cniVersion} took ${S.secondsSince(t0)} s`);
+    step.daemonSet = lap();
+    const took = notePhase(`${program} upstream e2e cniVersion ${cniVersion}`, t0);
+    ctx.log(`upstream-e2e: ${program} cniVersion ${cniVersion} took ${took} s: apply to Ready ${step.ready}, cases ${step.cases}, namespaces deleted ${step.namespaces}, DaemonSet and node reset ${step.daemonSet}`);
   }
+  const after = Date.now();
   await S.uninstallQuietly(ctx, program);
+  notePhase(`${program} upstream e2e: uninstall`, after);
   return results;
 }
 
