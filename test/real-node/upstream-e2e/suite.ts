@@ -66,6 +66,13 @@ async function runCase(ctx: S.Ctx, program: Program, cniVersion: string, c: Upst
   }
 }
 
+/** How many pods the namespaces still hold (a failed list counts as some). */
+async function podsIn(ctx: S.Ctx, namespaces: string[]): Promise<number> {
+  const out = await kubectl(ctx.node, ['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}']).catch(() => undefined);
+  if (out === undefined) return 1;
+  return out.split('\n').filter((ns) => namespaces.includes(ns)).length;
+}
+
 /** The DaemonSet alone goes (the CRD and RBAC stay); then its pods, then what it left on the node. */
 async function deleteDaemonSet(ctx: S.Ctx): Promise<void> {
   await kubectl(ctx.node, ['-n', DS_NAMESPACE, 'delete', 'daemonset', DS_NAME, '--ignore-not-found', '--wait=false']);
@@ -81,6 +88,9 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
   await S.uninstallQuietly(ctx, program);
   await S.waitCrdGone(ctx);
   await S.resetNode(ctx);
+  // The previous program's namespaces (same names) finish terminating first.
+  const all = CNI_VERSIONS.flatMap((v) => CASES.map((c) => namespaceOf(c.script, v)));
+  await S.until('the previous run\'s case namespaces to be gone', 180000, async () => (await kubectl(ctx.node, ['get', 'namespace', ...all, '--ignore-not-found', '-o', 'name']).catch(() => 'error')).trim() === '');
   notePhase(`${program} upstream e2e: CRD gone, node reset`, before);
   for (const cniVersion of CNI_VERSIONS) {
     const t0 = Date.now();
@@ -108,9 +118,11 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
     step.cases = lap();
     results.push(...batch);
     for (const r of batch) ctx.log(`upstream-e2e: ${program} ${r.script} cniVersion ${cniVersion}: ${r.passed ? 'pass' : `FAIL: ${(r.reason ?? '').split('\n')[0]}`} (${r.seconds} s)`);
-    // Pods a failed case left go through Multus' CNI DEL while it still runs.
+    // Pods a failed case left go through Multus' CNI DEL while it still runs;
+    // the namespaces themselves (names of this version only) finish on their own.
     const namespaces = CASES.map((c) => namespaceOf(c.script, cniVersion));
-    await kubectl(ctx.node, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=120s']).catch((err: unknown) => ctx.log(`upstream-e2e: deleting ${namespaces.join(', ')}: ${String(err)}`));
+    await kubectl(ctx.node, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=false']).catch((err: unknown) => ctx.log(`upstream-e2e: deleting ${namespaces.join(', ')}: ${String(err)}`));
+    await S.until(`the pods in ${namespaces.join(', ')} to be gone`, 120000, async () => (await podsIn(ctx, namespaces)) === 0).catch((err: unknown) => ctx.log(`upstream-e2e: ${String(err)}`));
     step.namespaces = lap();
     await deleteDaemonSet(ctx);
     step.daemonSet = lap();
