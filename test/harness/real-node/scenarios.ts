@@ -1,6 +1,6 @@
 // The scenarios, each a user's check on the real node. A scenario throws with
 // what it saw when the behaviour is not there; metrics go to the report.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import { daemonSetPods, DS_NAMESPACE, kubectl, oursDir, upstreamDir, waitRolledOut, type Program, type Variant } from './deploy.js';
@@ -123,9 +123,7 @@ export async function applyAndWait(ctx: Ctx, dir: string): Promise<number> {
 /** The NADs the scenarios use (the CRD comes with each program's manifests; uninstall deletes it). */
 export async function ensureNads(ctx: Ctx): Promise<void> {
   const ipam = (subnet: string) => ({ type: 'host-local', ranges: [[{ subnet }]], dataDir: ctx.node.dirs.ipamDir });
-  await until('the NetworkAttachmentDefinition CRD', 60000, async () =>
-    (await kubectl(ctx.node, ['get', 'crd', 'network-attachment-definitions.k8s.cni.cncf.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => '')) === 'True',
-  );
+  await until('the NetworkAttachmentDefinition CRD', 60000, async () => (await crdState(ctx)) === 'True');
   await createNad(ctx.node.kubeConfig, NET1_NAD, { cniVersion: '0.4.0', name: NET1_NAD, type: 'macvlan', master: MACVLAN_MASTER, mode: 'bridge', ipam: ipam(`${SUBNETS.net1}0/24`) });
   await createNad(ctx.node.kubeConfig, ALT_NAD, { cniVersion: '0.4.0', name: ALT_NAD, type: 'bridge', bridge: `${LINK_PREFIX}alt0`, isGateway: false, ipMasq: false, ipam: ipam(`${SUBNETS.alt}0/24`) });
 }
@@ -443,9 +441,12 @@ export async function scenarioMigration(ctx: Ctx): Promise<void> {
 
 const NAD_CRD = 'network-attachment-definitions.k8s.cni.cncf.io';
 
-/** The NAD CRD's Established status, or 'absent'. */
+/** The NAD CRD's Established status, or 'absent' (polled: through the API client, not kubectl). */
 export async function crdState(ctx: Ctx): Promise<string> {
-  return kubectl(ctx.node, ['get', 'crd', NAD_CRD, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => 'absent');
+  return ctx.node.kubeConfig
+    .makeApiClient(ApiextensionsV1Api)
+    .readCustomResourceDefinition({ name: NAD_CRD })
+    .then((crd) => crd.status?.conditions?.find((c) => c.type === 'Established')?.status ?? '', () => 'absent');
 }
 
 /** An uninstall's CRD deletion finishes (an apply meanwhile would patch the terminating CRD). */

@@ -5,6 +5,7 @@
 // upstream's e2e DaemonSet template passes them, on a node as fresh as a new
 // kind cluster (no Multus files); the five cases at once, each in a
 // namespace of its own; then the DaemonSet deleted before the next version.
+import { CoreV1Api } from '@kubernetes/client-node';
 import { DS_NAME, DS_NAMESPACE, daemonSetPods, kubectl, type Program } from '../../harness/real-node/deploy.js';
 import * as S from '../../harness/real-node/scenarios.js';
 import { notePhase } from '../../harness/real-node/phases.js';
@@ -68,9 +69,9 @@ async function runCase(ctx: S.Ctx, program: Program, cniVersion: string, c: Upst
 
 /** How many pods the namespaces still hold (a failed list counts as some). */
 async function podsIn(ctx: S.Ctx, namespaces: string[]): Promise<number> {
-  const out = await kubectl(ctx.node, ['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}']).catch(() => undefined);
-  if (out === undefined) return 1;
-  return out.split('\n').filter((ns) => namespaces.includes(ns)).length;
+  const list = await ctx.node.kubeConfig.makeApiClient(CoreV1Api).listPodForAllNamespaces().catch(() => undefined);
+  if (list === undefined) return 1;
+  return list.items.filter((p) => namespaces.includes(p.metadata?.namespace ?? '')).length;
 }
 
 /** The DaemonSet alone goes (the CRD and RBAC stay); then its pods, then what it left on the node. */
@@ -90,7 +91,11 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
   await S.resetNode(ctx);
   // The previous program's namespaces (same names) finish terminating first.
   const all = CNI_VERSIONS.flatMap((v) => CASES.map((c) => namespaceOf(c.script, v)));
-  await S.until('the previous run\'s case namespaces to be gone', 180000, async () => (await kubectl(ctx.node, ['get', 'namespace', ...all, '--ignore-not-found', '-o', 'name']).catch(() => 'error')).trim() === '');
+  const api = ctx.node.kubeConfig.makeApiClient(CoreV1Api);
+  await S.until('the previous run\'s case namespaces to be gone', 180000, async () => {
+    const list = await api.listNamespace().catch(() => undefined);
+    return list !== undefined && !list.items.some((n) => all.includes(n.metadata?.name ?? ''));
+  });
   notePhase(`${program} upstream e2e: CRD gone, node reset`, before);
   for (const cniVersion of CNI_VERSIONS) {
     const t0 = Date.now();
