@@ -185,14 +185,19 @@ export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void>
     throw new Error(`want ${conf} and multus.kubeconfig at mode 0600; got ${modes.config} and ${modes.kubeconfig}`);
   }
   await ensureNads(ctx);
-  await checkNet1Pod(ctx, program, 's1');
-  // default-network annotation: eth0 from the NAD instead of the node's default.
-  const name = podName(program, 's1');
-  // Without a namespace Multus looks the NAD up in its own (kube-system).
-  await createPod(ctx.node.kubeConfig, name, { [DEFAULT_NETWORK_ANNOTATION]: `${TEST_NAMESPACE}/${ALT_NAD}` });
-  const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0'], POD_MS);
-  await deletePods(ctx.node.kubeConfig, [name]);
-  if (!o.running || !hasAddr(o.interfaces.eth0, SUBNETS.alt)) throw new Error(`pod with ${DEFAULT_NETWORK_ANNOTATION}: ${ALT_NAD}: want eth0 in ${SUBNETS.alt}0/24; got ${describeOutcome(o)}`);
+  // The two pods are independent: both at once.
+  const altDefault = async (): Promise<void> => {
+    // default-network annotation: eth0 from the NAD instead of the node's default.
+    const name = podName(program, 's1');
+    // Without a namespace Multus looks the NAD up in its own (kube-system).
+    await createPod(ctx.node.kubeConfig, name, { [DEFAULT_NETWORK_ANNOTATION]: `${TEST_NAMESPACE}/${ALT_NAD}` });
+    const o = await observePod(ctx.node.kubeConfig, ctx.node.containerd, name, ['eth0'], POD_MS);
+    await deletePods(ctx.node.kubeConfig, [name]);
+    if (!o.running || !hasAddr(o.interfaces.eth0, SUBNETS.alt)) throw new Error(`pod with ${DEFAULT_NETWORK_ANNOTATION}: ${ALT_NAD}: want eth0 in ${SUBNETS.alt}0/24; got ${describeOutcome(o)}`);
+  };
+  const results = await Promise.allSettled([checkNet1Pod(ctx, program, 's1'), altDefault()]);
+  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+  if (failed.length > 0) throw new Error(failed.join('; '));
 }
 
 /** Creates an annotated pod every second while `busy` runs; then waits for each; all must get net1. */
