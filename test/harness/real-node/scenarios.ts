@@ -172,6 +172,14 @@ export async function scenarioRollout(ctx: Ctx, program: Program): Promise<void>
   ctx.metrics.applyToReadyS = await applyAndWait(ctx, await deployDir(ctx, program, 'base'));
   recordTimeline(ctx);
   const { cniConfDir, cniBinDir } = ctx.node.dirs;
+  // Ours is Ready only once its files are on disk (/readyz). Upstream's thin
+  // DaemonSet has no probe: Ready once its container runs, which can be
+  // before it wrote them; its files get a while, and the wait is logged.
+  if (program === 'thin_entrypoint') {
+    const ready = Date.now();
+    await until('upstream\'s files after its pod turned Ready', FOLLOW_MS, () => multusConfigFile(ctx.node) !== undefined && fs.existsSync(kubeconfigFile(ctx.node))).catch(() => undefined);
+    if (Date.now() - ready > 500) ctx.log(`rollout (${program}): its files appeared ${secondsSince(ready)} s after the rollout was seen Ready`);
+  }
   const conf = multusConfigFile(ctx.node);
   if (!fs.existsSync(path.join(cniBinDir, 'multus'))) throw new Error(`multus was not installed into the node's ${cniBinDir}`);
   if (!conf) throw new Error(`no 00-multus.conf[list] in the node's ${cniConfDir}: ${fs.readdirSync(cniConfDir).join(', ')}`);
