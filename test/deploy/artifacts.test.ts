@@ -237,10 +237,14 @@ describe('the DaemonSet', () => {
     expect(c.readinessProbe.initialDelaySeconds).toBeUndefined();
   });
 
-  it('has Guaranteed QoS at the budget of the contract: requests = limits = 100m / 50Mi', () => {
+  it('requests the budget of the contract (100m / 50Mi), lets a start burst to 500m CPU, and caps memory at the request', () => {
     const { requests, limits } = container().resources as Obj;
-    expect(requests).toEqual(limits);
     expect(requests).toEqual({ cpu: '100m', memory: '50Mi' });
+    expect(limits).toEqual({ cpu: '500m', memory: '50Mi' });
+  });
+
+  it('is system-node-critical, which keeps a Burstable pod from eviction and gives it a Guaranteed OOM score', () => {
+    expect(daemonSet().spec.template.spec.priorityClassName).toBe('system-node-critical');
   });
 
   it('gives the uninstall check POD_NAME and POD_NAMESPACE from the downward API', () => {

@@ -22,6 +22,8 @@ import { removeRepairPods, scenarioFighter, scenarioRepair } from '../harness/re
 import { scenarioBackToUpstream } from '../harness/real-node/back-to-upstream.js';
 import { CASES_PER_PROGRAM, PLUGIN_FAULTS, pluginFault, reportUpstreamE2e, runUpstreamE2e, type CaseResult } from './upstream-e2e/suite.js';
 import { TEST_NAMESPACE } from '../harness/real-node/pods.js';
+import { TIMELINE_HEADER, timelineRow } from '../harness/real-node/timeline.js';
+import { notePhase, phaseTable } from '../harness/real-node/phases.js';
 
 interface Scenario {
   id: string;
@@ -114,6 +116,13 @@ function report(results: Result[], durationS: number): void {
   }
   say('');
   sideBySide(results);
+  const timed = results.filter((r) => r.metrics.timeline !== undefined);
+  if (timed.length > 0) {
+    for (const line of TIMELINE_HEADER) say(line);
+    for (const r of timed) say(timelineRow(`${r.program} ${r.scenario.id}`, r.metrics.timeline ?? {}));
+    say('');
+  }
+  for (const line of phaseTable()) say(line);
   say(`node-e2e: suite took ${durationS} s`);
 }
 
@@ -192,7 +201,7 @@ async function main(): Promise<number> {
   try {
     say('node-e2e: starting the node (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd, kubelet)');
     node = await startNode(say);
-    say(`node-e2e: node Ready after ${Math.round((Date.now() - t0) / 1000)} s; run dir ${node.dirs.run}`);
+    say(`node-e2e: node Ready after ${notePhase('node up', t0)} s; run dir ${node.dirs.run}`);
     for (const img of node.images) say(`node-e2e: image ${img.name} ${img.bytes} bytes`);
     if (!fs.existsSync(upstreamManifest)) throw new Error(`${upstreamManifest} is missing: run test/tools/build-components.sh multus`);
     await prepareCluster(node);
@@ -214,9 +223,12 @@ async function main(): Promise<number> {
           results.push({ program, scenario, passed: false, reason, metrics: ctx.metrics });
           say(`node-e2e: ${program} scenario ${scenario.id}: FAIL (${Math.round((Date.now() - started) / 1000)} s): ${reason.split('\n')[0]}`);
         }
+        notePhase(`${program} ${scenario.id} ${scenario.title}`, started);
       }
+      const cleanup = Date.now();
       await removeRepairPods(ctx);
       await S.uninstallQuietly(ctx, program);
+      notePhase(`${program} uninstall after the scenarios`, cleanup);
       if (upstreamE2eWanted) {
         const started = Date.now();
         try {
@@ -240,6 +252,7 @@ async function main(): Promise<number> {
         results.push({ program: 'multus-entrypoint', scenario, passed: false, reason, metrics: ctx.metrics });
         say(`node-e2e: multus-entrypoint scenario ${scenario.id}: FAIL (${Math.round((Date.now() - started) / 1000)} s): ${reason.split('\n')[0]}`);
       }
+      notePhase(`multus-entrypoint ${scenario.id} ${scenario.title}`, started);
       // Either program's DaemonSet may be the last one applied.
       await S.uninstallQuietly(ctx, 'thin_entrypoint');
       await S.uninstallQuietly(ctx, 'multus-entrypoint');
@@ -249,7 +262,9 @@ async function main(): Promise<number> {
     exit = 1;
   } finally {
     if (node && !stopping) {
+      const down = Date.now();
       for (const line of await node.stop()) say(`node-e2e teardown: ${line}`);
+      notePhase('teardown', down);
     }
   }
   if (results.some((r) => r.program === 'multus-entrypoint' && !r.passed)) exit = 1;

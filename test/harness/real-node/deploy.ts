@@ -8,6 +8,7 @@
 //   things and nothing else.
 // Patches are JSON 6902 operations computed from the rendered base, so they
 // follow whatever the base holds (other args, env, volumes).
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -168,30 +169,30 @@ export interface RolloutState {
   observed: boolean;
 }
 
+// Polled every second or faster: through the API client, not a kubectl
+// process each time (about 0.2 s of CPU apiece, on a 2-core node that the
+// pods being timed need).
 export async function daemonSetState(node: NodeRun): Promise<RolloutState | undefined> {
-  let out: string;
+  let ds;
   try {
-    out = await kubectl(node, ['-n', DS_NAMESPACE, 'get', 'daemonset', DS_NAME, '-o', 'json']);
+    ds = await node.kubeConfig.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ name: DS_NAME, namespace: DS_NAMESPACE });
   } catch {
     return undefined;
   }
-  const ds = JSON.parse(out) as { metadata: { generation: number }; status?: { desiredNumberScheduled?: number; updatedNumberScheduled?: number; numberReady?: number; observedGeneration?: number } };
-  const st = ds.status ?? {};
-  return { desired: st.desiredNumberScheduled ?? 0, updated: st.updatedNumberScheduled ?? 0, ready: st.numberReady ?? 0, observed: (st.observedGeneration ?? 0) >= ds.metadata.generation };
+  const st = ds.status;
+  return { desired: st?.desiredNumberScheduled ?? 0, updated: st?.updatedNumberScheduled ?? 0, ready: st?.numberReady ?? 0, observed: (st?.observedGeneration ?? 0) >= (ds.metadata?.generation ?? 0) };
 }
 
 /** The DaemonSet's pods on the node (name, ready, phase, image). */
 export async function daemonSetPods(node: NodeRun): Promise<{ name: string; uid: string; ready: boolean; phase: string; image: string; deleting: boolean }[]> {
-  const out = JSON.parse(await kubectl(node, ['-n', DS_NAMESPACE, 'get', 'pods', '-l', 'name=multus', '-o', 'json'])) as {
-    items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { containers: { image: string }[] }; status: { phase?: string; conditions?: { type: string; status: string }[] } }[];
-  };
-  return out.items.map((p) => ({
-    name: p.metadata.name,
-    uid: p.metadata.uid,
-    ready: (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    phase: p.status.phase ?? '',
-    image: p.spec.containers[0]?.image ?? '',
-    deleting: p.metadata.deletionTimestamp !== undefined,
+  const list = await node.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: DS_NAMESPACE, labelSelector: 'name=multus' });
+  return list.items.map((p) => ({
+    name: p.metadata?.name ?? '',
+    uid: p.metadata?.uid ?? '',
+    ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    phase: p.status?.phase ?? '',
+    image: p.spec?.containers[0]?.image ?? '',
+    deleting: p.metadata?.deletionTimestamp !== undefined,
   }));
 }
 
@@ -204,7 +205,9 @@ export async function waitRolledOut(node: NodeRun, timeoutMs: number): Promise<b
       const pods = await daemonSetPods(node);
       if (pods.length === st.desired && pods.every((p) => p.ready && !p.deleting)) return true;
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    // Two GETs through the API client: cheap enough to poll at a resolution
+    // finer than the seconds the side-by-side table compares.
+    await new Promise((r) => setTimeout(r, 250));
   }
   return false;
 }

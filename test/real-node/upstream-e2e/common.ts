@@ -4,6 +4,7 @@
 // pod's network with `nsenter` into the pod sandbox's network namespace
 // where upstream runs `kubectl exec <pod> -- ip ...` (the pause image has no
 // `ip`; every container of a pod shares the sandbox's namespace).
+import { CoreV1Api } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { kubectl } from '../../harness/real-node/deploy.js';
 import type { NodeRun } from '../../harness/real-node/node.js';
@@ -43,8 +44,10 @@ const WAIT = '300s';
 export async function createNamespace(node: NodeRun, ns: string): Promise<void> {
   await kubectl(node, ['create', 'namespace', ns]);
   // The ServiceAccount admission rejects pods until the default ServiceAccount exists.
+  // Polled through the API client: five cases at once, a kubectl process per poll loaded the node.
+  const api = node.kubeConfig.makeApiClient(CoreV1Api);
   const deadline = Date.now() + 120000;
-  while ((await kubectl(node, ['-n', ns, 'get', 'serviceaccount', 'default']).catch(() => '')) === '') {
+  while (!(await api.readNamespacedServiceAccount({ name: 'default', namespace: ns }).then(() => true, () => false))) {
     if (Date.now() > deadline) throw new Error(`no default ServiceAccount in namespace ${ns} after 120 s`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -71,7 +74,8 @@ export async function waitReady(ctx: CaseCtx, selector: string, count: number, w
   // kubectl wait fails at once when nothing matches yet (a Deployment's pods
   // come a moment later); upstream relies on timing, here we wait for them.
   const deadline = Date.now() + 120000;
-  const existing = async (): Promise<number> => (await kubectl(ctx.node, ['-n', ctx.ns, 'get', 'pods', '-l', selector, '-o', 'name']).catch(() => '')).split('\n').filter(Boolean).length;
+  const api = ctx.node.kubeConfig.makeApiClient(CoreV1Api);
+  const existing = async (): Promise<number> => (await api.listNamespacedPod({ namespace: ctx.ns, labelSelector: selector }).then((l) => l.items.length, () => 0));
   while ((await existing()) < count) {
     if (Date.now() > deadline) throw new Error(`${what}: fewer than ${count} pods exist after 120 s; ${await whyNotReady(ctx)}`);
     await new Promise((r) => setTimeout(r, 500));
@@ -83,9 +87,9 @@ export async function waitReady(ctx: CaseCtx, selector: string, count: number, w
 
 /** `kubectl exec <pod> -- <args>`: `nsenter -n <args>` into the pod sandbox's network namespace. */
 export async function inPodNetns(ctx: CaseCtx, pod: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const { metadata: meta } = JSON.parse(await kubectl(ctx.node, ['-n', ctx.ns, 'get', 'pod', pod, '-o', 'json'])) as { metadata: { uid: string; annotations?: Record<string, string> } };
+  const { metadata: meta } = await ctx.node.kubeConfig.makeApiClient(CoreV1Api).readNamespacedPod({ name: pod, namespace: ctx.ns });
   // A static pod's sandbox carries the kubelet's UID for it, which its mirror pod keeps in this annotation.
-  const uid = meta.annotations?.['kubernetes.io/config.mirror'] ?? meta.uid;
+  const uid = meta?.annotations?.['kubernetes.io/config.mirror'] ?? meta?.uid ?? '';
   const pid = await sandboxPid(ctx.node.containerd, uid);
   if (pid === undefined) throw new Error(`${ctx.ns}/${pod}: no running sandbox to enter`);
   const res = await execa('nsenter', ['-t', pid, '-n', ...args], { reject: false });

@@ -5,8 +5,10 @@
 // upstream's e2e DaemonSet template passes them, on a node as fresh as a new
 // kind cluster (no Multus files); the five cases at once, each in a
 // namespace of its own; then the DaemonSet deleted before the next version.
+import { CoreV1Api } from '@kubernetes/client-node';
 import { DS_NAME, DS_NAMESPACE, daemonSetPods, kubectl, type Program } from '../../harness/real-node/deploy.js';
 import * as S from '../../harness/real-node/scenarios.js';
+import { notePhase } from '../../harness/real-node/phases.js';
 import { createNamespace, type UpstreamCase } from './common.js';
 import { connectionLimit } from './test-connection-limit.js';
 import { defaultRoute1 } from './test-default-route1.js';
@@ -65,6 +67,13 @@ async function runCase(ctx: S.Ctx, program: Program, cniVersion: string, c: Upst
   }
 }
 
+/** How many pods the namespaces still hold (a failed list counts as some). */
+async function podsIn(ctx: S.Ctx, namespaces: string[]): Promise<number> {
+  const list = await ctx.node.kubeConfig.makeApiClient(CoreV1Api).listPodForAllNamespaces().catch(() => undefined);
+  if (list === undefined) return 1;
+  return list.items.filter((p) => namespaces.includes(p.metadata?.namespace ?? '')).length;
+}
+
 /** The DaemonSet alone goes (the CRD and RBAC stay); then its pods, then what it left on the node. */
 async function deleteDaemonSet(ctx: S.Ctx): Promise<void> {
   await kubectl(ctx.node, ['-n', DS_NAMESPACE, 'delete', 'daemonset', DS_NAME, '--ignore-not-found', '--wait=false']);
@@ -75,12 +84,28 @@ async function deleteDaemonSet(ctx: S.Ctx): Promise<void> {
 /** The fifteen cases against `program`; each result says why it failed. */
 export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
+  const before = Date.now();
   // After the scenarios' uninstall: the CRD may still be terminating.
   await S.uninstallQuietly(ctx, program);
   await S.waitCrdGone(ctx);
   await S.resetNode(ctx);
+  // The previous program's namespaces (same names) finish terminating first.
+  const all = CNI_VERSIONS.flatMap((v) => CASES.map((c) => namespaceOf(c.script, v)));
+  const api = ctx.node.kubeConfig.makeApiClient(CoreV1Api);
+  await S.until('the previous run\'s case namespaces to be gone', 180000, async () => {
+    const list = await api.listNamespace().catch(() => undefined);
+    return list !== undefined && !list.items.some((n) => all.includes(n.metadata?.name ?? ''));
+  });
+  notePhase(`${program} upstream e2e: CRD gone, node reset`, before);
   for (const cniVersion of CNI_VERSIONS) {
     const t0 = Date.now();
+    const step = { ready: 0, cases: 0, namespaces: 0, daemonSet: 0 };
+    let mark = Date.now();
+    const lap = (): number => {
+      const s = S.secondsSince(mark);
+      mark = Date.now();
+      return s;
+    };
     const dir = await S.deployDir(ctx, program, `upstream-e2e-${cniVersion}`, { extraArgs: ['--force-cni-version=true', `--cni-version=${cniVersion}`] });
     let setup: string | undefined;
     try {
@@ -91,18 +116,27 @@ export async function runUpstreamE2e(ctx: S.Ctx, program: Program): Promise<Case
     } catch (err) {
       setup = `the DaemonSet with --cni-version=${cniVersion} did not come up: ${err instanceof Error ? err.message : String(err)}`;
     }
+    step.ready = lap();
     const batch = setup
       ? CASES.map((c) => ({ program, cniVersion, script: c.script, passed: false, reason: setup, seconds: 0 }))
       : await Promise.all(CASES.map((c) => runCase(ctx, program, cniVersion, c)));
+    step.cases = lap();
     results.push(...batch);
     for (const r of batch) ctx.log(`upstream-e2e: ${program} ${r.script} cniVersion ${cniVersion}: ${r.passed ? 'pass' : `FAIL: ${(r.reason ?? '').split('\n')[0]}`} (${r.seconds} s)`);
-    // Pods a failed case left go through Multus' CNI DEL while it still runs.
+    // Pods a failed case left go through Multus' CNI DEL while it still runs;
+    // the namespaces themselves (names of this version only) finish on their own.
     const namespaces = CASES.map((c) => namespaceOf(c.script, cniVersion));
-    await kubectl(ctx.node, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=120s']).catch((err: unknown) => ctx.log(`upstream-e2e: deleting ${namespaces.join(', ')}: ${String(err)}`));
+    await kubectl(ctx.node, ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=false']).catch((err: unknown) => ctx.log(`upstream-e2e: deleting ${namespaces.join(', ')}: ${String(err)}`));
+    await S.until(`the pods in ${namespaces.join(', ')} to be gone`, 120000, async () => (await podsIn(ctx, namespaces)) === 0).catch((err: unknown) => ctx.log(`upstream-e2e: ${String(err)}`));
+    step.namespaces = lap();
     await deleteDaemonSet(ctx);
-    ctx.log(`upstream-e2e: ${program} cniVersion ${cniVersion} took ${S.secondsSince(t0)} s`);
+    step.daemonSet = lap();
+    const took = notePhase(`${program} upstream e2e cniVersion ${cniVersion}`, t0);
+    ctx.log(`upstream-e2e: ${program} cniVersion ${cniVersion} took ${took} s: apply to Ready ${step.ready}, cases ${step.cases}, namespaces deleted ${step.namespaces}, DaemonSet and node reset ${step.daemonSet}`);
   }
+  const after = Date.now();
   await S.uninstallQuietly(ctx, program);
+  notePhase(`${program} upstream e2e: uninstall`, after);
   return results;
 }
 
