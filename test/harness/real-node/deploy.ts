@@ -65,7 +65,8 @@ function daemonSetOf(rendered: string): DaemonSetDoc {
 }
 
 function hostPathOps(ds: DaemonSetDoc, node: NodeRun): Op[] {
-  const dirs: Record<string, string> = { cni: node.dirs.cniConfDir, cnibin: node.dirs.cniBinDir, 'multus-cni-conf': node.dirs.multusConfDir };
+  // multus-conf-dir: upstream's thick manifest's name for multus-cni-conf.
+  const dirs: Record<string, string> = { cni: node.dirs.cniConfDir, cnibin: node.dirs.cniBinDir, 'multus-cni-conf': node.dirs.multusConfDir, 'multus-conf-dir': node.dirs.multusConfDir };
   return (ds.spec?.template?.spec?.volumes ?? []).flatMap((v, i) => {
     const dir = dirs[v.name];
     return dir ? [{ op: 'replace' as const, path: `/spec/template/spec/volumes/${i}/hostPath/path`, value: dir }] : [];
@@ -137,8 +138,14 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   const dir = path.join(node.dirs.run, 'deploy', `ours-${label}`);
   // As a user enables them: listed under `components:`; kustomize applies them before this layer's patches.
   const components = (variant.components ?? []).map((c) => `  - ${path.relative(dir, path.join(REPO_ROOT, 'manifests', c))}\n`).join('');
+  const extra = images + (components ? `components:\n${components}` : '');
   // kustomize takes a base directory by relative path only.
-  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images + (components ? `components:\n${components}` : ''));
+  writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, extra);
+  // A component's own containers (thick's multus-daemon) need the API server too.
+  const more = (daemonSetOf(await kubectl(node, ['kustomize', dir])).spec?.template?.spec?.containers ?? []).flatMap((sc, i) =>
+    i > 0 && !(sc.env ?? []).some((e) => e.name === 'KUBERNETES_SERVICE_HOST') ? apiEnvOps(sc, `/spec/template/spec/containers/${i}`, node.cluster.port) : [],
+  );
+  return more.length > 0 ? writeLayer(dir, path.relative(dir, OVERLAY_DIR), [...ops, ...more], extra) : dir;
 }
 
 /** Upstream's own manifest for this node: the directory to `apply -k`. */
@@ -154,7 +161,8 @@ export function upstreamDir(node: NodeRun, manifest: string, label: string, vari
     const base = `/spec/template/spec/containers/${i}`;
     ops.push({ op: 'add', path: `${base}/imagePullPolicy`, value: 'Never' });
     ops.push(...apiEnvOps(c, base, node.cluster.port));
-    if (i === 0) for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
+    // Upstream's thick daemon takes no args (its settings are a ConfigMap).
+    if (i === 0 && c.args !== undefined) for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   });
   (spec?.initContainers ?? []).forEach((_, i) => ops.push({ op: 'add', path: `/spec/template/spec/initContainers/${i}/imagePullPolicy`, value: 'Never' }));
   const images = variant.imageTag ? `images:\n  - name: ${UPSTREAM_IMAGE.split(':')[0]}\n    newTag: ${variant.imageTag}\n` : '';
