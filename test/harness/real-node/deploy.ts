@@ -40,6 +40,7 @@ interface Container {
   name?: string;
   args?: string[];
   env?: { name: string }[];
+  volumeMounts?: { name: string; mountPath: string }[];
   readinessProbe?: unknown;
   livenessProbe?: unknown;
   startupProbe?: unknown;
@@ -82,6 +83,23 @@ function apiEnvOps(c: Container, base: string, port: number): Op[] {
     ops.push(i >= 0 ? { op: 'replace', path: `${base}/env/${i}`, value: { name, value } } : { op: 'add', path: `${base}/env/-`, value: { name, value } });
   }
   return ops;
+}
+
+/**
+ * multus-daemon (thick) finds a delegate in its own container, in /opt/cni/bin
+ * (the config's binDir) or its CNI_PATH, and runs that path chrooted into the
+ * host's root: upstream mounts the bin dir where the host has it. The node's
+ * bin dir is under the run dir, so the daemon's mount goes there too, and its
+ * CNI_PATH names it (no /opt/cni/bin in the container, none on the host).
+ */
+function daemonBinOps(c: Container, base: string, node: NodeRun): Op[] {
+  const i = (c.volumeMounts ?? []).findIndex((m) => m.name === 'cnibin' && m.mountPath === '/opt/cni/bin');
+  if (i < 0) return [];
+  return [
+    { op: 'replace', path: `${base}/volumeMounts/${i}/mountPath`, value: node.dirs.cniBinDir },
+    ...(c.env ? [] : [{ op: 'add' as const, path: `${base}/env`, value: [] }]),
+    { op: 'add', path: `${base}/env/-`, value: { name: 'CNI_PATH', value: node.dirs.cniBinDir } },
+  ];
 }
 
 /**
@@ -143,7 +161,7 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, extra);
   // A component's own containers (thick's multus-daemon) need the API server too.
   const more = (daemonSetOf(await kubectl(node, ['kustomize', dir])).spec?.template?.spec?.containers ?? []).flatMap((sc, i) =>
-    i > 0 && !(sc.env ?? []).some((e) => e.name === 'KUBERNETES_SERVICE_HOST') ? apiEnvOps(sc, `/spec/template/spec/containers/${i}`, node.cluster.port) : [],
+    i > 0 && !(sc.env ?? []).some((e) => e.name === 'KUBERNETES_SERVICE_HOST') ? [...apiEnvOps(sc, `/spec/template/spec/containers/${i}`, node.cluster.port), ...daemonBinOps({ ...sc, env: [] }, `/spec/template/spec/containers/${i}`, node)] : [],
   );
   return more.length > 0 ? writeLayer(dir, path.relative(dir, OVERLAY_DIR), [...ops, ...more], extra) : dir;
 }
@@ -160,7 +178,7 @@ export function upstreamDir(node: NodeRun, manifest: string, label: string, vari
   (spec?.containers ?? []).forEach((c, i) => {
     const base = `/spec/template/spec/containers/${i}`;
     ops.push({ op: 'add', path: `${base}/imagePullPolicy`, value: 'Never' });
-    ops.push(...apiEnvOps(c, base, node.cluster.port));
+    ops.push(...apiEnvOps(c, base, node.cluster.port), ...daemonBinOps({ ...c, env: [] }, base, node));
     // Upstream's thick daemon takes no args (its settings are a ConfigMap).
     if (i === 0 && c.args !== undefined) for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   });
