@@ -166,8 +166,13 @@ build_multus_base() {
 build_thick_image() {
   local name=$1 key=$2 ctx=$TMP/thick-ctx b
   rm -rf "$ctx"
-  mkdir -p "$ctx/rootfs/usr/src/multus-cni/bin" "$ctx/rootfs/tmp"
+  mkdir -p "$ctx/rootfs/usr/src/multus-cni/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc"
   chmod 1777 "$ctx/rootfs/tmp"
+  # distroless/base's users: multus-daemon looks itself up (os/user reads
+  # /etc/passwd) to check it runs as root, and panics when it cannot.
+  printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+    'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > "$ctx/rootfs/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' > "$ctx/rootfs/etc/group"
   for b in multus-daemon multus-shim; do cp "$THICK_DIR/$b" "$ctx/rootfs/usr/src/multus-cni/bin/$b"; done
   cp "$MULTUS_DIR/install_multus" "$ctx/rootfs/usr/src/multus-cni/bin/install_multus"
   cp "$MULTUS_DIR/LICENSE" "$ctx/rootfs/usr/src/multus-cni/LICENSE"

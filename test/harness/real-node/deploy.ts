@@ -86,6 +86,25 @@ function apiEnvOps(c: Container, base: string, port: number): Op[] {
 }
 
 /**
+ * multus-daemon mounts the host's / (and /var/lib/kubelet) with HostToContainer
+ * propagation, which containerd refuses unless that mount is shared or slave, as
+ * systemd makes a real host's /. This machine's / may be private: the thick
+ * scenarios make an rshared recursive bind of / here (thick-scenarios.ts), and
+ * both programs' daemons mount that instead.
+ */
+export function hostRootDir(node: NodeRun): string {
+  return path.join(node.dirs.run, 'hostroot');
+}
+
+function hostRootOps(ds: DaemonSetDoc, node: NodeRun): Op[] {
+  const dirs: Record<string, string> = { hostroot: hostRootDir(node), 'host-var-lib-kubelet': path.join(hostRootDir(node), 'var/lib/kubelet') };
+  return (ds.spec?.template?.spec?.volumes ?? []).flatMap((v, i) => {
+    const dir = dirs[v.name];
+    return dir ? [{ op: 'replace' as const, path: `/spec/template/spec/volumes/${i}/hostPath/path`, value: dir }] : [];
+  });
+}
+
+/**
  * multus-daemon (thick) finds a delegate in its own container, in /opt/cni/bin
  * (the config's binDir) or its CNI_PATH, and runs that path chrooted into the
  * host's root: upstream mounts the bin dir where the host has it. The node's
@@ -160,9 +179,11 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   // kustomize takes a base directory by relative path only.
   writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, extra);
   // A component's own containers (thick's multus-daemon) need the API server too.
-  const more = (daemonSetOf(await kubectl(node, ['kustomize', dir])).spec?.template?.spec?.containers ?? []).flatMap((sc, i) =>
+  const rendered = daemonSetOf(await kubectl(node, ['kustomize', dir]));
+  const more = (rendered.spec?.template?.spec?.containers ?? []).flatMap((sc, i) =>
     i > 0 && !(sc.env ?? []).some((e) => e.name === 'KUBERNETES_SERVICE_HOST') ? [...apiEnvOps(sc, `/spec/template/spec/containers/${i}`, node.cluster.port), ...daemonBinOps({ ...sc, env: [] }, `/spec/template/spec/containers/${i}`, node)] : [],
   );
+  more.push(...hostRootOps(rendered, node));
   return more.length > 0 ? writeLayer(dir, path.relative(dir, OVERLAY_DIR), [...ops, ...more], extra) : dir;
 }
 
@@ -174,7 +195,7 @@ export function upstreamDir(node: NodeRun, manifest: string, label: string, vari
   fs.writeFileSync(path.join(dir, 'multus-daemonset.yml'), text);
   const ds = daemonSetOf(text);
   const spec = ds.spec?.template?.spec;
-  const ops: Op[] = [...hostPathOps(ds, node)];
+  const ops: Op[] = [...hostPathOps(ds, node), ...hostRootOps(ds, node)];
   (spec?.containers ?? []).forEach((c, i) => {
     const base = `/spec/template/spec/containers/${i}`;
     ops.push({ op: 'add', path: `${base}/imagePullPolicy`, value: 'Never' });

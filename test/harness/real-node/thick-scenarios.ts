@@ -9,7 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MULTUS_VERSION } from '../components.js';
-import { daemonSetPods, DS_NAMESPACE, kubectl, oursDir, upstreamDir, waitRolledOut, type Program } from './deploy.js';
+import { execa } from 'execa';
+import { daemonSetPods, DS_NAMESPACE, hostRootDir, kubectl, oursDir, upstreamDir, waitRolledOut, type Program } from './deploy.js';
+import { unmountUnder } from './host.js';
 import type { NodeRun } from './node.js';
 import { redact } from '../secrets.js';
 import {
@@ -190,28 +192,41 @@ const RUN: Record<(typeof STEPS)[number], (ctx: Ctx, program: ThickProgram) => P
 export async function runThick(node: NodeRun, healthPort: number, programs: ThickProgram[], say: (line: string) => void): Promise<ThickResult[]> {
   if (!fs.existsSync(thickManifest())) throw new Error(`${thickManifest()} is missing: run test/tools/build-components.sh multus-thick`);
   const results: ThickResult[] = [];
-  for (const program of programs) {
-    const ctx: Ctx = { node, healthPort, upstreamManifest: thickManifest(), metrics: {}, log: say };
-    // The last uninstall's CRD deletion (an apply meanwhile would patch the terminating CRD).
-    await waitCrdGone(ctx).catch((err: unknown) => say(`thick-e2e: ${(err as Error).message}`));
-    await resetNode(ctx);
-    for (const scenario of STEPS) {
-      ctx.metrics = {};
-      const started = Date.now();
-      say(`thick-e2e: ${program} ${scenario} ...`);
-      try {
-        const note = await RUN[scenario](ctx, program);
-        results.push({ program, scenario, passed: true, metrics: ctx.metrics, note });
-        say(`thick-e2e: ${program} ${scenario}: pass (${Math.round((Date.now() - started) / 1000)} s; ${note})`);
-      } catch (err) {
-        const reason = redact(err instanceof Error ? err.message : String(err));
-        results.push({ program, scenario, passed: false, reason, metrics: ctx.metrics });
-        say(`thick-e2e: ${program} ${scenario}: FAIL (${Math.round((Date.now() - started) / 1000)} s): ${reason.split('\n')[0]}`);
-      }
-    }
-    if (ctx.installed !== undefined) await kubectl(node, ['delete', '-k', ctx.installed, '--ignore-not-found', '--wait=false']).catch(() => undefined);
-    await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(node).catch(() => [])).length === 0).catch(() => undefined);
+  // The daemons' host root, shared (deploy.ts hostRootDir); the node's teardown unmounts it too.
+  const root = hostRootDir(node);
+  fs.mkdirSync(root, { recursive: true });
+  await execa('mount', ['--rbind', '/', root]);
+  await execa('mount', ['--make-rshared', root]);
+  try {
+    for (const program of programs) results.push(...(await runProgram(node, healthPort, program, say)));
+  } finally {
+    await unmountUnder(root);
   }
+  return results;
+}
+
+async function runProgram(node: NodeRun, healthPort: number, program: ThickProgram, say: (line: string) => void): Promise<ThickResult[]> {
+  const results: ThickResult[] = [];
+  const ctx: Ctx = { node, healthPort, upstreamManifest: thickManifest(), metrics: {}, log: say };
+  // The last uninstall's CRD deletion (an apply meanwhile would patch the terminating CRD).
+  await waitCrdGone(ctx).catch((err: unknown) => say(`thick-e2e: ${(err as Error).message}`));
+  await resetNode(ctx);
+  for (const scenario of STEPS) {
+    ctx.metrics = {};
+    const started = Date.now();
+    say(`thick-e2e: ${program} ${scenario} ...`);
+    try {
+      const note = await RUN[scenario](ctx, program);
+      results.push({ program, scenario, passed: true, metrics: ctx.metrics, note });
+      say(`thick-e2e: ${program} ${scenario}: pass (${Math.round((Date.now() - started) / 1000)} s; ${note})`);
+    } catch (err) {
+      const reason = redact(err instanceof Error ? err.message : String(err));
+      results.push({ program, scenario, passed: false, reason, metrics: ctx.metrics });
+      say(`thick-e2e: ${program} ${scenario}: FAIL (${Math.round((Date.now() - started) / 1000)} s): ${reason.split('\n')[0]}`);
+    }
+  }
+  if (ctx.installed !== undefined) await kubectl(node, ['delete', '-k', ctx.installed, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  await until('the DaemonSet pods to be gone', 120000, async () => (await daemonSetPods(node).catch(() => [])).length === 0).catch(() => undefined);
   return results;
 }
 
