@@ -95,7 +95,7 @@ async function rollout(ctx: Ctx, program: ThickProgram): Promise<string> {
   const type = (JSON.parse(fs.readFileSync(path.join(cniConfDir, conf), 'utf8')) as { type?: string }).type;
   if (type !== 'multus-shim') throw new Error(`${conf} is of type ${String(type)}, want multus-shim`);
   await ensureNads(ctx);
-  await checkNet1Pod(ctx, asProgram(program), 'T1');
+  await checkNet1Pod(ctx, asProgram(program), 't1');
   return `apply to Ready ${ctx.metrics.applyToReadyS} s`;
 }
 
@@ -105,7 +105,7 @@ async function restart(ctx: Ctx, program: ThickProgram): Promise<string> {
     podsDuring(
       ctx,
       asProgram(program),
-      'T2',
+      't2',
       async () => {
         const t0 = Date.now();
         await kubectl(ctx.node, ['-n', DS_NAMESPACE, 'rollout', 'restart', 'daemonset/kube-multus-ds']);
@@ -157,7 +157,7 @@ async function killDaemon(ctx: Ctx, program: ThickProgram): Promise<string> {
     podsDuring(
       ctx,
       asProgram(program),
-      'T3',
+      't3',
       async () => {
         const t0 = Date.now();
         process.kill(Number(pid), 'SIGKILL');
