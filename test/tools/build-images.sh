@@ -173,6 +173,9 @@ build_thick_image() {
   printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
     'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > "$ctx/rootfs/etc/passwd"
   printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' > "$ctx/rootfs/etc/group"
+  # distroless' /var/run -> /run: the runtime names netns /var/run/netns/..., mounted at /run/netns
+  mkdir -p "$ctx/rootfs/var" "$ctx/rootfs/run"
+  ln -s /run "$ctx/rootfs/var/run"
   for b in multus-daemon multus-shim; do cp "$THICK_DIR/$b" "$ctx/rootfs/usr/src/multus-cni/bin/$b"; done
   cp "$MULTUS_DIR/install_multus" "$ctx/rootfs/usr/src/multus-cni/bin/install_multus"
   cp "$MULTUS_DIR/LICENSE" "$ctx/rootfs/usr/src/multus-cni/LICENSE"

@@ -118,6 +118,9 @@ function daemonBinOps(c: Container, base: string, node: NodeRun): Op[] {
     { op: 'replace', path: `${base}/volumeMounts/${i}/mountPath`, value: node.dirs.cniBinDir },
     ...(c.env ? [] : [{ op: 'add' as const, path: `${base}/env`, value: [] }]),
     { op: 'add', path: `${base}/env/-`, value: { name: 'CNI_PATH', value: node.dirs.cniBinDir } },
+    // The node's plugins are links to Debian's /usr/lib/cni, which the daemon must resolve too.
+    { op: 'add', path: `${base}/volumeMounts/-`, value: { name: 'node-e2e-debian-cni', mountPath: '/usr/lib/cni', readOnly: true } },
+    { op: 'add', path: '/spec/template/spec/volumes/-', value: { name: 'node-e2e-debian-cni', hostPath: { path: '/usr/lib/cni' } } },
   ];
 }
 
