@@ -24,6 +24,7 @@ import { CASES_PER_PROGRAM, PLUGIN_FAULTS, pluginFault, reportUpstreamE2e, runUp
 import { TEST_NAMESPACE } from '../harness/real-node/pods.js';
 import { TIMELINE_HEADER, timelineRow } from '../harness/real-node/timeline.js';
 import { notePhase, phaseTable } from '../harness/real-node/phases.js';
+import { runThick, THICK_ID, thickReport, type ThickResult } from '../harness/real-node/thick-scenarios.js';
 
 interface Scenario {
   id: string;
@@ -186,6 +187,9 @@ async function main(): Promise<number> {
   const upstreamManifest = path.join(process.env.MULTUS_ENTRYPOINT_CACHE ?? path.join(process.env.HOME ?? '/root', '.cache/multus-entrypoint'), `multus-${MULTUS_VERSION}`, 'multus-daemonset.yml');
   const results: Result[] = [];
   const upstreamResults: CaseResult[] = [];
+  // Thick mode (T): ours and upstream's multus-daemon, after the thin scenarios.
+  const thickPrograms = only === undefined || only.includes(THICK_ID) ? (['multus-entrypoint', 'multus-daemon'] as const).filter((p) => programsWanted.includes(p === 'multus-daemon' ? 'thin_entrypoint' : p)) : [];
+  let thick: ThickResult[] = [];
   let node: NodeRun | undefined;
   // A killed runner leaves its run to the next run's setup; an interrupted one cleans up now.
   let stopping = false;
@@ -257,6 +261,7 @@ async function main(): Promise<number> {
       await S.uninstallQuietly(ctx, 'thin_entrypoint');
       await S.uninstallQuietly(ctx, 'multus-entrypoint');
     }
+    if (thickPrograms.length > 0) thick = await runThick(node, healthPort, thickPrograms, say);
   } catch (err) {
     say(`node-e2e: the node failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     exit = 1;
@@ -284,6 +289,11 @@ async function main(): Promise<number> {
       if (faults.has(fault.why)) say(`upstream-e2e: ${script} fails with both programs, in Multus ${MULTUS_VERSION} itself: ${fault.why}`);
     }
     for (const r of stale) say(`upstream-e2e: ${r.script} at cniVersion ${r.cniVersion} passed with multus-entrypoint, though listed as a fault of Multus ${MULTUS_VERSION} (PLUGIN_FAULTS in test/real-node/upstream-e2e/suite.ts): remove the entry`);
+  }
+  if (thickPrograms.length > 0) {
+    const t = thickReport(thick, [...thickPrograms]);
+    for (const line of t.lines) say(line);
+    if (t.failed) exit = 1;
   }
   return exit;
 }

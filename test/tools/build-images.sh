@@ -11,6 +11,10 @@
 #      --target crio (rebuilt on every run).
 #   3. The real-node suite's peer: upstream's thin image under the name its
 #      own multus-daemonset.yml uses (the multus stand-in, same layout).
+#   4. Upstream's thick image of the same release (multus-daemon, multus-shim,
+#      install_multus; the name manifests/thick names), for thick mode's
+#      real-node scenarios: the daemon beside ours, and upstream's own
+#      multus-daemonset-thick.yml.
 # Each image is exported to a docker-archive (for `ctr images import`), then
 # the two product images run `--help` under a throwaway containerd + runc.
 # The archives are cached in <out>, keyed by everything that goes into them
@@ -59,6 +63,8 @@ MULTUS_BASE=ghcr.io/k8snetworkplumbingwg/multus-cni:$MULTUS_VERSION
 NODE_BASE=node:24-bookworm-slim
 DISTROLESS_BASE=gcr.io/distroless/nodejs24-debian12
 MULTUS_DIR=$CACHE/multus-$MULTUS_VERSION
+THICK_DIR=$CACHE/multus-thick-$MULTUS_VERSION
+THICK=ghcr.io/k8snetworkplumbingwg/multus-cni:$MULTUS_VERSION-thick
 KEY_LABEL=io.multus-entrypoint.stand-in-key
 
 # A storage of our own: the stand-ins never mix with other images on the
@@ -149,6 +155,35 @@ build_multus_base() {
   "${B[@]}" add "$c" "$ctx/rootfs.tar" / >/dev/null
   "${B[@]}" config --workingdir / --entrypoint '["/thin_entrypoint"]' --cmd '' \
     --label "$KEY_LABEL=$key" --label "org.opencontainers.image.source=multus-cni $MULTUS_VERSION, built by build-images.sh" "$c"
+  "${B[@]}" commit --quiet --rm "$c" "$name" >/dev/null
+}
+
+# Upstream's thick image (Dockerfile.thick): distroless/base plus build-go.sh's
+# bin/ at /usr/src/multus-cni/bin and the LICENSE; its DaemonSet runs
+# bin/multus-daemon, and bin/install_multus -t thick (which copies
+# bin/multus-shim) as init container. Static binaries: FROM scratch runs them.
+# Both directories hold the same release (build-components.sh).
+build_thick_image() {
+  local name=$1 key=$2 ctx=$TMP/thick-ctx b
+  rm -rf "$ctx"
+  mkdir -p "$ctx/rootfs/usr/src/multus-cni/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc"
+  chmod 1777 "$ctx/rootfs/tmp"
+  # distroless/base's users: multus-daemon looks itself up (os/user reads
+  # /etc/passwd) to check it runs as root, and panics when it cannot.
+  printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+    'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > "$ctx/rootfs/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' > "$ctx/rootfs/etc/group"
+  # distroless' /var/run -> /run: the runtime names netns /var/run/netns/..., mounted at /run/netns
+  mkdir -p "$ctx/rootfs/var" "$ctx/rootfs/run"
+  ln -s /run "$ctx/rootfs/var/run"
+  for b in multus-daemon multus-shim; do cp "$THICK_DIR/$b" "$ctx/rootfs/usr/src/multus-cni/bin/$b"; done
+  cp "$MULTUS_DIR/install_multus" "$ctx/rootfs/usr/src/multus-cni/bin/install_multus"
+  cp "$MULTUS_DIR/LICENSE" "$ctx/rootfs/usr/src/multus-cni/LICENSE"
+  tar -C "$ctx/rootfs" --numeric-owner --owner=0 --group=0 -cf "$ctx/rootfs.tar" .
+  local c; c=$("${B[@]}" from --pull=never scratch); CONTAINERS+=("$c")
+  "${B[@]}" add "$c" "$ctx/rootfs.tar" / >/dev/null
+  "${B[@]}" config --workingdir / --entrypoint '["/usr/src/multus-cni/bin/multus-daemon"]' --cmd '' \
+    --label "$KEY_LABEL=$key" --label "org.opencontainers.image.source=multus-cni $MULTUS_VERSION thick, built by build-images.sh" "$c"
   "${B[@]}" commit --quiet --rm "$c" "$name" >/dev/null
 }
 
@@ -254,6 +289,16 @@ ensure_multus_components() {
   done
 }
 
+ensure_thick_components() {
+  local b
+  for b in multus-daemon multus-shim multus-daemonset-thick.yml; do
+    [ -e "$THICK_DIR/$b" ] && continue
+    log "upstream multus-daemon $MULTUS_VERSION not in $THICK_DIR: bash test/tools/build-components.sh multus-thick"
+    MULTUS_VERSION=$MULTUS_VERSION bash "$ROOT/test/tools/build-components.sh" multus-thick >/dev/null
+    break
+  done
+}
+
 ensure_multus_image() {
   local name=$1 key=$MULTUS_KEY
   if [ "$(key_in_store "$name")" = "$key" ]; then
@@ -276,6 +321,8 @@ standin_keys() {
   DISTROLESS_KEY=$(key_of build_distroless_base "$ROOTFS_KEY" "$NODE_BIN" /etc/ssl/certs/ca-certificates.crt)
   MULTUS_KEY=$(key_of build_multus_base "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
     "$MULTUS_DIR/passthru" "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$MULTUS_DIR/LICENSE")
+  THICK_KEY=$(key_of build_thick_image "$MULTUS_VERSION" "$THICK_DIR/multus-daemon" "$THICK_DIR/multus-shim" \
+    "$MULTUS_DIR/install_multus" "$MULTUS_DIR/LICENSE")
 }
 
 ensure_bases() {
@@ -346,7 +393,7 @@ product_key() {
   bad=$(grep -vE '^(#.*|\*|![A-Za-z0-9._/-]+|)$' "$ROOT/.dockerignore" || true)
   [ -z "$bad" ] || die "$ROOT/.dockerignore: product_key reads only '*' and '!path' lines; teach it: $bad"
   {
-    echo "$MULTUS_VERSION $IMAGE $IMAGE_CRIO $PEER $NODE_KEY $DISTROLESS_KEY $MULTUS_KEY"
+    echo "$MULTUS_VERSION $IMAGE $IMAGE_CRIO $PEER $THICK $NODE_KEY $DISTROLESS_KEY $MULTUS_KEY $THICK_KEY"
     "${B[@]}" --version
     sha256sum < "${BASH_SOURCE[0]}"
     cd "$ROOT"
@@ -478,6 +525,7 @@ smoke_run() {
 # ---------------------------------------------------------------------------
 START=$(date +%s)
 ensure_multus_components
+ensure_thick_components
 # The peer: upstream's thin DaemonSet names this image (its own, not a tag of
 # the stand-in, which the next build may delete); same layout as upstream's.
 PEER=$(awk '$1 == "image:" {print $2; exit}' "$MULTUS_DIR/multus-daemonset.yml")
@@ -486,7 +534,7 @@ standin_keys
 KEY=$(product_key)
 [ $PRINT_KEY = 0 ] || { echo "$KEY"; exit 0; }
 CACHED=1
-for name in "$IMAGE" "$IMAGE_CRIO" "$PEER"; do
+for name in "$IMAGE" "$IMAGE_CRIO" "$PEER" "$THICK"; do
   file=$OUT/$(echo "$name" | tr '/:' '__').tar
   [ -f "$file" ] || CACHED=0
   ARCHIVES+=("$name=$file")
@@ -501,11 +549,18 @@ else
   build_product '' "$IMAGE"
   build_product crio "$IMAGE_CRIO"
   ensure_multus_image "$PEER"
+  # cached like a stand-in: only its binaries change it
+  if [ "$(key_in_store "$THICK")" = "$THICK_KEY" ]; then
+    log "$THICK: cached ($THICK_KEY)"
+  else
+    log "$THICK: building from $THICK_DIR"
+    build_thick_image "$THICK" "$THICK_KEY"
+  fi
   # drop the images this run replaced; the tagged ones stay
   "${B[@]}" rmi --prune >/dev/null 2>&1 || true
   # from here the archives change: the old key no longer names them
   rm -f "$OUT/images.key"
-  for name in "$IMAGE" "$IMAGE_CRIO" "$PEER"; do export_image "$name"; done
+  for name in "$IMAGE" "$IMAGE_CRIO" "$PEER" "$THICK"; do export_image "$name"; done
 fi
 
 if [ $RUN_SMOKE = 1 ] && [ $CACHED = 0 ]; then
@@ -517,6 +572,8 @@ if [ $RUN_SMOKE = 1 ] && [ $CACHED = 0 ]; then
   done
   # the peer: upstream's multus binary runs from it
   smoke_run "$PEER" "${ARCHIVES[2]#*=}" '^multus: version' /usr/src/multus-cni/bin/multus -version
+  # (multus-daemon -version prints its version and exits 4)
+  smoke_run "$THICK" "${ARCHIVES[3]#*=}" '^multus-shim: version' /usr/src/multus-cni/bin/multus-shim -version
   stop_containerd || true  # best effort, like the exit trap
   # only archives that passed the smoke are reused
   echo "$KEY" > "$OUT/images.key"

@@ -41,6 +41,7 @@ interface Container {
   name?: string;
   args?: string[];
   env?: { name: string }[];
+  volumeMounts?: { name: string; mountPath: string }[];
   readinessProbe?: unknown;
   livenessProbe?: unknown;
   startupProbe?: unknown;
@@ -66,7 +67,8 @@ function daemonSetOf(rendered: string): DaemonSetDoc {
 }
 
 function hostPathOps(ds: DaemonSetDoc, node: NodeRun): Op[] {
-  const dirs: Record<string, string> = { cni: node.dirs.cniConfDir, cnibin: node.dirs.cniBinDir, 'multus-cni-conf': node.dirs.multusConfDir };
+  // multus-conf-dir: upstream's thick manifest's name for multus-cni-conf.
+  const dirs: Record<string, string> = { cni: node.dirs.cniConfDir, cnibin: node.dirs.cniBinDir, 'multus-cni-conf': node.dirs.multusConfDir, 'multus-conf-dir': node.dirs.multusConfDir };
   return (ds.spec?.template?.spec?.volumes ?? []).flatMap((v, i) => {
     const dir = dirs[v.name];
     return dir ? [{ op: 'replace' as const, path: `/spec/template/spec/volumes/${i}/hostPath/path`, value: dir }] : [];
@@ -82,6 +84,45 @@ function apiEnvOps(c: Container, base: string, port: number): Op[] {
     ops.push(i >= 0 ? { op: 'replace', path: `${base}/env/${i}`, value: { name, value } } : { op: 'add', path: `${base}/env/-`, value: { name, value } });
   }
   return ops;
+}
+
+/**
+ * multus-daemon mounts the host's / (and /var/lib/kubelet) with HostToContainer
+ * propagation, which containerd refuses unless that mount is shared or slave, as
+ * systemd makes a real host's /. This machine's / may be private: the thick
+ * scenarios make an rshared recursive bind of / here (thick-scenarios.ts), and
+ * both programs' daemons mount that instead.
+ */
+export function hostRootDir(node: NodeRun): string {
+  return path.join(node.dirs.run, 'hostroot');
+}
+
+function hostRootOps(ds: DaemonSetDoc, node: NodeRun): Op[] {
+  const dirs: Record<string, string> = { hostroot: hostRootDir(node), 'host-var-lib-kubelet': path.join(hostRootDir(node), 'var/lib/kubelet') };
+  return (ds.spec?.template?.spec?.volumes ?? []).flatMap((v, i) => {
+    const dir = dirs[v.name];
+    return dir ? [{ op: 'replace' as const, path: `/spec/template/spec/volumes/${i}/hostPath/path`, value: dir }] : [];
+  });
+}
+
+/**
+ * multus-daemon (thick) finds a delegate in its own container, in /opt/cni/bin
+ * (the config's binDir) or its CNI_PATH, and runs that path chrooted into the
+ * host's root: upstream mounts the bin dir where the host has it. The node's
+ * bin dir is under the run dir, so the daemon's mount goes there too, and its
+ * CNI_PATH names it (no /opt/cni/bin in the container, none on the host).
+ */
+function daemonBinOps(c: Container, base: string, node: NodeRun): Op[] {
+  const i = (c.volumeMounts ?? []).findIndex((m) => m.name === 'cnibin' && m.mountPath === '/opt/cni/bin');
+  if (i < 0) return [];
+  return [
+    { op: 'replace', path: `${base}/volumeMounts/${i}/mountPath`, value: node.dirs.cniBinDir },
+    ...(c.env ? [] : [{ op: 'add' as const, path: `${base}/env`, value: [] }]),
+    { op: 'add', path: `${base}/env/-`, value: { name: 'CNI_PATH', value: node.dirs.cniBinDir } },
+    // The node's plugins are links to Debian's /usr/lib/cni, which the daemon must resolve too.
+    { op: 'add', path: `${base}/volumeMounts/-`, value: { name: 'node-e2e-debian-cni', mountPath: '/usr/lib/cni', readOnly: true } },
+    { op: 'add', path: '/spec/template/spec/volumes/-', value: { name: 'node-e2e-debian-cni', hostPath: { path: '/usr/lib/cni' } } },
+  ];
 }
 
 /**
@@ -138,8 +179,16 @@ export async function oursDir(node: NodeRun, healthPort: number, label: string, 
   const dir = path.join(node.dirs.run, 'deploy', `ours-${label}`);
   // As a user enables them: listed under `components:`; kustomize applies them before this layer's patches.
   const components = (variant.components ?? []).map((c) => `  - ${path.relative(dir, path.join(REPO_ROOT, 'manifests', c))}\n`).join('');
+  const extra = images + (components ? `components:\n${components}` : '');
   // kustomize takes a base directory by relative path only.
-  return writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, images + (components ? `components:\n${components}` : ''));
+  writeLayer(dir, path.relative(dir, OVERLAY_DIR), ops, extra);
+  // A component's own containers (thick's multus-daemon) need the API server too.
+  const rendered = daemonSetOf(await kubectl(node, ['kustomize', dir]));
+  const more = (rendered.spec?.template?.spec?.containers ?? []).flatMap((sc, i) =>
+    i > 0 && !(sc.env ?? []).some((e) => e.name === 'KUBERNETES_SERVICE_HOST') ? [...apiEnvOps(sc, `/spec/template/spec/containers/${i}`, node.cluster.port), ...daemonBinOps({ ...sc, env: [] }, `/spec/template/spec/containers/${i}`, node)] : [],
+  );
+  more.push(...hostRootOps(rendered, node));
+  return more.length > 0 ? writeLayer(dir, path.relative(dir, OVERLAY_DIR), [...ops, ...more], extra) : dir;
 }
 
 /** Upstream's own manifest for this node: the directory to `apply -k`. */
@@ -150,12 +199,13 @@ export function upstreamDir(node: NodeRun, manifest: string, label: string, vari
   fs.writeFileSync(path.join(dir, 'multus-daemonset.yml'), text);
   const ds = daemonSetOf(text);
   const spec = ds.spec?.template?.spec;
-  const ops: Op[] = [...hostPathOps(ds, node)];
+  const ops: Op[] = [...hostPathOps(ds, node), ...hostRootOps(ds, node)];
   (spec?.containers ?? []).forEach((c, i) => {
     const base = `/spec/template/spec/containers/${i}`;
     ops.push({ op: 'add', path: `${base}/imagePullPolicy`, value: 'Never' });
-    ops.push(...apiEnvOps(c, base, node.cluster.port));
-    if (i === 0) for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
+    ops.push(...apiEnvOps(c, base, node.cluster.port), ...daemonBinOps({ ...c, env: [] }, base, node));
+    // Upstream's thick daemon takes no args (its settings are a ConfigMap).
+    if (i === 0 && c.args !== undefined) for (const a of [kubeconfigHostArg(node), ...(variant.extraArgs ?? [])]) ops.push({ op: 'add', path: `${base}/args/-`, value: a });
   });
   (spec?.initContainers ?? []).forEach((_, i) => ops.push({ op: 'add', path: `/spec/template/spec/initContainers/${i}/imagePullPolicy`, value: 'Never' }));
   const images = variant.imageTag ? `images:\n  - name: ${UPSTREAM_IMAGE.split(':')[0]}\n    newTag: ${variant.imageTag}\n` : '';

@@ -37,6 +37,8 @@ export const TRACKED_PATHS = [
   '/run/containerd',
   '/run/netns',
   '/var/run/multus',
+  // multus-daemon's (thick): the network-status cache of its pods.
+  '/run/k8s.cni.cncf.io',
   '/etc/cni/multus',
   '/usr/libexec/kubernetes',
 ];

@@ -234,8 +234,12 @@ export async function podsDuring(ctx: Ctx, program: Program, scenario: string, b
   return names;
 }
 
-/** Waits for every pod to run with net1 in network-status; counts them and their sandbox failures. */
-export async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: number; failures: number; bad: string[] }> {
+/**
+ * Waits for every pod to run with net1 in network-status; counts them and their sandbox failures.
+ * `runningIsFinal`: stop once every pod runs (Multus writes network-status before the sandbox is
+ * up, so a running pod without net1 will not get it): a peer that fails does not cost the deadline.
+ */
+export async function judgePods(ctx: Ctx, names: string[], runningIsFinal = false): Promise<{ withNet1: number; failures: number; bad: string[] }> {
   const kc: KubeConfig = ctx.node.kubeConfig;
   const api = kc.makeApiClient(CoreV1Api);
   const good = new Set<string>();
@@ -255,8 +259,10 @@ export async function judgePods(ctx: Ctx, names: string[]): Promise<{ withNet1: 
     }
     return { failures: [...perPod.values()].reduce((a, b) => a + b, 0), perPod, lastFailure };
   };
-  while (good.size < names.length && Date.now() < deadline) {
+  let allRunning = false;
+  while (good.size < names.length && Date.now() < deadline && !(runningIsFinal && allRunning)) {
     const list = await api.listNamespacedPod({ namespace: TEST_NAMESPACE }).catch(() => ({ items: [] }));
+    allRunning = names.every((n) => list.items.some((p) => p.metadata?.name === n && p.status?.phase === 'Running'));
     for (const p of list.items) {
       const n = p.metadata?.name ?? '';
       if (!names.includes(n) || good.has(n)) continue;
@@ -363,8 +369,9 @@ export async function scenarioDefaultNetworkChange(ctx: Ctx, program: Program): 
   }).catch((err: unknown) => ctx.log(`after scenario 4: ${(err as Error).message}`));
 }
 
-export async function scenarioUninstall(ctx: Ctx, program: Program): Promise<void> {
-  const dir = await deployDir(ctx, program, 'base');
+/** `installed`: the directory to delete when it is not the program's base (thick). */
+export async function scenarioUninstall(ctx: Ctx, program: Program, installed?: string): Promise<void> {
+  const dir = installed ?? (await deployDir(ctx, program, 'base'));
   const t0 = Date.now();
   await kubectl(ctx.node, ['delete', '-k', dir, '--wait=false']);
   let gone = true;
@@ -387,14 +394,19 @@ export async function scenarioUninstall(ctx: Ctx, program: Program): Promise<voi
   }
 }
 
+/** The host pid of a pod's running container, or undefined. */
+export async function containerPid(ctx: Ctx, podUid: string, container: string): Promise<string | undefined> {
+  const ids = (await ctx.node.containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"=="${podUid}",labels."io.kubernetes.container.name"==${container}`])).split('\n').filter(Boolean);
+  const tasks = await ctx.node.containerd.ctr(['tasks', 'ls']);
+  return ids.map((id) => tasks.split('\n').find((l) => l.startsWith(`${id} `) && l.includes('RUNNING'))?.trim().split(/\s+/)[1]).find(Boolean);
+}
+
 /** Issue 14: the hardening is in force in the running container (CapEff 0, read-only root, seccomp 2). */
 export async function scenarioHardening(ctx: Ctx): Promise<void> {
   const pods = await daemonSetPods(ctx.node);
   const pod = pods.find((p) => p.ready);
   if (!pod) throw new Error('no Ready DaemonSet pod to inspect');
-  const ids = (await ctx.node.containerd.ctr(['containers', 'ls', '--quiet', `labels."io.kubernetes.pod.uid"=="${pod.uid}",labels."io.kubernetes.container.name"==kube-multus`])).split('\n').filter(Boolean);
-  const tasks = await ctx.node.containerd.ctr(['tasks', 'ls']);
-  const pid = ids.map((id) => tasks.split('\n').find((l) => l.startsWith(`${id} `) && l.includes('RUNNING'))?.trim().split(/\s+/)[1]).find(Boolean);
+  const pid = await containerPid(ctx, pod.uid, 'kube-multus');
   if (!pid) throw new Error(`no running kube-multus container for pod ${pod.name}`);
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (k: string): string => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '?';
