@@ -165,7 +165,7 @@ describe('run, watching', () => {
     expect(fake.api.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ConfigWritten', 'MasterSwitched', 'ConfigRestored', 'UninstallCleanup']));
     // Health is no longer served.
     await expect(status(port, '/healthz')).rejects.toThrow(/ECONNREFUSED/);
-  });
+  }, 60_000);
 
   it('a stop while it waits for a master ends the run, with no Multus config written', async () => {
     const running = runWith(['--resync-interval=3600', '--master-cni-wait-timeout=600']);
