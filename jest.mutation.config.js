@@ -9,6 +9,14 @@ export default {
   ...base,
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+  // src/ in the roots so that --findRelatedTests (stryker.config.json) sees
+  // every test that imports a mutated file, directly or through other
+  // modules; with only test/ it finds just the direct importers.
+  roots: ['<rootDir>/test', '<rootDir>/src'],
+  // A mutant that hangs a test fails it here, killed, before Stryker's own
+  // timeout, which would restart the test runner. The slowest test takes a
+  // few seconds; the few that take longer set their own deadline.
+  testTimeout: 10000,
   // Stryker runs its own test runners side by side; each one runs in band.
   maxWorkers: 1,
 };

@@ -3,7 +3,7 @@
 // capped at 32 s. Draws come from a seeded random source, so the bounds are
 // checked over many draws, the same ones on every run.
 import { describe, expect, it } from '@jest/globals';
-import { Backoff, backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfter, waitWithinMs, type BackoffPolicy } from '../../../src/base/backoff.js';
+import { Backoff, backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfter, realClock, waitWithinMs, type BackoffPolicy } from '../../../src/base/backoff.js';
 import { seededRandom } from '../../helpers/fake-clock.js';
 
 const POLICY: BackoffPolicy = { initialMs: 1000, factor: 2, capMs: 30_000, jitter: 1 };
@@ -117,5 +117,38 @@ describe('parseRetryAfter', () => {
     ['Wed, 21 Oct 2026 07:28:00 GMT', undefined],
   ])('%j gives %j ms', (header, ms) => {
     expect(parseRetryAfter(header)).toBe(ms);
+  });
+});
+
+describe('realClock.sleep (the retry waits of a running program)', () => {
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  /** Whether p settles within ms: a woken wait is told from one still asleep, without waiting it out. */
+  async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+    let guard: NodeJS.Timeout | undefined;
+    const woke = await Promise.race([p.then(() => true), new Promise<boolean>((r) => { guard = setTimeout(() => r(false), ms); })]);
+    clearTimeout(guard);
+    return woke;
+  }
+
+  it('waits the time asked', async () => {
+    const t0 = Date.now();
+    await realClock.sleep(50);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+  });
+
+  it('a stop cuts a long wait short, and the wait holds no timer after it (the program can exit)', async () => {
+    const before = timers();
+    const stop = new AbortController();
+    const asleep = realClock.sleep(600_000, stop.signal);
+    expect(timers()).toBe(before + 1);
+    stop.abort();
+    expect(await settlesWithin(asleep, 5000)).toBe(true);
+    expect(timers()).toBe(before);
+  });
+
+  it('a stop that came before the wait: no wait at all', async () => {
+    const stop = new AbortController();
+    stop.abort();
+    expect(await settlesWithin(realClock.sleep(600_000, stop.signal), 5000)).toBe(true);
   });
 });

@@ -200,3 +200,62 @@ describe('a repair pass', () => {
     expect(pods.evicted).toEqual(['apps/in-the-gap']);
   });
 });
+
+describe('a repair pass, when things go wrong', () => {
+  it('a list the API server refuses is said once and retried with backoff; the pod is evicted once it answers', async () => {
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    api.set({ busy: { status: 503, times: 3, match: /^GET \/api\/v1\/pods$/ } });
+    const clock = new FakeClock();
+    start({ clock }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 20_000, 'the eviction once the list is answered');
+    expect(pods.lists).toHaveLength(1);
+    // Three refusals, three waits, each the backoff's: doubling from 5 s, jittered in [d, 2d).
+    expect(clock.sleeps).toHaveLength(3);
+    expect(clock.sleeps[0]).toBeGreaterThanOrEqual(5000);
+    expect(clock.sleeps[0]).toBeLessThan(10_000);
+    expect(clock.sleeps[2]).toBeGreaterThanOrEqual(20_000);
+    expect(lines.filter((l) => /cannot list the pods on this node; retrying with backoff/.test(l))).toHaveLength(1);
+    expect(logged()).toMatch(/ERROR --repair-pods: cannot list the pods on this node; retrying with backoff node=node-1 error=.*503/);
+  });
+
+  it('a list shed with Retry-After waits at least as long as the server asks', async () => {
+    api.set({ busy: { status: 429, retryAfter: '30', times: 1, match: /^GET \/api\/v1\/pods$/ } });
+    const clock = new FakeClock();
+    start({ clock }).request(SINCE);
+    await eventually(async () => pods.lists.length, (n) => n === 1, 20_000, 'the list answered after the wait');
+    expect(clock.sleeps[0]).toBeGreaterThanOrEqual(30_000);
+    expect(clock.sleeps[0]).toBeLessThan(60_000);
+  });
+
+  it('Events RBAC refuses are said once; the evictions go on', async () => {
+    api.set({ events: 403 });
+    pods.add(kubeletPod({ name: 'a', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }), kubeletPod({ name: 'b', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    start().request(SINCE);
+    await eventually(async () => pods.evicted.length, (n) => n === 2, 20_000, 'both pods evicted');
+    await eventually(async () => lines.filter((l) => /cannot record a Kubernetes Event on a pod/.test(l)).length, (n) => n === 1, 20_000, 'the refusal said');
+    expect(logged()).toMatch(/WARN  --repair-pods: cannot record a Kubernetes Event on a pod; later failures are not logged pod=apps\/a error=.*403/);
+    expect(repairResults().sort()).toEqual(['evicted apps/a', 'evicted apps/b']);
+  });
+
+  it('a pod whose networks annotation cannot be read is left alone, said once however often it is looked at', async () => {
+    pods.add(kubeletPod({ name: 'garbled', networks: '[{"name": "macvlan-net1"', sandboxReadyAt: BEFORE }));
+    start().request(SINCE);
+    await eventually(async () => pods.lists.length, (n) => n === 1, 20_000, 'the first list');
+    repair!.request(SINCE);
+    await eventually(async () => pods.lists.length, (n) => n === 2, 20_000, 'the second list');
+    await repair!.close(1000);
+    expect(pods.evictions).toEqual([]);
+    expect(lines.filter((l) => /annotation cannot be read/.test(l))).toHaveLength(1);
+    expect(logged()).toMatch(/WARN  --repair-pods: a pod's k8s\.v1\.cni\.cncf\.io\/networks annotation cannot be read: left alone pod=apps\/garbled/);
+  });
+
+  it('once closed, a request looks at nothing', async () => {
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const r = start();
+    await r.close(1000);
+    r.request(SINCE);
+    await new Promise((res) => setImmediate(res));
+    expect(pods.lists).toEqual([]);
+    expect(pods.pods.size).toBe(1);
+  });
+});

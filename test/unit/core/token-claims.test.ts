@@ -27,6 +27,8 @@ describe('tokenClaims', () => {
     ['not a JWT', 'opaque-token-never-log-me', /not a JWT/],
     ['a payload that is not JSON', 'a.b-never-log-me.c', /not base64url-encoded JSON/],
     ['no service account', jwt({ sub: 'system:node:n1' }), /names no service account/],
+    ['a subject that only contains a service account', jwt({ sub: 'user:system:serviceaccount:ns:sa' }), /names no service account/],
+    ['a subject with more than a namespace and a name', jwt({ sub: 'system:serviceaccount:ns:sa:extra' }), /names no service account/],
   ])('gives a reason, without the token, for %s', (_name, token, reason) => {
     const r = tokenClaims(token);
     expect(r).toEqual({ error: expect.stringMatching(reason) });

@@ -5,12 +5,13 @@
 // asked for, with the config file's mtime; a settled node or a master update
 // asks for nothing.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { JobError } from '../../../src/base/errors.js';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCommandLine } from '../../../src/cli/command-line.js';
 import { createLogger } from '../../../src/observe/log.js';
 import { Reconciler } from '../../../src/run/reconciler.js';
-import { RepairTrigger } from '../../../src/run/repair-trigger.js';
+import { RepairTrigger, startRepair } from '../../../src/run/repair-trigger.js';
 import type { HostRoot } from '../../helpers/host-root.js';
 import { copyMaster, eventually, makeHostRoot } from '../../helpers/host-root.js';
 
@@ -106,5 +107,25 @@ describe('--repair-pods and a config that sorts before ours', () => {
     await fsp.rm(first);
     await reconcile(r, 1);
     expect(asked[0]).toBeGreaterThanOrEqual(before);
+  });
+});
+
+describe('--repair-pods, when it cannot look', () => {
+  it('a config gone again before its mtime is read: said, naming the file, and no look this time', async () => {
+    const lines: string[] = [];
+    const gone = join(h.confDir, '00-multus.conf');
+    const trigger = new RepairTrigger({ request: (since) => { asked.push(since); }, close: async () => undefined }, () => gone, createLogger('text', (l) => { lines.push(l); }));
+    trigger.notify({ kind: 'reconciled', result: 'ok', configured: true });
+    await eventually(async () => lines.length, (n) => n === 1, 10_000, 'the warning');
+    expect(lines[0]).toContain('WARN  --repair-pods: cannot read when the Multus config was written; not looking at the pods this time');
+    expect(lines[0]).toContain(`file=${gone}`);
+    expect(asked).toEqual([]);
+  });
+
+  it('without NODE_NAME it does not start: a JobError naming the flag and the variable', async () => {
+    const log = createLogger('text', () => undefined);
+    const start = startRepair({ events: true }, { nodeName: '' }, async () => { throw new Error('never asked'); }, { notify: () => undefined }, () => undefined, log);
+    await expect(start).rejects.toThrow(JobError);
+    await expect(start).rejects.toThrow(/^--repair-pods: NODE_NAME is not set/);
   });
 });

@@ -165,7 +165,7 @@ describe('run, watching', () => {
     expect(fake.api.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ConfigWritten', 'MasterSwitched', 'ConfigRestored', 'UninstallCleanup']));
     // Health is no longer served.
     await expect(status(port, '/healthz')).rejects.toThrow(/ECONNREFUSED/);
-  });
+  }, 60_000);
 
   it('a stop while it waits for a master ends the run, with no Multus config written', async () => {
     const running = runWith(['--resync-interval=3600', '--master-cni-wait-timeout=600']);
@@ -174,5 +174,45 @@ describe('run, watching', () => {
     stop('SIGTERM');
     await running;
     expect(await listNames(h.confDir)).toEqual(['multus.d']);
+  });
+});
+
+describe('run, installed but not watching (--skip-config-watch)', () => {
+  it('writes the config, waits only for a signal, and a second signal while stopping is said, not acted on', async () => {
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--skip-config-watch', '--resync-interval=3600']);
+    const stop = await stopHandler();
+    await eventually(async () => said('installed; not watching (--skip-config-watch), waiting for a signal'), (n) => n === 1, 20_000, 'the wait for a signal');
+    expect(await readOrUndefined(confPath())).toContain('"podman"');
+    stop('SIGTERM');
+    stop('SIGINT');
+    await running;
+    expect(said('received SIGTERM, stopping')).toBe(1);
+    expect(said('received SIGINT again; still finishing')).toBe(1);
+    expect(said('watching for changes')).toBe(0);
+    // Without --cleanup-config-on-exit the node keeps its config.
+    expect(await readOrUndefined(confPath())).toContain('"podman"');
+  });
+});
+
+describe('run, watching while the master comes and goes', () => {
+  it('a master gone keeps the last config and says so once; back, the node is configured again', async () => {
+    const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--resync-interval=3600']);
+    const stop = await stopHandler();
+    await eventually(async () => said('watching for changes'), (n) => n === 1, 20_000, 'the watch loop');
+    const saved = await fsp.readFile(master);
+
+    await fsp.rm(master);
+    await eventually(async () => said('no master config: keeping the last Multus config; waiting for'), (n) => n === 1, 20_000, 'the wait said');
+    expect(await readOrUndefined(confPath())).toContain('"podman"');
+
+    await fsp.writeFile(master, saved);
+    await eventually(async () => said('the node is configured again'), (n) => n === 1, 20_000, 'the node configured again');
+    expect(said('no master config: keeping the last Multus config')).toBe(1);
+    expect(await readOrUndefined(confPath())).toContain('"podman"');
+
+    stop('SIGTERM');
+    await running;
   });
 });
