@@ -135,6 +135,18 @@ key_in_store() {
   "${B[@]}" inspect --type image --format "{{index .OCIv1.Config.Labels \"$KEY_LABEL\"}}" "$1" 2>/dev/null || true
 }
 
+# An image FROM scratch of $ctx/rootfs (owned by root), with its entrypoint,
+# the recipe's key and where it came from as labels.
+commit_scratch_image() {
+  local name=$1 key=$2 ctx=$3 entrypoint=$4 source=$5 c
+  tar -C "$ctx/rootfs" --numeric-owner --owner=0 --group=0 -cf "$ctx/rootfs.tar" .
+  c=$("${B[@]}" from --pull=never scratch); CONTAINERS+=("$c")
+  "${B[@]}" add "$c" "$ctx/rootfs.tar" / >/dev/null
+  "${B[@]}" config --workingdir / --entrypoint "$entrypoint" --cmd '' \
+    --label "$KEY_LABEL=$key" --label "org.opencontainers.image.source=$source, built by build-images.sh" "$c"
+  "${B[@]}" commit --quiet --rm "$c" "$name" >/dev/null
+}
+
 # ---------------------------------------------------------------------------
 # Stand-in: ghcr.io/k8snetworkplumbingwg/multus-cni (thin). Upstream's image is
 # distroless/base plus build-go.sh's bin/ at /usr/src/multus-cni/bin, the
@@ -150,12 +162,7 @@ build_multus_base() {
   done
   cp "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$ctx/rootfs/"
   cp "$MULTUS_DIR/LICENSE" "$ctx/rootfs/usr/src/multus-cni/LICENSE"
-  tar -C "$ctx/rootfs" --numeric-owner --owner=0 --group=0 -cf "$ctx/rootfs.tar" .
-  local c; c=$("${B[@]}" from --pull=never scratch); CONTAINERS+=("$c")
-  "${B[@]}" add "$c" "$ctx/rootfs.tar" / >/dev/null
-  "${B[@]}" config --workingdir / --entrypoint '["/thin_entrypoint"]' --cmd '' \
-    --label "$KEY_LABEL=$key" --label "org.opencontainers.image.source=multus-cni $MULTUS_VERSION, built by build-images.sh" "$c"
-  "${B[@]}" commit --quiet --rm "$c" "$name" >/dev/null
+  commit_scratch_image "$name" "$key" "$ctx" '["/thin_entrypoint"]' "multus-cni $MULTUS_VERSION"
 }
 
 # Upstream's thick image (Dockerfile.thick): distroless/base plus build-go.sh's
@@ -179,12 +186,7 @@ build_thick_image() {
   for b in multus-daemon multus-shim; do cp "$THICK_DIR/$b" "$ctx/rootfs/usr/src/multus-cni/bin/$b"; done
   cp "$MULTUS_DIR/install_multus" "$ctx/rootfs/usr/src/multus-cni/bin/install_multus"
   cp "$MULTUS_DIR/LICENSE" "$ctx/rootfs/usr/src/multus-cni/LICENSE"
-  tar -C "$ctx/rootfs" --numeric-owner --owner=0 --group=0 -cf "$ctx/rootfs.tar" .
-  local c; c=$("${B[@]}" from --pull=never scratch); CONTAINERS+=("$c")
-  "${B[@]}" add "$c" "$ctx/rootfs.tar" / >/dev/null
-  "${B[@]}" config --workingdir / --entrypoint '["/usr/src/multus-cni/bin/multus-daemon"]' --cmd '' \
-    --label "$KEY_LABEL=$key" --label "org.opencontainers.image.source=multus-cni $MULTUS_VERSION thick, built by build-images.sh" "$c"
-  "${B[@]}" commit --quiet --rm "$c" "$name" >/dev/null
+  commit_scratch_image "$name" "$key" "$ctx" '["/usr/src/multus-cni/bin/multus-daemon"]' "multus-cni $MULTUS_VERSION thick"
 }
 
 # Debian bookworm, minbase, docs and locales left out like the -slim images.
@@ -319,9 +321,10 @@ standin_keys() {
   ROOTFS_KEY=$(key_of build_bookworm_rootfs "$DEBIAN_MIRROR")
   NODE_KEY=$(key_of build_node_base "$ROOTFS_KEY" "$NODE_BIN" "npm@$NPM_VERSION" "$NPM_REGISTRY" ${NPM_CAFILE:+"$NPM_CAFILE"})
   DISTROLESS_KEY=$(key_of build_distroless_base "$ROOTFS_KEY" "$NODE_BIN" /etc/ssl/certs/ca-certificates.crt)
-  MULTUS_KEY=$(key_of build_multus_base "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
+  # Both recipes end in commit_scratch_image: its text is part of their keys.
+  MULTUS_KEY=$(key_of build_multus_base "$(declare -f commit_scratch_image)" "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
     "$MULTUS_DIR/passthru" "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$MULTUS_DIR/LICENSE")
-  THICK_KEY=$(key_of build_thick_image "$MULTUS_VERSION" "$THICK_DIR/multus-daemon" "$THICK_DIR/multus-shim" \
+  THICK_KEY=$(key_of build_thick_image "$(declare -f commit_scratch_image)" "$MULTUS_VERSION" "$THICK_DIR/multus-daemon" "$THICK_DIR/multus-shim" \
     "$MULTUS_DIR/install_multus" "$MULTUS_DIR/LICENSE")
 }
 
