@@ -168,7 +168,7 @@ build_multus_base() {
 # Upstream's thick image (Dockerfile.thick): distroless/base plus build-go.sh's
 # bin/ at /usr/src/multus-cni/bin and the LICENSE; its DaemonSet runs
 # bin/multus-daemon, and bin/install_multus -t thick (which copies
-# bin/multus-shim) as init container. Static binaries: FROM scratch runs them.
+# bin/multus-shim and bin/passthru) as init container. Static binaries: FROM scratch runs them.
 # Both directories hold the same release (build-components.sh).
 build_thick_image() {
   local name=$1 key=$2 ctx=$TMP/thick-ctx b
@@ -184,7 +184,8 @@ build_thick_image() {
   mkdir -p "$ctx/rootfs/var" "$ctx/rootfs/run"
   ln -s /run "$ctx/rootfs/var/run"
   for b in multus-daemon multus-shim; do cp "$THICK_DIR/$b" "$ctx/rootfs/usr/src/multus-cni/bin/$b"; done
-  cp "$MULTUS_DIR/install_multus" "$ctx/rootfs/usr/src/multus-cni/bin/install_multus"
+  # install_multus -t thick copies multus-shim and passthru to the node
+  cp "$MULTUS_DIR/install_multus" "$MULTUS_DIR/passthru" "$ctx/rootfs/usr/src/multus-cni/bin/"
   cp "$MULTUS_DIR/LICENSE" "$ctx/rootfs/usr/src/multus-cni/LICENSE"
   commit_scratch_image "$name" "$key" "$ctx" '["/usr/src/multus-cni/bin/multus-daemon"]' "multus-cni $MULTUS_VERSION thick"
 }
@@ -325,7 +326,7 @@ standin_keys() {
   MULTUS_KEY=$(key_of build_multus_base "$(declare -f commit_scratch_image)" "$MULTUS_VERSION" "$MULTUS_DIR/multus" "$MULTUS_DIR/multus-shim" \
     "$MULTUS_DIR/passthru" "$MULTUS_DIR/install_multus" "$MULTUS_DIR/thin_entrypoint" "$MULTUS_DIR/LICENSE")
   THICK_KEY=$(key_of build_thick_image "$(declare -f commit_scratch_image)" "$MULTUS_VERSION" "$THICK_DIR/multus-daemon" "$THICK_DIR/multus-shim" \
-    "$MULTUS_DIR/install_multus" "$MULTUS_DIR/LICENSE")
+    "$MULTUS_DIR/install_multus" "$MULTUS_DIR/passthru" "$MULTUS_DIR/LICENSE")
 }
 
 ensure_bases() {
