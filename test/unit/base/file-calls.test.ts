@@ -85,6 +85,25 @@ describe('once health is served (thread pool)', () => {
     await writerExited;
   });
 
+  it('writes, reads in chunks and removes as it did inline', async () => {
+    const file = join(dir, 'pooled');
+    await calls.writeFile(file, 'pooled!', { flag: 'wx', mode: 0o600 });
+    const f = await calls.open(file, constants.O_RDWR);
+    await f.chmod(0o644);
+    await f.sync();
+    const buf = Buffer.alloc(4);
+    expect(await f.read(buf, 4)).toBe(4);
+    expect(buf.toString()).toBe('pool');
+    expect(await f.read(buf, 4)).toBe(3);
+    expect(await f.read(buf, 4)).toBe(0);
+    await f.close();
+    expect((await fsp.stat(file)).mode & 0o777).toBe(0o644);
+    await calls.rmForce(file);
+    expect(existsSync(file)).toBe(false);
+    // Already gone: still no error, as the cleanup of a temporary file needs.
+    await expect(calls.rmForce(file)).resolves.toBeUndefined();
+  });
+
   it('still rejects with the error node:fs gives', async () => {
     await expect(calls.stat(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(calls.access(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });

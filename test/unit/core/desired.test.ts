@@ -36,9 +36,15 @@ describe('desiredState', () => {
   it('waits and writes no config when no master was ever found', () => {
     const { o, env } = setup([]);
     const { desired } = desiredState({ serviceAccount: sa, selection: none }, o, env, undefined);
-    expect(desired.waiting).toMatch(/\/c/);
+    expect(desired.waiting).toBe('a valid .conf, .conflist or .json master config in /c');
     expect(desired.files.map((f) => f.what)).toEqual(['kubeconfig']);
     expect(desired.skipped).toEqual(none.skipped);
+  });
+
+  it('names the pinned master and its flag while it waits for that file', () => {
+    const { o, env } = setup(['--multus-master-cni-file-name=10-calico.conflist']);
+    const { desired } = desiredState({ serviceAccount: sa, selection: none }, o, env, undefined);
+    expect(desired.waiting).toBe('/c/10-calico.conflist (--multus-master-cni-file-name)');
   });
 
   it('keeps the last config when the master is gone, or invalidates it with cleanup', () => {

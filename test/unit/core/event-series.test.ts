@@ -119,6 +119,19 @@ describe('series', () => {
   });
 });
 
+describe('eventKey', () => {
+  const id = { regarding: 'v1/Pod/kube-system/multus-x/u1', reason: 'MasterSwitched', action: 'Write', type: 'Normal', reportingController: 'multus-entrypoint', reportingInstance: 'multus-entrypoint-node-1' };
+
+  it('is the same for the same Event and differs when any part of its identity does', () => {
+    expect(eventKey({ ...id })).toBe(eventKey(id));
+    for (const field of Object.keys(id) as (keyof typeof id)[]) expect(eventKey({ ...id, [field]: `${id[field]}x` })).not.toBe(eventKey(id));
+  });
+
+  it('keeps the parts apart: moving text from one part into the next makes another Event', () => {
+    expect(eventKey({ ...id, reason: 'Master', action: 'SwitchedWrite' })).not.toBe(eventKey({ ...id, reason: 'MasterSwitched', action: 'Write' }));
+  });
+});
+
 describe('spam filter', () => {
   it('lets 25 writes through at once, then one per 5 minutes', () => {
     const f = new SpamFilter();

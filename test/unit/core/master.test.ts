@@ -42,6 +42,8 @@ describe('candidateNames', () => {
     expect(candidateNames(['10-a.conf.old'], { pinned: '', renamedMasters: false })).toEqual([]);
     expect(candidateNames(['10-a.conf.old'], { pinned: '', renamedMasters: true })).toEqual([{ name: '10-a.conf', diskName: '10-a.conf.old' }]);
     expect(candidateNames(['10-a.conf', '10-a.conf.old'], { pinned: '', renamedMasters: true })).toEqual([{ name: '10-a.conf', diskName: '10-a.conf' }]);
+    // Pinned: only the pinned name's .old stands for it.
+    expect(candidateNames(['p.cfg.old', 'q.conf.old'], { pinned: 'p.cfg', renamedMasters: true })).toEqual([{ name: 'p.cfg', diskName: 'p.cfg.old' }]);
   });
 });
 

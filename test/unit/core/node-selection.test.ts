@@ -37,6 +37,7 @@ describe('selectsNode', () => {
     ['matchFields metadata.name In', { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] }, true],
     ['matchFields metadata.name NotIn', { matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['node-1'] }] }, false],
     ['an empty term matches nothing', {}, false],
+    ['an operator the API server does not admit', expr('disk', 'Matches', ['ssd']), false],
   ])('required affinity, %s', (_name, term, selects) => {
     expect(selectsNode(affinity(term), node).selects).toBe(selects);
   });
@@ -45,6 +46,11 @@ describe('selectsNode', () => {
     expect(selectsNode(affinity(expr('disk', 'In', ['hdd']), expr('cores', 'Gt', ['4'])), node).selects).toBe(true);
     const both = { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }, { key: 'gpu', operator: 'Exists' }] };
     expect(selectsNode(affinity(both), node)).toEqual({ selects: false, why: expect.stringMatching(/none of its required node affinity terms matches .*disk In \(ssd\)/) });
+  });
+
+  it('reads a nodeSelector that is not a map (a list, a string) as no constraint, not as labels 0, 1, ...', () => {
+    expect(selectsNode({ nodeSelector: ['disk'] }, node)).toEqual({ selects: true });
+    expect(selectsNode({ nodeSelector: 'disk=hdd' }, node)).toEqual({ selects: true });
   });
 
   it('needs both the nodeSelector and the affinity to match; preferred affinity does not count', () => {
