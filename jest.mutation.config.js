@@ -10,7 +10,7 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
   // Skips a mutant's remaining tests once one fails (the file says why).
-  testEnvironment: '<rootDir>/test/mutation/stop-at-first-failure.cjs',
+  testEnvironment: './test/mutation/stop-at-first-failure.cjs',
   // src/ in the roots so that --findRelatedTests (stryker.config.json) sees
   // every test that imports a mutated file, directly or through other
   // modules; with only test/ it finds just the direct importers.
