@@ -9,8 +9,11 @@ export default {
   ...base,
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
-  // Skips a mutant's remaining tests once one fails (the file says why).
+  // Skips a mutant's remaining tests once one fails, and records which file
+  // holds which test in Stryker's initial run; the sequencer then loads
+  // only the files with a test that covered the mutant (the files say why).
   testEnvironment: './test/mutation/stop-at-first-failure.cjs',
+  testSequencer: './test/mutation/only-covering-files.cjs',
   // src/ in the roots so that --findRelatedTests (stryker.config.json) sees
   // every test that imports a mutated file, directly or through other
   // modules; with only test/ it finds just the direct importers.
