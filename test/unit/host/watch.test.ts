@@ -4,7 +4,7 @@
 // config dir, a dir removed and made again, the kubelet's ..data swap of the
 // service account, and a readiness file appearing under dirs that did not
 // exist each wake it.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWatcher, Trigger, type Watcher, watchTargets } from '../../../src/host/watch.js';
@@ -124,6 +124,31 @@ describe('startWatcher', () => {
     await wakes('/run/flannel made', () => fsp.mkdir(join(h.root, 'run/flannel')));
     await wakes('the readiness file written', () => fsp.writeFile(readiness(), 'FLANNEL_NETWORK=10.244.0.0/16\n'));
     await wakes('the dirs removed', () => fsp.rm(join(h.root, 'run'), { recursive: true }));
+  });
+
+  it('the look each second moves the watch when a parent dir is renamed away (no event in the watched dir), and wakes the loop only then', async () => {
+    // Only the interval is faked: chokidar, fs.watch and eventually keep real timers.
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      watcher = await startWatcher({ configDirs: [], files: [], secretDirs: [], maybePaths: [readiness()] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
+      // Until health is served, file calls run inline: a look ends within
+      // the microtasks that one turn of the event loop (setImmediate) drains.
+      const tick = async (): Promise<void> => { jest.advanceTimersByTime(1000); await new Promise((r) => setImmediate(r)); };
+      await tick();
+      await tick();
+      expect(events).toBe(0);
+      // A rename of run/ is no event on run/flannel/, the dir watched.
+      await fsp.rename(join(h.root, 'run'), join(h.root, 'run-old'));
+      await tick();
+      expect(events).toBe(1);
+      await tick();
+      expect(events).toBe(1);
+      // Watched at the root now: run/ made again wakes the loop.
+      await wakes('run/ made again', () => fsp.mkdir(join(h.root, 'run')));
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('a service-account dir that cannot be watched is logged, and the rest still watched', async () => {
