@@ -151,6 +151,23 @@ describe('startWatcher', () => {
     }
   });
 
+  it('a look under way when the watcher closes does not wake the loop', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      const w = await startWatcher({ configDirs: [], files: [], secretDirs: [], maybePaths: [readiness()] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
+      // The next look would move the watch (and so wake the loop)...
+      await fsp.rename(join(h.root, 'run'), join(h.root, 'run-old'));
+      // ...but the watcher closes while that look waits on its first stat.
+      jest.advanceTimersByTime(1000);
+      await w.close();
+      await new Promise((r) => setImmediate(r));
+      expect(events).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('a service-account dir that cannot be watched is logged, and the rest still watched', async () => {
     await fsp.mkdir(kubeconfigDir(), { recursive: true });
     watcher = await startWatcher({ configDirs: [h.confDir], files: [], secretDirs: [join(h.root, 'no-sa')] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
