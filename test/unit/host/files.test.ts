@@ -56,6 +56,17 @@ describe('writeFileAtomic', () => {
     expect(await inode(path)).toBe(ino);
   });
 
+  it('a link to a file with the content at another mode is replaced by a file of that mode; the link\'s target keeps its own', async () => {
+    const target = join(dir, 'elsewhere');
+    const path = join(dir, 'k');
+    await fsp.writeFile(target, 'same', { mode: 0o644 });
+    await fsp.symlink(target, path);
+    expect(await writeFileAtomic(path, 'same', 0o600)).toEqual({ written: true, before: 'same' });
+    expect((await fsp.lstat(path)).isFile()).toBe(true);
+    expect(await modeOf(path)).toBe(0o600);
+    expect(await modeOf(target)).toBe(0o644);
+  });
+
   it('a file whose mode cannot be set in place is not reported fixed: it is rewritten, and that failing throws', async () => {
     // As root, fchmod fails only where the file system refuses it: procfs
     // does (EPERM), and no file can be made beside this one either.
