@@ -32,6 +32,14 @@ describe('createLogger', () => {
     expect(log.mask('a s3cr3t-token-value')).toBe('a [redacted]');
   });
 
+  it('does not take a value shorter than 8 characters as a secret (it would mask ordinary words)', () => {
+    const { lines, log } = capture('text');
+    log.addSecret('conf');
+    log.addSecret('12345678');
+    log.info('wrote 00-multus.conf 12345678');
+    expect(lines[0]).toMatch(/wrote 00-multus\.conf \[redacted\]\n$/);
+  });
+
   it('keeps masking the latest secrets after many rotations', () => {
     const { lines, log } = capture('text');
     for (let i = 0; i < 1000; i++) log.addSecret(`rotated-token-${i}`);
