@@ -151,6 +151,22 @@ describe('startWatcher', () => {
     }
   });
 
+  it('a look due while the last one still runs is not stacked on it: one move, one wake-up', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      watcher = await startWatcher({ configDirs: [], files: [], secretDirs: [], maybePaths: [readiness()] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
+      await fsp.rename(join(h.root, 'run'), join(h.root, 'run-old'));
+      // Two seconds in one go: the second look falls due before the first,
+      // waiting on its stat, has ended (as behind a hung path).
+      jest.advanceTimersByTime(2000);
+      await new Promise((r) => setImmediate(r));
+      expect(events).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('a look under way when the watcher closes does not wake the loop', async () => {
     jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
     try {
