@@ -18,6 +18,12 @@ describe('createLogger', () => {
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}wrote the kubeconfig file="\/a b\/c"\n$/);
   });
 
+  it('leaves out fields that are undefined', () => {
+    const { lines, log } = capture('text');
+    log.info('no master yet', { master: undefined, dir: '/etc/cni/net.d' });
+    expect(lines[0]).toMatch(/ INFO {2}no master yet dir=\/etc\/cni\/net\.d\n$/);
+  });
+
   it('writes one JSON object per line', () => {
     const { lines, log } = capture('json');
     log.error('cannot write', { file: '/x', attempt: 2 });
