@@ -99,6 +99,26 @@ describe('startWatcher', () => {
     await wakes('a master removed', () => fsp.rm(master));
   });
 
+  it('does not report what is already there when it starts, only what changes after', async () => {
+    const old = join(h.confDir, '10-flannel.conflist');
+    await fsp.writeFile(old, '{}');
+    seen = [];
+    watcher = await startWatcher({ configDirs: [h.confDir], files: [], secretDirs: [] }, (...args: unknown[]) => { seen.push(args); }, createLogger('text', (l) => { lines.push(l); }));
+    // A change after the start is the witness that chokidar has reported all it will.
+    const added = join(h.confDir, '20-new.conf');
+    await fsp.writeFile(added, '{}');
+    await eventually(async () => seen.some((args) => args[1] === added), (found) => found, 10_000, 'the file added after the start');
+    expect(seen.filter((args) => args[1] === old || args[1] === h.confDir)).toEqual([]);
+  });
+
+  it('wakes when the non-auto source file (--multus-conf-file) changes or goes', async () => {
+    const source = join(h.root, 'image/70-multus.conf');
+    await fsp.writeFile(source, '{}');
+    watcher = await startWatcher({ configDirs: [], files: [source], secretDirs: [] }, (...args: unknown[]) => { events++; seen.push(args); }, createLogger('text', (l) => { lines.push(l); }));
+    await wakes('the source changed', () => fsp.writeFile(source, '{"a":1}'));
+    await wakes('the source removed', () => fsp.rm(source));
+  });
+
   it('wakes on the kubeconfig dir removed, and on a change inside it once it is made again', async () => {
     await watch();
     await wakes('multus.d removed', () => fsp.rm(kubeconfigDir(), { recursive: true }));
