@@ -204,6 +204,24 @@ describe('startWatcher', () => {
     }
   });
 
+  it('once closed, nothing wakes the loop: config dirs, the service account, the readiness path', async () => {
+    await fsp.mkdir(join(h.root, 'run'), { recursive: true });
+    const targets = { configDirs: [h.confDir], files: [], secretDirs: [h.saDir], maybePaths: [readiness()] };
+    const log = createLogger('text', (l) => { lines.push(l); });
+    let closedEvents = 0;
+    await (await startWatcher(targets, () => { closedEvents++; }, log)).close();
+    // A second watcher on the same paths is the witness: once it has seen
+    // each change, the closed one would have seen it too.
+    seen = [];
+    watcher = await startWatcher(targets, (...args: unknown[]) => { events++; seen.push(args); }, log);
+    const master = join(h.confDir, '10-flannel.conflist');
+    await fsp.writeFile(master, '{}');
+    await eventually(async () => seen.some((args) => args[1] === master), (found) => found, 10_000, 'the master added');
+    await wakes('the token rotated', () => writeServiceAccount(h.saDir, `${TOKEN}-2`, 'CA-2'));
+    await wakes('/run/flannel made', () => fsp.mkdir(join(h.root, 'run/flannel')));
+    expect(closedEvents).toBe(0);
+  });
+
   it('a service-account dir that cannot be watched is logged, and the rest still watched', async () => {
     await fsp.mkdir(kubeconfigDir(), { recursive: true });
     watcher = await startWatcher({ configDirs: [h.confDir], files: [], secretDirs: [join(h.root, 'no-sa')] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
