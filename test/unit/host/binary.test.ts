@@ -77,6 +77,22 @@ describe('installBinaries: multus', () => {
   });
 });
 
+describe('installBinaries: thick mode', () => {
+  it('installs --multus-shim-bin-file as <bin dir>/multus-shim, not multus, and says so', async () => {
+    const shim = join(h.root, 'image/multus-shim');
+    await fsp.writeFile(shim, '#!/bin/sh\necho fake shim\n');
+    await installBinaries(options(['--mode=thick', `--multus-shim-bin-file=${shim}`]), log);
+    expect(await installed()).toEqual(['multus-shim']);
+    expect(await fsp.readFile(join(h.binDir, 'multus-shim'), 'utf8')).toBe('#!/bin/sh\necho fake shim\n');
+    expect(said(`installed the multus-shim binary file=${join(h.binDir, 'multus-shim')} from=${shim}\n`)).toBe(1);
+  });
+
+  it('a missing shim: a JobError naming it and --multus-shim-bin-file', async () => {
+    const missing = join(h.root, 'no-shim');
+    expect(await failure(options(['--mode=thick', `--multus-shim-bin-file=${missing}`]))).toBe(`${missing} (--multus-shim-bin-file): no such file or directory`);
+  });
+});
+
 describe('installBinaries: passthru', () => {
   it('installs it beside multus when its default path is in the image', async () => {
     await installBinaries(options([], passthru), log);

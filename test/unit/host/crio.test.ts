@@ -45,6 +45,13 @@ describe('restartCrio', () => {
     expect(lines[0]).toMatch(/ERROR systemctl restart crio failed \(--restart-crio\); continuing error=".*exit code 5.*: Failed to restart crio\.service: Unit crio\.service not found\."\n$/);
   });
 
+  it('a systemctl that cannot be run (not executable): one line naming the cause, nothing made up', async () => {
+    await fsp.writeFile(join(dir, 'systemctl'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    process.env.PATH = dir;
+    await restartCrio(log);
+    expect(lines).toEqual([expect.stringMatching(/ERROR systemctl restart crio failed \(--restart-crio\); continuing error="Command failed with EACCES: systemctl restart crio"\n$/)]);
+  });
+
   it('no systemctl on PATH: says so in a line, and no throw', async () => {
     process.env.PATH = dir;
     await restartCrio(log);

@@ -42,6 +42,12 @@ describe('probeDaemon', () => {
     expect(await probeDaemon(dir)).toMatchObject({ ready: false, why: 'connection refused' });
   });
 
+  it('is not ready on any other failure, with the system\'s message naming the socket (a file where the dir should be)', async () => {
+    const file = join(dir, 'not-a-dir');
+    await fsp.writeFile(file, '');
+    expect(await probeDaemon(file)).toEqual({ socket: join(file, 'multus.sock'), ready: false, why: `connect ENOTDIR ${join(file, 'multus.sock')}` });
+  });
+
   it('is not ready on another status, naming it', async () => {
     await daemon((_req, res) => { res.statusCode = 404; res.end(); });
     expect(await probeDaemon(dir)).toMatchObject({ ready: false, why: 'POST /healthz answered 404' });

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyFileAtomic, readTextIfExists, removeIfExists, removeStaleTemps, sameFileContent, writeFileAtomic } from '../../../src/host/files.js';
+import { copyFileAtomic, modeOf as modeOfFile, readTextIfExists, removeIfExists, removeStaleTemps, sameFileContent, writeFileAtomic } from '../../../src/host/files.js';
 
 /** What every temporary file's name starts with (a later start removes them by it). */
 const TEMP_PREFIX = '.multus-entrypoint-tmp.';
@@ -54,6 +54,36 @@ describe('writeFileAtomic', () => {
     expect(await writeFileAtomic(path, 'same', 0o600)).toEqual({ written: false, before: 'same', modeWas: 0o644 });
     expect(await modeOf(path)).toBe(0o600);
     expect(await inode(path)).toBe(ino);
+  });
+
+  it('a link to a file with the content at another mode is replaced by a file of that mode; the link\'s target keeps its own', async () => {
+    const target = join(dir, 'elsewhere');
+    const path = join(dir, 'k');
+    await fsp.writeFile(target, 'same', { mode: 0o644 });
+    await fsp.symlink(target, path);
+    expect(await writeFileAtomic(path, 'same', 0o600)).toEqual({ written: true, before: 'same' });
+    expect((await fsp.lstat(path)).isFile()).toBe(true);
+    expect(await modeOf(path)).toBe(0o600);
+    expect(await modeOf(target)).toBe(0o644);
+  });
+
+  it('a file whose mode cannot be set in place is not reported fixed: it is rewritten, and that failing throws', async () => {
+    // As root, fchmod fails only where the file system refuses it: procfs
+    // does (EPERM), and no file can be made beside this one either.
+    const path = '/proc/self/comm';
+    const content = await fsp.readFile(path, 'utf8');
+    expect(await modeOf(path)).toBe(0o644);
+    await expect(writeFileAtomic(path, content, 0o600)).rejects.toThrow();
+    expect(await modeOf(path)).toBe(0o644);
+  });
+
+  it('a path that cannot be read for another reason (a link loop) is an error, not taken for no file and replaced', async () => {
+    const loop = join(dir, '00-multus.conf');
+    await fsp.symlink(loop, loop);
+    await expect(readTextIfExists(loop)).rejects.toMatchObject({ code: 'ELOOP' });
+    await expect(writeFileAtomic(loop, 'x', 0o644)).rejects.toMatchObject({ code: 'ELOOP' });
+    expect(await fsp.readlink(loop)).toBe(loop);
+    expect(await names()).toEqual(['00-multus.conf']);
   });
 
   it('gives the mode it was asked for, whatever the umask', async () => {
@@ -106,6 +136,13 @@ describe('copyFileAtomic and sameFileContent', () => {
     await fsp.mkdir(join(dir, 'd'));
     expect(await sameFileContent(a, join(dir, 'd'))).toBe(false);
   });
+
+  it('compares the bytes read, not only the sizes stat gave: a /proc file (size 0) is not the same as an empty file', async () => {
+    const empty = join(dir, 'empty');
+    await fsp.writeFile(empty, '');
+    expect((await fsp.stat('/proc/self/comm')).size).toBe(0);
+    expect(await sameFileContent('/proc/self/comm', empty)).toBe(false);
+  });
 });
 
 describe('reading and removing', () => {
@@ -116,6 +153,13 @@ describe('reading and removing', () => {
     expect(await readTextIfExists(join(dir, 'none'))).toBeUndefined();
     expect(await readTextIfExists(join(dir, 'd'))).toBeUndefined();
     expect(await readTextIfExists(join(dir, 'f', 'x'))).toBeUndefined();
+  });
+
+  it('modeOf: the permission bits, or undefined when nothing is there', async () => {
+    await fsp.writeFile(join(dir, 'f'), '', { mode: 0o600 });
+    await fsp.chmod(join(dir, 'f'), 0o4750);
+    expect(await modeOfFile(join(dir, 'f'))).toBe(0o4750);
+    expect(await modeOfFile(join(dir, 'none'))).toBeUndefined();
   });
 
   it('removeIfExists says whether it removed anything', async () => {

@@ -31,6 +31,7 @@ describe('readConfigText', () => {
     ['a dangling link', (p) => fsp.symlink(join(h.root, 'gone.conf'), p), 'dangling symbolic link'],
     ['a directory', (p) => fsp.mkdir(p), 'is a directory'],
     ['a device (a link to /dev/null)', (p) => fsp.symlink('/dev/null', p), 'not a regular file'],
+    ['a link to itself', (p) => fsp.symlink(p, p), 'too many levels of symbolic links'],
     ['larger than 1 MiB', (p) => fsp.writeFile(p, Buffer.alloc(MAX_CONFIG_BYTES + 1, 0x20)), `larger than ${MAX_CONFIG_BYTES} bytes (${MAX_CONFIG_BYTES + 1})`],
     ['not UTF-8', (p) => fsp.writeFile(p, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), 'not UTF-8 text'],
   ])('%s: unreadable, saying why', async (_what, make, reason) => {
@@ -50,6 +51,14 @@ describe('readCandidates', () => {
     expect(await readCandidates(join(h.root, 'none'), opts)).toEqual([]);
     await fsp.writeFile(join(h.root, 'file'), '');
     expect(await readCandidates(join(h.root, 'file'), opts)).toEqual([]);
+  });
+
+  it('a dir that cannot be listed (a link to itself) is a JobError naming it and why', async () => {
+    const loop = join(h.root, 'loop');
+    await fsp.symlink(loop, loop);
+    const err = await readCandidates(loop, { pinned: '', renamedMasters: false }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(JobError);
+    expect((err as Error).message).toBe(`${loop}: cannot list the directory: too many levels of symbolic links`);
   });
 
   it('gives the candidates in byte order of name, each with its text or why not', async () => {

@@ -4,7 +4,7 @@
 // config dir, a dir removed and made again, the kubelet's ..data swap of the
 // service account, and a readiness file appearing under dirs that did not
 // exist each wake it.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWatcher, Trigger, type Watcher, watchTargets } from '../../../src/host/watch.js';
@@ -99,6 +99,26 @@ describe('startWatcher', () => {
     await wakes('a master removed', () => fsp.rm(master));
   });
 
+  it('does not report what is already there when it starts, only what changes after', async () => {
+    const old = join(h.confDir, '10-flannel.conflist');
+    await fsp.writeFile(old, '{}');
+    seen = [];
+    watcher = await startWatcher({ configDirs: [h.confDir], files: [], secretDirs: [] }, (...args: unknown[]) => { seen.push(args); }, createLogger('text', (l) => { lines.push(l); }));
+    // A change after the start is the witness that chokidar has reported all it will.
+    const added = join(h.confDir, '20-new.conf');
+    await fsp.writeFile(added, '{}');
+    await eventually(async () => seen.some((args) => args[1] === added), (found) => found, 10_000, 'the file added after the start');
+    expect(seen.filter((args) => args[1] === old || args[1] === h.confDir)).toEqual([]);
+  });
+
+  it('wakes when the non-auto source file (--multus-conf-file) changes or goes', async () => {
+    const source = join(h.root, 'image/70-multus.conf');
+    await fsp.writeFile(source, '{}');
+    watcher = await startWatcher({ configDirs: [], files: [source], secretDirs: [] }, (...args: unknown[]) => { events++; seen.push(args); }, createLogger('text', (l) => { lines.push(l); }));
+    await wakes('the source changed', () => fsp.writeFile(source, '{"a":1}'));
+    await wakes('the source removed', () => fsp.rm(source));
+  });
+
   it('wakes on the kubeconfig dir removed, and on a change inside it once it is made again', async () => {
     await watch();
     await wakes('multus.d removed', () => fsp.rm(kubeconfigDir(), { recursive: true }));
@@ -124,6 +144,82 @@ describe('startWatcher', () => {
     await wakes('/run/flannel made', () => fsp.mkdir(join(h.root, 'run/flannel')));
     await wakes('the readiness file written', () => fsp.writeFile(readiness(), 'FLANNEL_NETWORK=10.244.0.0/16\n'));
     await wakes('the dirs removed', () => fsp.rm(join(h.root, 'run'), { recursive: true }));
+  });
+
+  it('the look each second moves the watch when a parent dir is renamed away (no event in the watched dir), and wakes the loop only then', async () => {
+    // Only the interval is faked: chokidar, fs.watch and eventually keep real timers.
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      watcher = await startWatcher({ configDirs: [], files: [], secretDirs: [], maybePaths: [readiness()] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
+      // Until health is served, file calls run inline: a look ends within
+      // the microtasks that one turn of the event loop (setImmediate) drains.
+      const tick = async (): Promise<void> => { jest.advanceTimersByTime(1000); await new Promise((r) => setImmediate(r)); };
+      await tick();
+      await tick();
+      expect(events).toBe(0);
+      // A rename of run/ is no event on run/flannel/, the dir watched.
+      await fsp.rename(join(h.root, 'run'), join(h.root, 'run-old'));
+      await tick();
+      expect(events).toBe(1);
+      await tick();
+      expect(events).toBe(1);
+      // Watched at the root now: run/ made again wakes the loop.
+      await wakes('run/ made again', () => fsp.mkdir(join(h.root, 'run')));
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('a look due while the last one still runs is not stacked on it: one move, one wake-up', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      watcher = await startWatcher({ configDirs: [], files: [], secretDirs: [], maybePaths: [readiness()] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
+      await fsp.rename(join(h.root, 'run'), join(h.root, 'run-old'));
+      // Two seconds in one go: the second look falls due before the first,
+      // waiting on its stat, has ended (as behind a hung path).
+      jest.advanceTimersByTime(2000);
+      await new Promise((r) => setImmediate(r));
+      expect(events).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('a look under way when the watcher closes does not wake the loop', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+      const w = await startWatcher({ configDirs: [], files: [], secretDirs: [], maybePaths: [readiness()] }, () => { events++; }, createLogger('text', (l) => { lines.push(l); }));
+      // The next look would move the watch (and so wake the loop)...
+      await fsp.rename(join(h.root, 'run'), join(h.root, 'run-old'));
+      // ...but the watcher closes while that look waits on its first stat.
+      jest.advanceTimersByTime(1000);
+      await w.close();
+      await new Promise((r) => setImmediate(r));
+      expect(events).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('once closed, nothing wakes the loop: config dirs, the service account, the readiness path', async () => {
+    await fsp.mkdir(join(h.root, 'run'), { recursive: true });
+    const targets = { configDirs: [h.confDir], files: [], secretDirs: [h.saDir], maybePaths: [readiness()] };
+    const log = createLogger('text', (l) => { lines.push(l); });
+    let closedEvents = 0;
+    await (await startWatcher(targets, () => { closedEvents++; }, log)).close();
+    // A second watcher on the same paths is the witness: once it has seen
+    // each change, the closed one would have seen it too.
+    seen = [];
+    watcher = await startWatcher(targets, (...args: unknown[]) => { events++; seen.push(args); }, log);
+    const master = join(h.confDir, '10-flannel.conflist');
+    await fsp.writeFile(master, '{}');
+    await eventually(async () => seen.some((args) => args[1] === master), (found) => found, 10_000, 'the master added');
+    await wakes('the token rotated', () => writeServiceAccount(h.saDir, `${TOKEN}-2`, 'CA-2'));
+    await wakes('/run/flannel made', () => fsp.mkdir(join(h.root, 'run/flannel')));
+    expect(closedEvents).toBe(0);
   });
 
   it('a service-account dir that cannot be watched is logged, and the rest still watched', async () => {

@@ -17,10 +17,16 @@ describe('tokenExpiry', () => {
   it('reads the exp claim of the kubeconfig user\'s token', () => {
     expect(tokenExpiry(kubeconfig(jwt({ sub: 'x', exp: 1_800_000_123 })))).toBe(1_800_000_123);
   });
+  it('takes the current context\'s user; without contexts, the first user', () => {
+    const users = `users:\n- name: old\n  user: {token: ${jwt({ exp: 1 })}}\n- name: cur\n  user: {token: ${jwt({ exp: 2 })}}\n`;
+    expect(tokenExpiry(`current-context: c\ncontexts:\n- name: c\n  context: {user: cur}\n${users}`)).toBe(2);
+    expect(tokenExpiry(users)).toBe(1);
+  });
   it.each([
     ['an opaque token', kubeconfig('not-a-jwt')],
     ['a token without exp', kubeconfig(jwt({ sub: 'x' }))],
     ['claims that are not JSON', kubeconfig('a.bm90IGpzb24.c')],
+    ['a user without a token', 'users:\n- name: a\n  user: {}\n'],
     ['not YAML', '{{{'],
     ['no users', 'apiVersion: v1\nkind: Config\n'],
   ])('gives undefined for %s', (_what, text) => {
@@ -76,6 +82,13 @@ describe('createMetrics: what a scrape shows', () => {
     expect(text).toMatch(/^# TYPE multus_entrypoint_master_info gauge$/m);
     // Node's process metrics come along.
     expect(sample(text, 'process_resident_memory_bytes')).toEqual(expect.any(Number));
+  });
+
+  it('counts --repair-pods\' pods by result, zero for a result that never happened', async () => {
+    const { stats, m } = metrics();
+    for (const result of ['evicted', 'blocked', 'blocked'] as const) stats.notify({ kind: 'repair', result, pod: 'default/web-0' });
+    const text = await m.render();
+    expect(['evicted', 'left_alone', 'blocked', 'failed'].map((r) => sample(text, `multus_entrypoint_pod_repairs_total{result="${r}"}`))).toEqual([1, 0, 2, 0]);
   });
 
   it('follows the master: a switch names only the new one; waiting for one names none', async () => {

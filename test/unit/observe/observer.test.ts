@@ -52,6 +52,12 @@ describe('Stats', () => {
     });
   });
 
+  it('counts --repair-pods\' pods by result, each apart', () => {
+    const s = new Stats();
+    for (const result of ['evicted', 'evicted', 'left_alone', 'blocked', 'blocked', 'blocked', 'failed'] as const) s.notify({ kind: 'repair', result, pod: 'default/web-0' });
+    expect(s.repairs).toEqual({ evicted: 2, left_alone: 1, blocked: 3, failed: 1 });
+  });
+
   it('the master is the last good reconcile\'s: a failed one keeps it, a wait clears it', () => {
     const s = new Stats();
     s.notify({ kind: 'reconciled', result: 'ok', configured: true, master: 'a.conf' });
