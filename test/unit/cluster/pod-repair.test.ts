@@ -249,6 +249,35 @@ describe('a repair pass, when things go wrong', () => {
     expect(logged()).toMatch(/WARN  --repair-pods: a pod's k8s\.v1\.cni\.cncf\.io\/networks annotation cannot be read: left alone pod=apps\/garbled/);
   });
 
+  it('a pod whose network-status annotation cannot be read is left alone, the warning naming that annotation', async () => {
+    const garbled = kubeletPod({ name: 'garbled-status', networks: 'macvlan-net1', sandboxReadyAt: BEFORE });
+    garbled.metadata.annotations['k8s.v1.cni.cncf.io/network-status'] = '[{"name": "cbr0"';
+    pods.add(garbled);
+    start().request(SINCE);
+    await eventually(async () => lines.filter((l) => /annotation cannot be read/.test(l)), (l) => l.length === 1, 20_000, 'the warning');
+    await repair!.close(1000);
+    expect(pods.evictions).toEqual([]);
+    expect(logged()).toMatch(/WARN  --repair-pods: a pod's k8s\.v1\.cni\.cncf\.io\/network-status annotation cannot be read: left alone pod=apps\/garbled-status/);
+  });
+
+  it('a read of the pod RBAC refuses is said, naming the request and the permission; nothing is evicted', async () => {
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/early') {
+        res.writeHead(403, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods "early" is forbidden: User "system:serviceaccount:kube-system:multus" cannot get resource "pods" in API group "" in the namespace "apps"' }));
+        return true;
+      }
+      return handle(req, res, body);
+    };
+    start({ clock: new FakeClock() }).request(SINCE);
+    await eventually(async () => lines.filter((l) => /cannot evict a pod/.test(l)), (l) => l.length === 1, 20_000, 'the refusal said');
+    expect(logged()).toMatch(/ERROR --repair-pods: cannot evict a pod .* error="get pod apps\/early: HTTP 403: pods \\"early\\" is forbidden: .* \(grant the service account get on pods\)"/);
+    expect(pods.evictions).toEqual([]);
+    expect(repairResults()).toContain('failed apps/early');
+  });
+
   it('once closed, a request looks at nothing', async () => {
     pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
     const r = start();
