@@ -195,6 +195,30 @@ describe('run, installed but not watching (--skip-config-watch)', () => {
   });
 });
 
+describe('run, installed but not watching, with a node-bound token', () => {
+  it('a renewed token still reaches the kubeconfig', async () => {
+    await writeServiceAccount(h.saDir, MOUNTED, 'CA-1');
+    // Tokens of 2 s: renewed at 80%, well within the test.
+    await fake.serve({ token: MOUNTED, maxTokenSeconds: 2 });
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--skip-config-watch', '--resync-interval=3600', '--kubeconfig-token-expiration=3600'], fake.env(h.env, NODE));
+    const stop = await stopHandler();
+    const carried = async (): Promise<number> => {
+      const text = await readOrUndefined(h.kubeconfig);
+      return text === undefined ? -1 : fake.api.issued.indexOf(parse(text).users[0].user.token as string);
+    };
+    try {
+      await eventually(carried, (i) => i === 0, 8_000, 'the first node-bound token written');
+      await eventually(carried, (i) => i >= 1, 8_000, 'a renewed token written');
+      expect(said('watching for changes')).toBe(0);
+    } finally {
+      // Stopped even when an expectation fails: the run would keep jest alive.
+      stop('SIGTERM');
+      await running;
+    }
+  }, 20_000);
+});
+
 describe('run, watching while the master comes and goes', () => {
   it('a master gone keeps the last config and says so once; back, the node is configured again', async () => {
     const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
