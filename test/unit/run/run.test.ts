@@ -239,4 +239,25 @@ describe('run, watching while the master comes and goes', () => {
     stop('SIGTERM');
     await running;
   });
+
+  it('a master it cannot render while running keeps the last config, said once as an error naming the file and the flag; fixed, configured again', async () => {
+    const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--resync-interval=3600', '--cni-version=0.4.0']);
+    const stop = await stopHandler();
+    try {
+      await eventually(async () => said('watching for changes'), (n) => n === 1, 8_000, 'the watch loop');
+      const good = await fsp.readFile(master, 'utf8');
+      const written = await readOrUndefined(confPath());
+      await fsp.writeFile(master, good.replace('"0.4.0"', '"1.0.0"'));
+      await eventually(async () => said('cannot reconcile; keeping the last good files'), (n) => n === 1, 8_000, 'the error said');
+      expect(lines.find((l) => l.includes('cannot reconcile'))).toMatch(new RegExp(`ERROR cannot reconcile; keeping the last good files error="${master}: cniVersion \\\\"1\\.0\\.0\\\\" differs from --cni-version \\\\"0\\.4\\.0\\\\" \\(set --force-cni-version to overwrite it\\)"`));
+      expect(await readOrUndefined(confPath())).toBe(written);
+      await fsp.writeFile(master, good);
+      await eventually(async () => said('the node is configured again'), (n) => n === 1, 8_000, 'the node configured again');
+      expect(said('cannot reconcile; keeping the last good files')).toBe(1);
+    } finally {
+      stop('SIGTERM');
+      await running;
+    }
+  });
 });
