@@ -236,6 +236,21 @@ describe('a reconcile', () => {
     expect(count(/restored/)).toBe(0);
   });
 
+  it('names the Multus config in place for --repair-pods: none before one is written, none while invalidated', async () => {
+    const r = reconciler(['--cleanup-config-on-exit']);
+    // Only the kubeconfig written: it is not the config.
+    await r.reconcile();
+    expect(await readOrUndefined(h.kubeconfig)).toBeDefined();
+    expect(r.multusConfigPath()).toBeUndefined();
+    const master = await copyMaster(h, 'masters/10-flannel.conflist');
+    await r.reconcile();
+    expect(r.multusConfigPath()).toBe(confPath());
+    await fsp.rm(master);
+    await r.reconcile();
+    expect(await readOrUndefined(confPath())).toBe(INVALIDATED);
+    expect(r.multusConfigPath()).toBeUndefined();
+  });
+
   it('writes nothing while the pinned master is invalid, and says it is fatal', async () => {
     await copyMaster(h, 'invalid/03-numeric-version.conf');
     const { desired } = await reconciler(['--multus-master-cni-file-name=03-numeric-version.conf']).reconcile();
