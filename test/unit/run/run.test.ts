@@ -12,6 +12,7 @@ import { JobError } from '../../../src/base/errors.js';
 import { parseCommandLine } from '../../../src/cli/command-line.js';
 import { createLogger } from '../../../src/observe/log.js';
 import { run } from '../../../src/run/run.js';
+import { kubeletPod, podStore } from '../../helpers/api-pods.js';
 import { NODE, POD, serviceAccountJwt, useFakeApi } from '../../helpers/api-server.js';
 import { freePort } from '../../helpers/daemon.js';
 import { copyMaster, eventually, type HostRoot, listNames, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../../helpers/host-root.js';
@@ -192,6 +193,27 @@ describe('run, installed but not watching (--skip-config-watch)', () => {
     expect(said('watching for changes')).toBe(0);
     // Without --cleanup-config-on-exit the node keeps its config.
     expect(await readOrUndefined(confPath())).toContain('"podman"');
+  });
+});
+
+describe('run, watching, with --repair-pods', () => {
+  it('evicts a pod of this node that started before the config, with its Event', async () => {
+    const pods = podStore();
+    // Its sandbox was ready a minute before this run writes the config.
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: Date.now() - 60_000 }));
+    await fake.serve({ pods });
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--repair-pods', '--resync-interval=3600', '--kubeconfig-token-expiration=0'], fake.env(h.env, NODE));
+    const stop = await stopHandler();
+    try {
+      await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the early pod evicted');
+      expect(pods.evicted).toEqual(['apps/early']);
+      await eventually(async () => fake.api.events.filter((e) => e.regarding?.name === 'early').map((e) => e.reason), (r) => r.length === 1, 8_000, 'the pod\'s Event');
+    } finally {
+      stop('SIGTERM');
+      await running;
+    }
+    expect(said('--repair-pods: evicted a pod that started before the Multus config was in place pod=apps/early')).toBe(1);
   });
 });
 
