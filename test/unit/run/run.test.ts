@@ -101,6 +101,25 @@ describe('run, once', () => {
     expect(await listNames(h.binDir)).toEqual([]);
   });
 
+  it('--dry-run in thick mode: the plan says there is no kubeconfig, and plans the shim\'s config; nothing is asked or written', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    await fake.serve();
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; });
+    try {
+      await runWith(['--dry-run', '--mode=thick', `--multus-shim-bin-file=${h.srcBinary}`, `--daemon-socket-dir=${join(h.root, 'run/multus')}`], fake.env(h.env, NODE));
+    } finally {
+      write.mockRestore();
+    }
+    const plan = out.join('');
+    expect(plan).toMatch(/^# thick mode: no kubeconfig \(multus-daemon uses its own in-cluster client\)$/m);
+    expect(plan).toContain(`# would write ${confPath()} (mode 0600, the Multus config)`);
+    expect(plan).toMatch(/"type": ?"multus-shim"/);
+    expect(plan).not.toContain(h.kubeconfig);
+    expect(fake.api.requests).toEqual([]);
+    expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist']);
+  });
+
   it('no master in time: a JobError naming the wait, and no Multus config written (the kubeconfig is: it needs no master)', async () => {
     const err = await runWith(['--once']).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(JobError);
