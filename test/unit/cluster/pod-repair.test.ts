@@ -278,6 +278,40 @@ describe('a repair pass, when things go wrong', () => {
     expect(repairResults()).toContain('failed apps/early');
   });
 
+  it('a pod deleted between the list and its read is let be, quietly; the others are evicted', async () => {
+    pods.add(kubeletPod({ name: 'deleted', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }), kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/deleted') pods.pods.delete('apps/deleted');
+      return handle(req, res, body);
+    };
+    start({ events: false }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the other pod evicted');
+    expect(pods.evictions.map((e) => e.pod)).toEqual(['apps/early']);
+    expect(repairResults()).toEqual(['evicted apps/early']);
+    expect(lines.filter((l) => / (ERROR|WARN) /.test(l))).toEqual([]);
+  });
+
+  it('a pod changed between its read and the eviction (409) is read again and evicted as it is now', async () => {
+    const changing = kubeletPod({ name: 'changing', networks: 'macvlan-net1', sandboxReadyAt: BEFORE });
+    pods.add(changing);
+    const handle = pods.handle;
+    let reads = 0;
+    pods.handle = (req, res, body) => {
+      // Once, right after the read: a label added, a new resourceVersion.
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/changing' && ++reads === 1) {
+        const answered = handle(req, res, body);
+        changing.metadata.resourceVersion = '8';
+        return answered;
+      }
+      return handle(req, res, body);
+    };
+    start({ events: false, clock: new FakeClock() }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the pod evicted on the retry');
+    expect(pods.evictions.map((e) => (e.body as { deleteOptions: { preconditions: { resourceVersion: string } } }).deleteOptions.preconditions.resourceVersion)).toEqual(['7', '8']);
+    expect(lines.filter((l) => / (ERROR|WARN) /.test(l))).toEqual([]);
+  });
+
   it('once closed, a request looks at nothing', async () => {
     pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
     const r = start();
