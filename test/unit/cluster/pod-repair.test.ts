@@ -107,6 +107,26 @@ describe('a repair pass', () => {
     expect(pods.lists.map((q) => [q.get('limit'), q.get('continue')])).toEqual([['50', null], ['50', '50'], ['50', '100']]);
   });
 
+  it('follows a page that holds no pods but a continue token (a field selector filters after the page is cut)', async () => {
+    pods.add(kubeletPod({ name: 'on-page-two', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      if (req.method === 'GET' && url.pathname === '/api/v1/pods' && !url.searchParams.has('continue')) {
+        pods.lists.push(url.searchParams);
+        // As the API server writes an empty page: no items at all.
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1000', continue: '0' } }));
+        return true;
+      }
+      return handle(req, res, body);
+    };
+    start({ events: false }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the pod of the second page evicted');
+    expect(pods.lists.map((q) => q.get('continue'))).toEqual([null, '0']);
+    expect(lines.filter((l) => / (ERROR|WARN) /.test(l))).toEqual([]);
+  });
+
   it('paces evictions: a burst of five, then one a second', async () => {
     for (let i = 0; i < 8; i++) pods.add(kubeletPod({ name: `early-${i}`, networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
     const t0 = Date.now();
