@@ -34,8 +34,13 @@ export const SERVICE_ACCOUNT = 'multus';
 
 /** unavailable: 503, as an API server that is starting or overloaded answers. */
 export type DaemonSetState = 'present' | 'absent' | 'deleting' | 'forbidden' | 'unavailable' | 'hang';
-/** How a TokenRequest is answered: issued, refused by RBAC, node binding unsupported (1.28 and older), the node unknown, or no answer. */
-export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang';
+/**
+ * How a TokenRequest is answered: issued, refused by RBAC, node binding
+ * unsupported (1.28 and older), the node unknown, or no answer; or a 200
+ * that is no good: without status.token, without status.expirationTimestamp,
+ * or a token bound to no node (a server or proxy that dropped boundObjectRef).
+ */
+export type TokenRequestState = 'ok' | 'forbidden' | 'unsupported' | 'node-missing' | 'hang' | 'no-token' | 'no-expiry' | 'not-node-bound';
 export type NodeState = 'present' | 'absent' | 'forbidden' | 'hang';
 /** owned: by the DaemonSet; absent: 404 (deleted); orphan: no owner; replicaset: owned by a ReplicaSet. */
 export type PodState = 'owned' | 'absent' | 'orphan' | 'replicaset';
@@ -274,14 +279,19 @@ function tokenRequest(res: ServerResponse, body: unknown, o: FakeApiOptions, iss
     return true;
   }
   const seconds = Math.min(requested, o.maxTokenSeconds ?? requested);
-  const token = serviceAccountJwt({ node: ref?.kind === 'Node' ? ref.name : undefined, expiresInSeconds: seconds, tag: `issued-${issued.length + 1}` });
+  const bound = ref?.kind === 'Node' && state !== 'not-node-bound' ? ref.name : undefined;
+  const token = serviceAccountJwt({ node: bound, expiresInSeconds: seconds, tag: `issued-${issued.length + 1}` });
   issued.push(token);
+  const expirationTimestamp = new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
   object(res, {
     kind: 'TokenRequest',
     apiVersion: 'authentication.k8s.io/v1',
     metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE, creationTimestamp: new Date().toISOString() },
-    spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: ref ?? null },
-    status: { token, expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
+    spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: state === 'not-node-bound' ? null : ref ?? null },
+    status: {
+      ...(state === 'no-token' ? {} : { token }),
+      ...(state === 'no-expiry' ? {} : { expirationTimestamp }),
+    },
   });
   return true;
 }

@@ -22,12 +22,15 @@ const fake = useFakeApi({ tls: true });
 let h: HostRoot;
 let lines: string[];
 let changes: number;
+/** Called on each change after `changes` counts it. */
+let changesHook: (() => void) | undefined;
 let source: BoundTokenSource | undefined;
 beforeEach(async () => {
   h = await makeHostRoot();
   await writeServiceAccount(h.saDir, MOUNTED, fake.tls.cert);
   lines = [];
   changes = 0;
+  changesHook = undefined;
 });
 afterEach(async () => {
   source?.stop();
@@ -39,7 +42,7 @@ afterEach(async () => {
 async function begun(expirationSeconds = 86_400): Promise<BoundTokenSource> {
   const { protocol, host, port } = fake.access();
   const env = { kubernetesServiceProtocol: protocol, kubernetesServiceHost: host, kubernetesServicePort: port };
-  source = new BoundTokenSource({ nodeName: NODE, expirationSeconds, env, skipTlsVerify: false }, createLogger('text', (l) => { lines.push(l); }), () => { changes++; });
+  source = new BoundTokenSource({ nodeName: NODE, expirationSeconds, env, skipTlsVerify: false }, createLogger('text', (l) => { lines.push(l); }), () => { changes++; changesHook?.(); });
   await source.begin(h.saDir, '', false);
   return source;
 }
@@ -118,6 +121,25 @@ describe('a node-bound token', () => {
   }, 40_000);
 });
 
+describe('a node-bound token that expires unrenewed', () => {
+  it('gives way to the mounted token at once, said, and the kubeconfig is told', async () => {
+    const EXPIRING = 'the node-bound token is about to expire and could not be renewed: the kubeconfig falls back to the mounted service-account token';
+    await started({ maxTokenSeconds: 2 });
+    const sa = await mounted();
+    expect(which(source!.tokenFor(sa))).toBe('issued-1');
+    // The renewal (at 80% of the 2 s) never answers: its own 5 s deadline is
+    // far after the expiry, so nothing else wakes the kubeconfig meanwhile.
+    fake.api.set({ tokenRequest: 'hang' });
+    const carriedOnChange: string[] = [];
+    const wakes = (): void => { carriedOnChange.push(which(source!.tokenFor(sa))); };
+    changesHook = wakes;
+    await eventually(async () => logged(EXPIRING), (n) => n === 1, 8_000, 'the expiry said');
+    expect(carriedOnChange).toEqual(['mounted']);
+    expect(await carried()).toBe('mounted');
+    expect(logged(FALLBACK)).toBe(0);
+  });
+});
+
 describe('the mounted token instead, saying why once', () => {
   it.each<[string, Partial<FakeApiOptions>, RegExp]>([
     ['RBAC refuses the TokenRequest (403)', { tokenRequest: 'forbidden' }, /HTTP 403: serviceaccounts \\"multus\\" is forbidden.*grant the service account create on serviceaccounts\/token for \\"multus\\" in namespace kube-system/],
@@ -138,6 +160,33 @@ describe('the mounted token instead, saying why once', () => {
     expect(tokenRequests()).toEqual([]);
     expect(lines.filter((l) => l.includes(FALLBACK))).toEqual([expect.stringMatching(/cannot tell the service account from the mounted token/)]);
   });
+
+  // A 200 that carries no token to use (the retry is the same as above's; not waited for).
+  it.each<[string, Partial<FakeApiOptions>, string]>([
+    ['without status.token', { tokenRequest: 'no-token' }, 'error="the TokenRequest answer has no usable status.token"'],
+    ['without status.expirationTimestamp', { tokenRequest: 'no-expiry' }, 'error="the TokenRequest answer has no future status.expirationTimestamp"'],
+  ])('an answer %s: said, naming the field missing', async (_what, o, reason) => {
+    await started(o);
+    expect(await carried()).toBe('mounted');
+    expect(lines.filter((l) => l.includes(FALLBACK))).toEqual([expect.stringContaining(reason)]);
+  });
+
+  it('a token the API server did not bind to the node: said once, naming the node, not carried', async () => {
+    await started({ tokenRequest: 'not-node-bound' });
+    // Issued, but a pod-independent token bound to nothing is not what was asked for.
+    expect(fake.api.issued).toHaveLength(1);
+    expect(await carried()).toBe('mounted');
+    expect(lines.filter((l) => l.includes(FALLBACK))).toEqual([expect.stringContaining('the API server did not bind the token to node node-1 (node binding unsupported?)')]);
+  });
+
+  it('a service account that cannot be read: the first config does not wait for a token, none is asked for', async () => {
+    await fake.serve({ token: MOUNTED });
+    await h.remove();
+    const s = await begun();
+    // Settled at once: were it not, this would wait the whole minute (past the test's deadline).
+    await s.firstAnswer(60_000);
+    expect(tokenRequests()).toEqual([]);
+  }, 10_000);
 
   it('an API server that does not answer: the first config waits only as long as it is told', async () => {
     await fake.serve({ token: MOUNTED, tokenRequest: 'hang' });

@@ -160,6 +160,30 @@ describe('EventRecorder, against the fake API server', () => {
     expect(lines.filter((l) => l.includes('too many'))).toHaveLength(1);
   });
 
+  it('an events API that does not answer while Events keep coming: past 50 writes waiting, says once that it drops some', async () => {
+    await fake.serve({ events: 'hang' });
+    now = 1_800_000_000_000;
+    const r = recorder(POD_REF, clock);
+    // One Event every 6 min: a new Event each time, and the spam filter always has a token for it.
+    const notify = (from: number, to: number): void => {
+      for (let i = from; i < to; i++) {
+        r.notify(restored(i));
+        now += 6 * 60_000;
+      }
+    };
+    // One in flight and 50 waiting: all kept; the next is one too many.
+    notify(0, 51);
+    expect(lines).toEqual([]);
+    notify(51, 52);
+    expect(lines).toEqual([expect.stringContaining('too many Kubernetes Events on this pod: dropping some')]);
+    // Said once, naming what it dropped.
+    notify(52, 60);
+    expect(lines).toEqual([expect.stringContaining('reason=ConfigRestored')]);
+    await r.close(300);
+    // One write at a time: the first, never answered.
+    expect(fake.api.answered.filter((q) => q.path.includes('/events'))).toEqual([expect.objectContaining({ method: 'POST', status: 0 })]);
+  });
+
   it('refused by RBAC: says so once, naming the rule to grant, and never throws into the loop', async () => {
     await fake.serve({ events: 403 });
     const r = recorder();

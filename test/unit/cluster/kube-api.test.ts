@@ -3,7 +3,7 @@
 // name the request (and, for a 403, the RBAC rule) but never the token, and
 // a deadline on a server that does not answer.
 import { describe, expect, it } from '@jest/globals';
-import { ApiError, callApi, expectOk } from '../../../src/cluster/kube-api.js';
+import { ApiError, callApi, expectOk, refused } from '../../../src/cluster/kube-api.js';
 import { DAEMONSET, NAMESPACE, NODE, useFakeApi } from '../../helpers/api-server.js';
 import { freePort } from '../../helpers/daemon.js';
 import { TOKEN } from '../../helpers/host-root.js';
@@ -67,6 +67,27 @@ describe('callApi and expectOk', () => {
     const err = await rejection(callApi(fake.access(), { method: 'GET', path, what: 'get DaemonSet', rbac: 'get on daemonsets.apps', timeoutMs: 300 }));
     expect(err.status).toBeUndefined();
     expect(err.message).toBe(`get DaemonSet (GET ${path}): no answer within 300 ms`);
+  });
+
+  it('a server shedding load: the wait it asks for is given back and named', async () => {
+    await fake.serve({ busy: { status: 429, retryAfter: '3' } });
+    expect(await callApi(fake.access(), getNode)).toEqual({ status: 429, body: expect.objectContaining({ code: 429 }), retryAfterMs: 3000 });
+    const err = await rejection(expectOk(fake.access(), getNode));
+    expect(err.retryAfterMs).toBe(3000);
+    expect(err.message).toBe('get node node-1: HTTP 429: Too many requests, please try again later. (Retry-After 3 s)');
+  });
+
+  it('an answer without a Status message (a proxy\'s page) is named by its status alone', () => {
+    expect(refused(getNode, { status: 502, body: undefined }).message).toBe('get node node-1: HTTP 502');
+    expect(refused(getNode, { status: 403, body: { kind: 'Status', message: '' } }).message).toBe('get node node-1: HTTP 403 (grant the service account get on nodes)');
+  });
+
+  it('an answer larger than any object read (4 MiB) is cut off, not buffered, and said', async () => {
+    // A node whose one label is 5 MiB: the answer runs past the limit.
+    await fake.serve({ nodeLabels: { huge: 'x'.repeat(5 * 1024 * 1024) } });
+    const err = await rejection(callApi(fake.access(), getNode));
+    expect(err.status).toBeUndefined();
+    expect(err.message).toBe('get node node-1 (GET /api/v1/nodes/node-1): answer too large');
   });
 
   it('a server that is not there: no status, the request named', async () => {

@@ -10,6 +10,7 @@ import { HOLD_DOWN_MS, HoldDown, NodeTaint, taintPatch } from '../../../src/clus
 import { createLogger } from '../../../src/observe/log.js';
 import type { NodeEvent } from '../../../src/observe/observer.js';
 import { type FakeApi, NODE, type Taint, useFakeApi } from '../../helpers/api-server.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { eventually } from '../../helpers/host-root.js';
 
 describe('taintPatch', () => {
@@ -131,6 +132,19 @@ describe('NodeTaint, against the fake API server', () => {
       expect.stringMatching(/ERROR --node-ready-taint: cannot remove the taint; retrying with backoff node=node-1 taint=k8s\.cni\.cncf\.io\/multus-not-ready error=".*HTTP 403: nodes \\"node-1\\" is forbidden.*grant the service account patch on nodes/),
     ]);
   }, 30_000);
+
+  it('a server shedding load (429, Retry-After 30 s): the retry waits at least what it asked, then removes the taint', async () => {
+    await fake.serve({ nodeTaints: [OURS], busy: { status: 429, retryAfter: '30', times: 1, match: /^GET \/api\/v1\/nodes\// } });
+    // The wait passes at once on a fake clock.
+    const clock = new FakeClock();
+    lines = [];
+    taint = new NodeTaint(() => Promise.resolve(fake.access()), NODE, KEY, createLogger('text', (l) => { lines.push(l); }), { holdDownMs: 0, clock });
+    taint.notify(CONFIGURED);
+    await eventually(async () => has(), (x) => !x, 10_000, 'the taint removed after the wait');
+    expect(clock.sleeps).toHaveLength(1);
+    expect(clock.sleeps[0]).toBeGreaterThanOrEqual(30_000);
+    expect(lines.filter((l) => l.includes('cannot remove the taint'))).toEqual([expect.stringMatching(/HTTP 429: .*\(Retry-After 30 s\)/)]);
+  });
 
   it('a PATCH answered 504 but applied is read again: the wish flipping back during the retry\'s wait still leaves the node as wished', async () => {
     // Untainted at first (the taint removed), then invalidated: the PATCH

@@ -107,6 +107,26 @@ describe('a repair pass', () => {
     expect(pods.lists.map((q) => [q.get('limit'), q.get('continue')])).toEqual([['50', null], ['50', '50'], ['50', '100']]);
   });
 
+  it('follows a page that holds no pods but a continue token (a field selector filters after the page is cut)', async () => {
+    pods.add(kubeletPod({ name: 'on-page-two', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      if (req.method === 'GET' && url.pathname === '/api/v1/pods' && !url.searchParams.has('continue')) {
+        pods.lists.push(url.searchParams);
+        // As the API server writes an empty page: no items at all.
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1000', continue: '0' } }));
+        return true;
+      }
+      return handle(req, res, body);
+    };
+    start({ events: false }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the pod of the second page evicted');
+    expect(pods.lists.map((q) => q.get('continue'))).toEqual([null, '0']);
+    expect(lines.filter((l) => / (ERROR|WARN) /.test(l))).toEqual([]);
+  });
+
   it('paces evictions: a burst of five, then one a second', async () => {
     for (let i = 0; i < 8; i++) pods.add(kubeletPod({ name: `early-${i}`, networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
     const t0 = Date.now();
@@ -247,6 +267,69 @@ describe('a repair pass, when things go wrong', () => {
     expect(pods.evictions).toEqual([]);
     expect(lines.filter((l) => /annotation cannot be read/.test(l))).toHaveLength(1);
     expect(logged()).toMatch(/WARN  --repair-pods: a pod's k8s\.v1\.cni\.cncf\.io\/networks annotation cannot be read: left alone pod=apps\/garbled/);
+  });
+
+  it('a pod whose network-status annotation cannot be read is left alone, the warning naming that annotation', async () => {
+    const garbled = kubeletPod({ name: 'garbled-status', networks: 'macvlan-net1', sandboxReadyAt: BEFORE });
+    garbled.metadata.annotations['k8s.v1.cni.cncf.io/network-status'] = '[{"name": "cbr0"';
+    pods.add(garbled);
+    start().request(SINCE);
+    await eventually(async () => lines.filter((l) => /annotation cannot be read/.test(l)), (l) => l.length === 1, 20_000, 'the warning');
+    await repair!.close(1000);
+    expect(pods.evictions).toEqual([]);
+    expect(logged()).toMatch(/WARN  --repair-pods: a pod's k8s\.v1\.cni\.cncf\.io\/network-status annotation cannot be read: left alone pod=apps\/garbled-status/);
+  });
+
+  it('a read of the pod RBAC refuses is said, naming the request and the permission; nothing is evicted', async () => {
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/early') {
+        res.writeHead(403, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods "early" is forbidden: User "system:serviceaccount:kube-system:multus" cannot get resource "pods" in API group "" in the namespace "apps"' }));
+        return true;
+      }
+      return handle(req, res, body);
+    };
+    start({ clock: new FakeClock() }).request(SINCE);
+    await eventually(async () => lines.filter((l) => /cannot evict a pod/.test(l)), (l) => l.length === 1, 20_000, 'the refusal said');
+    expect(logged()).toMatch(/ERROR --repair-pods: cannot evict a pod .* error="get pod apps\/early: HTTP 403: pods \\"early\\" is forbidden: .* \(grant the service account get on pods\)"/);
+    expect(pods.evictions).toEqual([]);
+    expect(repairResults()).toContain('failed apps/early');
+  });
+
+  it('a pod deleted between the list and its read is let be, quietly; the others are evicted', async () => {
+    pods.add(kubeletPod({ name: 'deleted', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }), kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: BEFORE }));
+    const handle = pods.handle;
+    pods.handle = (req, res, body) => {
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/deleted') pods.pods.delete('apps/deleted');
+      return handle(req, res, body);
+    };
+    start({ events: false }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the other pod evicted');
+    expect(pods.evictions.map((e) => e.pod)).toEqual(['apps/early']);
+    expect(repairResults()).toEqual(['evicted apps/early']);
+    expect(lines.filter((l) => / (ERROR|WARN) /.test(l))).toEqual([]);
+  });
+
+  it('a pod changed between its read and the eviction (409) is read again and evicted as it is now', async () => {
+    const changing = kubeletPod({ name: 'changing', networks: 'macvlan-net1', sandboxReadyAt: BEFORE });
+    pods.add(changing);
+    const handle = pods.handle;
+    let reads = 0;
+    pods.handle = (req, res, body) => {
+      // Once, right after the read: a label added, a new resourceVersion.
+      if (req.method === 'GET' && req.url === '/api/v1/namespaces/apps/pods/changing' && ++reads === 1) {
+        const answered = handle(req, res, body);
+        changing.metadata.resourceVersion = '8';
+        return answered;
+      }
+      return handle(req, res, body);
+    };
+    start({ events: false, clock: new FakeClock() }).request(SINCE);
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the pod evicted on the retry');
+    expect(pods.evictions.map((e) => (e.body as { deleteOptions: { preconditions: { resourceVersion: string } } }).deleteOptions.preconditions.resourceVersion)).toEqual(['7', '8']);
+    expect(lines.filter((l) => / (ERROR|WARN) /.test(l))).toEqual([]);
   });
 
   it('once closed, a request looks at nothing', async () => {

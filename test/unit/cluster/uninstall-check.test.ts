@@ -61,6 +61,13 @@ describe('the owning DaemonSet', () => {
     expect(asked()).toEqual([`GET ${POD_PATH}`]);
   });
 
+  it('its own pod refused (a token the server no longer accepts): an uninstall (cannot tell), naming the request, asked once', async () => {
+    await fake.serve();
+    const v = await checkUninstall(fake.access('eyJhbGciOiJSUzI1NiJ9.revoked-never-log-me.sig'), target(NAMESPACE, POD), { graceSeconds: GRACE_S });
+    expect(v).toEqual({ uninstall: true, reason: `cannot tell whether the DaemonSet remains (get pod ${NAMESPACE}/${POD}: HTTP 401: Unauthorized)` });
+    expect(asked()).toEqual([`GET ${POD_PATH}`]);
+  });
+
   it.each([['', POD], [NAMESPACE, '']])('POD_NAMESPACE "%s" / POD_NAME "%s": an uninstall, asking nothing', async (namespace, pod) => {
     await fake.serve();
     expect(await checkUninstall(fake.access(), target(namespace, pod))).toEqual({

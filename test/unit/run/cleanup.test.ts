@@ -77,6 +77,14 @@ describe('cleanUpOnExit', () => {
     expect(said(/not restoring the renamed master: a file of that name exists/)).toHaveLength(1);
   });
 
+  it('a renamed master it cannot restore (gone meanwhile) is logged, naming the renamed file', async () => {
+    const renamed = join(h.confDir, '10-flannel.conflist.old');
+    const outcome = await stop({ daemonSet: 'absent' }, ['--rename-conf-file'], () => fsp.rm(renamed));
+    // The rest of the uninstall went on.
+    expect(outcome.removed).toHaveLength(2);
+    expect(said(new RegExp(`ERROR cannot restore the renamed master config file=${renamed} error="no such file or directory"\n`))).toHaveLength(1);
+  });
+
   it('a file it cannot remove is logged, naming it, and the rest still goes', async () => {
     const outcome = await stop({ daemonSet: 'absent' }, [], async () => {
       await fsp.rm(confPath());

@@ -4,6 +4,7 @@
 // which cannot see into a child process.
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as fsp from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createLogger } from '../../../src/observe/log.js';
@@ -235,6 +236,21 @@ describe('a reconcile', () => {
     expect(count(/restored/)).toBe(0);
   });
 
+  it('names the Multus config in place for --repair-pods: none before one is written, none while invalidated', async () => {
+    const r = reconciler(['--cleanup-config-on-exit']);
+    // Only the kubeconfig written: it is not the config.
+    await r.reconcile();
+    expect(await readOrUndefined(h.kubeconfig)).toBeDefined();
+    expect(r.multusConfigPath()).toBeUndefined();
+    const master = await copyMaster(h, 'masters/10-flannel.conflist');
+    await r.reconcile();
+    expect(r.multusConfigPath()).toBe(confPath());
+    await fsp.rm(master);
+    await r.reconcile();
+    expect(await readOrUndefined(confPath())).toBe(INVALIDATED);
+    expect(r.multusConfigPath()).toBeUndefined();
+  });
+
   it('writes nothing while the pinned master is invalid, and says it is fatal', async () => {
     await copyMaster(h, 'invalid/03-numeric-version.conf');
     const { desired } = await reconciler(['--multus-master-cni-file-name=03-numeric-version.conf']).reconcile();
@@ -353,5 +369,55 @@ describe('checkInSync (what /readyz answers)', () => {
     await copyMaster(h, 'masters/10-flannel.conflist');
     await reconciler().checkInSync();
     expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist']);
+  });
+});
+
+describe('a reconcile that waits for the node', () => {
+  it('--readiness-indicator-file: no Multus config until that file exists, then one that names it', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    const indicator = join(h.root, 'run/flannel/subnet.env');
+    const r = reconciler([`--readiness-indicator-file=${indicator}`]);
+    const waiting = (await r.reconcile()).desired;
+    expect(waiting).toMatchObject({ waitingFor: 'readiness', waiting: expect.stringContaining(indicator) });
+    expect(await readOrUndefined(confPath())).toBeUndefined();
+    await fsp.mkdir(join(h.root, 'run/flannel'), { recursive: true });
+    await fsp.writeFile(indicator, 'FLANNEL_NETWORK=10.244.0.0/16\n');
+    expect((await r.reconcile()).desired.waiting).toBeUndefined();
+    expect(JSON.parse((await readOrUndefined(confPath()))!)).toMatchObject({ readinessindicatorfile: indicator });
+  });
+
+  describe('thick mode', () => {
+    const socketDir = (): string => join(h.root, 'run/multus');
+    let daemon: Server | undefined;
+    afterEach(async () => {
+      await new Promise((r) => (daemon ? daemon.close(r) : r(undefined)));
+      daemon = undefined;
+    });
+    /** A multus-daemon that answers POST /healthz on <dir>/multus.sock. */
+    async function startDaemon(): Promise<void> {
+      await fsp.mkdir(socketDir(), { recursive: true });
+      const server = createServer((req, res) => { res.writeHead(req.method === 'POST' && req.url === '/healthz' ? 200 : 404); res.end(); });
+      daemon = server;
+      await new Promise<void>((r) => server.listen(join(socketDir(), 'multus.sock'), r));
+    }
+    const thick = (flags: string[] = []): Reconciler => reconciler(['--mode=thick', `--daemon-socket-dir=${socketDir()}`, ...flags]);
+
+    it('writes no config until multus-daemon answers on its socket, then the shim\'s, and no kubeconfig or its dir', async () => {
+      await copyMaster(h, 'masters/10-flannel.conflist');
+      const r = thick();
+      expect((await r.reconcile()).desired).toMatchObject({ waitingFor: 'daemon', waiting: expect.stringContaining(join(socketDir(), 'multus.sock')) });
+      expect(await readOrUndefined(confPath())).toBeUndefined();
+      await startDaemon();
+      expect((await r.reconcile()).desired.waiting).toBeUndefined();
+      expect(JSON.parse((await readOrUndefined(confPath()))!)).toMatchObject({ type: 'multus-shim' });
+      expect(await listNames(h.confDir)).toEqual(['00-multus.conf', '10-flannel.conflist']);
+    });
+
+    it('--dry-run plans the config a run would write once the daemon answers, though none answers now', async () => {
+      await copyMaster(h, 'masters/10-flannel.conflist');
+      const { desired } = await thick(['--dry-run']).plan();
+      expect(desired.waiting).toBeUndefined();
+      expect(desired.files.map((f) => f.path)).toEqual([confPath()]);
+    });
   });
 });

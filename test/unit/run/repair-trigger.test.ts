@@ -13,7 +13,9 @@ import { createLogger } from '../../../src/observe/log.js';
 import { Reconciler } from '../../../src/run/reconciler.js';
 import { RepairTrigger, startRepair } from '../../../src/run/repair-trigger.js';
 import type { HostRoot } from '../../helpers/host-root.js';
-import { copyMaster, eventually, makeHostRoot } from '../../helpers/host-root.js';
+import { copyMaster, eventually, makeHostRoot, TOKEN } from '../../helpers/host-root.js';
+import { kubeletPod, podStore } from '../../helpers/api-pods.js';
+import { NODE, useFakeApi } from '../../helpers/api-server.js';
 
 let h: HostRoot;
 let asked: number[];
@@ -22,6 +24,7 @@ beforeEach(async () => {
   asked = [];
 });
 afterEach(async () => { await h.remove(); });
+const fake = useFakeApi();
 
 const confPath = (): string => join(h.confDir, '00-multus.conf');
 const mtime = async (): Promise<number> => (await fsp.stat(confPath())).mtimeMs;
@@ -127,5 +130,25 @@ describe('--repair-pods, when it cannot look', () => {
     const start = startRepair({ events: true }, { nodeName: '' }, async () => { throw new Error('never asked'); }, { notify: () => undefined }, () => undefined, log);
     await expect(start).rejects.toThrow(JobError);
     await expect(start).rejects.toThrow(/^--repair-pods: NODE_NAME is not set/);
+  });
+});
+
+describe('startRepair', () => {
+  it('with NODE_NAME: a configured reconcile evicts this node\'s pods that started before the config, with their Events', async () => {
+    const pods = podStore();
+    await fake.serve({ pods });
+    // Ready a minute before the config below is written.
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: Date.now() - 60_000 }));
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const log = createLogger('text', () => undefined);
+    const access = async (): Promise<ReturnType<typeof fake.access>> => fake.access(TOKEN);
+    const trigger = await startRepair({ events: true }, { nodeName: NODE }, access, { notify: () => undefined }, () => confPath(), log);
+    const parsed = parseCommandLine(h.args, h.env);
+    if (parsed.kind !== 'run') throw new Error('expected options');
+    await new Reconciler(parsed.options, parsed.env, log, trigger).reconcile();
+    await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the early pod evicted');
+    expect(pods.lists.map((q) => q.get('fieldSelector'))).toEqual([`spec.nodeName=${NODE}`]);
+    await eventually(async () => fake.api.events.map((e) => e.reason), (r) => r.includes('EvictedForMissingNetworks'), 8_000, 'the pod\'s Event');
+    await trigger.close(1000);
   });
 });

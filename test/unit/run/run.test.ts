@@ -12,6 +12,7 @@ import { JobError } from '../../../src/base/errors.js';
 import { parseCommandLine } from '../../../src/cli/command-line.js';
 import { createLogger } from '../../../src/observe/log.js';
 import { run } from '../../../src/run/run.js';
+import { kubeletPod, podStore } from '../../helpers/api-pods.js';
 import { NODE, POD, serviceAccountJwt, useFakeApi } from '../../helpers/api-server.js';
 import { freePort } from '../../helpers/daemon.js';
 import { copyMaster, eventually, type HostRoot, listNames, makeHostRoot, readOrUndefined, TOKEN, writeServiceAccount } from '../../helpers/host-root.js';
@@ -98,6 +99,25 @@ describe('run, once', () => {
     expect(plan).not.toContain(TOKEN);
     expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist']);
     expect(await listNames(h.binDir)).toEqual([]);
+  });
+
+  it('--dry-run in thick mode: the plan says there is no kubeconfig, and plans the shim\'s config; nothing is asked or written', async () => {
+    await copyMaster(h, 'masters/10-flannel.conflist');
+    await fake.serve();
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; });
+    try {
+      await runWith(['--dry-run', '--mode=thick', `--multus-shim-bin-file=${h.srcBinary}`, `--daemon-socket-dir=${join(h.root, 'run/multus')}`], fake.env(h.env, NODE));
+    } finally {
+      write.mockRestore();
+    }
+    const plan = out.join('');
+    expect(plan).toMatch(/^# thick mode: no kubeconfig \(multus-daemon uses its own in-cluster client\)$/m);
+    expect(plan).toContain(`# would write ${confPath()} (mode 0600, the Multus config)`);
+    expect(plan).toMatch(/"type": ?"multus-shim"/);
+    expect(plan).not.toContain(h.kubeconfig);
+    expect(fake.api.requests).toEqual([]);
+    expect(await listNames(h.confDir)).toEqual(['10-flannel.conflist']);
   });
 
   it('no master in time: a JobError naming the wait, and no Multus config written (the kubeconfig is: it needs no master)', async () => {
@@ -195,6 +215,51 @@ describe('run, installed but not watching (--skip-config-watch)', () => {
   });
 });
 
+describe('run, watching, with --repair-pods', () => {
+  it('evicts a pod of this node that started before the config, with its Event', async () => {
+    const pods = podStore();
+    // Its sandbox was ready a minute before this run writes the config.
+    pods.add(kubeletPod({ name: 'early', networks: 'macvlan-net1', sandboxReadyAt: Date.now() - 60_000 }));
+    await fake.serve({ pods });
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--repair-pods', '--resync-interval=3600', '--kubeconfig-token-expiration=0'], fake.env(h.env, NODE));
+    const stop = await stopHandler();
+    try {
+      await eventually(async () => pods.evicted, (e) => e.length === 1, 8_000, 'the early pod evicted');
+      expect(pods.evicted).toEqual(['apps/early']);
+      await eventually(async () => fake.api.events.filter((e) => e.regarding?.name === 'early').map((e) => e.reason), (r) => r.length === 1, 8_000, 'the pod\'s Event');
+    } finally {
+      stop('SIGTERM');
+      await running;
+    }
+    expect(said('--repair-pods: evicted a pod that started before the Multus config was in place pod=apps/early')).toBe(1);
+  });
+});
+
+describe('run, installed but not watching, with a node-bound token', () => {
+  it('a renewed token still reaches the kubeconfig', async () => {
+    await writeServiceAccount(h.saDir, MOUNTED, 'CA-1');
+    // Tokens of 2 s: renewed at 80%, well within the test.
+    await fake.serve({ token: MOUNTED, maxTokenSeconds: 2 });
+    await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--skip-config-watch', '--resync-interval=3600', '--kubeconfig-token-expiration=3600'], fake.env(h.env, NODE));
+    const stop = await stopHandler();
+    const carried = async (): Promise<number> => {
+      const text = await readOrUndefined(h.kubeconfig);
+      return text === undefined ? -1 : fake.api.issued.indexOf(parse(text).users[0].user.token as string);
+    };
+    try {
+      await eventually(carried, (i) => i === 0, 8_000, 'the first node-bound token written');
+      await eventually(carried, (i) => i >= 1, 8_000, 'a renewed token written');
+      expect(said('watching for changes')).toBe(0);
+    } finally {
+      // Stopped even when an expectation fails: the run would keep jest alive.
+      stop('SIGTERM');
+      await running;
+    }
+  }, 20_000);
+});
+
 describe('run, watching while the master comes and goes', () => {
   it('a master gone keeps the last config and says so once; back, the node is configured again', async () => {
     const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
@@ -214,5 +279,26 @@ describe('run, watching while the master comes and goes', () => {
 
     stop('SIGTERM');
     await running;
+  });
+
+  it('a master it cannot render while running keeps the last config, said once as an error naming the file and the flag; fixed, configured again', async () => {
+    const master = await copyMaster(h, 'masters/87-podman-bridge.conf');
+    const running = runWith(['--resync-interval=3600', '--cni-version=0.4.0']);
+    const stop = await stopHandler();
+    try {
+      await eventually(async () => said('watching for changes'), (n) => n === 1, 8_000, 'the watch loop');
+      const good = await fsp.readFile(master, 'utf8');
+      const written = await readOrUndefined(confPath());
+      await fsp.writeFile(master, good.replace('"0.4.0"', '"1.0.0"'));
+      await eventually(async () => said('cannot reconcile; keeping the last good files'), (n) => n === 1, 8_000, 'the error said');
+      expect(lines.find((l) => l.includes('cannot reconcile'))).toMatch(new RegExp(`ERROR cannot reconcile; keeping the last good files error="${master}: cniVersion \\\\"1\\.0\\.0\\\\" differs from --cni-version \\\\"0\\.4\\.0\\\\" \\(set --force-cni-version to overwrite it\\)"`));
+      expect(await readOrUndefined(confPath())).toBe(written);
+      await fsp.writeFile(master, good);
+      await eventually(async () => said('the node is configured again'), (n) => n === 1, 8_000, 'the node configured again');
+      expect(said('cannot reconcile; keeping the last good files')).toBe(1);
+    } finally {
+      stop('SIGTERM');
+      await running;
+    }
   });
 });
