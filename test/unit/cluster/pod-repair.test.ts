@@ -66,6 +66,8 @@ describe('a repair pass', () => {
     start().request(SINCE);
     await eventually(async () => repairResults().length, (n) => n >= 3, 20_000, 'three repair results');
     await eventually(async () => eventsOn('bare').length + eventsOn('comma-form').length + eventsOn('json-form').length, (n) => n >= 3, 20_000, 'three pod Events');
+    // The pass goes on past the last Event to the pods listed after it: wait for the last one's line.
+    await eventually(async () => logged(), (text) => text.includes('pod=apps/later'), 20_000, 'the line on the pod that came up later');
 
     expect(pods.evicted.sort()).toEqual(['apps/comma-form', 'apps/json-form']);
     expect([...pods.pods.keys()].sort()).toEqual(['apps/attached', 'apps/bare', 'apps/done', 'apps/elsewhere', 'apps/host-net', 'apps/later', 'apps/no-networks']);
